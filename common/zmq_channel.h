@@ -1,0 +1,57 @@
+// The one adapter between our Status-returning code and cppzmq, which throws. Only
+// zmq_channel.cc catches zmq::error_t; everything else sees absl::Status codes:
+//   kCancelled          the context was terminated (ETERM): stop quietly
+//   kResourceExhausted  a non-blocking send hit the high-water mark (EAGAIN): try later
+//   kNotFound           a ROUTER_MANDATORY send named a peer that is gone (EHOSTUNREACH)
+//   kUnavailable        anything else (bind/connect failures name the endpoint)
+#ifndef TOPICWIRE_COMMON_ZMQ_CHANNEL_H_
+#define TOPICWIRE_COMMON_ZMQ_CHANNEL_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message_lite.h"
+#include "zmq.hpp"
+
+namespace topicwire {
+
+// A multipart ZeroMQ message, frame by frame.
+using Frames = std::vector<zmq::message_t>;
+
+// Socket-level cap on any incoming frame. Far above every application limit (1 MiB articles by
+// default), because libzmq drops a frame over ZMQ_MAXMSGSIZE with a silent disconnect: the
+// application limits are the ones that answer with a reason.
+inline constexpr int64_t kMaxFrameBytes = int64_t{64} << 20;
+
+// Applies the options every topicwire socket shares: bounded linger, the frame-size cap.
+absl::Status ConfigureSocket(zmq::socket_t& socket, int linger_ms);
+
+absl::Status Bind(zmq::socket_t& socket, const std::string& endpoint);
+absl::Status Connect(zmq::socket_t& socket, const std::string& endpoint);
+// The endpoint the socket bound last, with a wildcard port resolved ("tcp://127.0.0.1:41233").
+absl::StatusOr<std::string> LastEndpoint(zmq::socket_t& socket);
+
+// Receives one whole multipart message. Returns false (and leaves `frames` empty) when
+// `dont_wait` is set and nothing is queued.
+absl::StatusOr<bool> RecvFrames(zmq::socket_t& socket, Frames& frames, bool dont_wait = false);
+// Sends `frames` as one multipart message; the frames are consumed.
+absl::Status SendFrames(zmq::socket_t& socket, Frames& frames, bool dont_wait = false);
+
+// Serializes `message` into one frame.
+zmq::message_t ToFrame(const google::protobuf::MessageLite& message);
+// Parses one frame; kInvalidArgument naming the message type when the bytes do not parse.
+absl::Status ParseFrame(const zmq::message_t& frame, google::protobuf::MessageLite& message);
+// Sends `message` as a single-frame message.
+absl::Status SendProto(zmq::socket_t& socket, const google::protobuf::MessageLite& message,
+                       bool dont_wait = false);
+
+// Waits until one of `items` is ready or `timeout` passes (absl::InfiniteDuration() waits
+// forever). Returns how many items are ready.
+absl::StatusOr<int> Poll(std::vector<zmq::pollitem_t>& items, absl::Duration timeout);
+
+}  // namespace topicwire
+
+#endif  // TOPICWIRE_COMMON_ZMQ_CHANNEL_H_

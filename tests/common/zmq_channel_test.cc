@@ -1,0 +1,67 @@
+#include "common/zmq_channel.h"
+
+#include "gtest/gtest.h"
+#include "proto/article.pb.h"
+#include "tests/testing/status_matchers.h"
+
+namespace topicwire {
+namespace {
+
+using ::topicwire::testing::IsOk;
+using ::topicwire::testing::StatusIs;
+
+TEST(ZmqChannelTest, ProtoRoundTripOverLoopback) {
+  zmq::context_t context;
+  zmq::socket_t server(context, zmq::socket_type::router);
+  zmq::socket_t client(context, zmq::socket_type::dealer);
+  ASSERT_THAT(ConfigureSocket(server, 0), IsOk());
+  ASSERT_THAT(ConfigureSocket(client, 0), IsOk());
+  ASSERT_THAT(Bind(server, "tcp://127.0.0.1:*"), IsOk());
+  absl::StatusOr<std::string> endpoint = LastEndpoint(server);
+  ASSERT_THAT(endpoint, IsOk());
+  ASSERT_THAT(Connect(client, *endpoint), IsOk());
+
+  v1::PublishRequest request;
+  request.add_articles()->set_title("Quantum chip");
+  ASSERT_THAT(SendProto(client, request), IsOk());
+
+  Frames frames;
+  absl::StatusOr<bool> got = RecvFrames(server, frames);
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(*got);
+  ASSERT_EQ(frames.size(), 2u) << "routing id + payload";
+  v1::PublishRequest parsed;
+  ASSERT_THAT(ParseFrame(frames[1], parsed), IsOk());
+  EXPECT_EQ(parsed.articles(0).title(), "Quantum chip");
+}
+
+TEST(ZmqChannelTest, GarbageFrameIsInvalidArgumentNamingTheType) {
+  zmq::message_t frame(std::string("\xff\xff\xff not a proto"));
+  v1::PublishRequest parsed;
+  EXPECT_THAT(ParseFrame(frame, parsed),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("topicwire.v1.PublishRequest")));
+}
+
+TEST(ZmqChannelTest, NonBlockingReceiveOnEmptySocketReturnsFalse) {
+  zmq::context_t context;
+  zmq::socket_t pull(context, zmq::socket_type::pull);
+  ASSERT_THAT(Bind(pull, "inproc://empty"), IsOk());
+  Frames frames;
+  absl::StatusOr<bool> got = RecvFrames(pull, frames, /*dont_wait=*/true);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_FALSE(*got);
+}
+
+TEST(ZmqChannelTest, BindFailureNamesTheEndpoint) {
+  zmq::context_t context;
+  zmq::socket_t a(context, zmq::socket_type::pull);
+  zmq::socket_t b(context, zmq::socket_type::pull);
+  ASSERT_THAT(Bind(a, "tcp://127.0.0.1:*"), IsOk());
+  const std::string endpoint = *LastEndpoint(a);
+  EXPECT_THAT(Bind(b, endpoint),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::HasSubstr(endpoint)));
+}
+
+}  // namespace
+}  // namespace topicwire
