@@ -1,0 +1,168 @@
+// HttpEndpoint on civetweb: three request handlers, each answering from the caller's state.
+#include "common/http_endpoint.h"
+
+#include <civetweb.h>
+
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "prometheus/text_serializer.h"
+
+namespace topicwire {
+namespace {
+
+// Writes one complete response with an explicit length, so keep-alive clients (Prometheus)
+// know where it ends.
+void RespondWithCode(mg_connection* connection, int code, const char* content_type,
+                     const std::string& body) {
+  mg_response_header_start(connection, code);
+  mg_response_header_add(connection, "Content-Type", content_type, -1);
+  mg_response_header_add(connection, "Content-Length", absl::StrCat(body.size()).c_str(), -1);
+  mg_response_header_add(connection, "Cache-Control", "no-store", -1);
+  mg_response_header_send(connection);
+  const char* method = mg_get_request_info(connection)->request_method;
+  if (method == nullptr || std::string(method) != "HEAD") {
+    mg_write(connection, body.data(), body.size());
+  }
+}
+
+bool IsGetOrHead(mg_connection* connection) {
+  const mg_request_info* request = mg_get_request_info(connection);
+  const std::string method = request->request_method != nullptr ? request->request_method : "";
+  return method == "GET" || method == "HEAD";
+}
+
+// civetweb wants a process-wide init before the first server and a matching exit after the last.
+class CivetwebLibrary {
+ public:
+  static void Acquire() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (users_++ == 0) mg_init_library(0);
+  }
+  static void Release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--users_ == 0) mg_exit_library();
+  }
+
+ private:
+  static inline std::mutex mutex_;
+  static inline int users_ = 0;
+};
+
+class CivetwebEndpoint : public HttpEndpoint {
+ public:
+  CivetwebEndpoint(std::shared_ptr<prometheus::Registry> registry, ReadinessCheck ready)
+      : registry_(std::move(registry)), ready_(std::move(ready)) {
+    CivetwebLibrary::Acquire();
+  }
+
+  ~CivetwebEndpoint() override {
+    // mg_stop waits for the worker threads, so no handler runs on a destroyed endpoint.
+    if (context_ != nullptr) mg_stop(context_);
+    CivetwebLibrary::Release();
+  }
+
+  absl::Status Listen(const std::string& listen) {
+    const std::string threads = "2";
+    const char* options[] = {"listening_ports", listen.c_str(), "num_threads", threads.c_str(),
+                             // No files are served: only the handlers below answer.
+                             "enable_directory_listing", "no", nullptr};
+    mg_callbacks callbacks{};
+    char error_text[256] = {};
+    mg_init_data init{};
+    init.callbacks = &callbacks;
+    init.user_data = this;
+    init.configuration_options = options;
+    mg_error_data error{};
+    error.text = error_text;
+    error.text_buffer_size = sizeof(error_text);
+    context_ = mg_start2(&init, &error);
+    if (context_ == nullptr) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot serve HTTP on \"", listen, "\": ", error_text[0] != '\0' ? error_text : "unknown",
+          " (is the port in use or the address wrong?)"));
+    }
+    mg_set_request_handler(context_, "/healthz$", &CivetwebEndpoint::Healthz, this);
+    mg_set_request_handler(context_, "/readyz$", &CivetwebEndpoint::Readyz, this);
+    mg_set_request_handler(context_, "/metrics$", &CivetwebEndpoint::Metrics, this);
+    mg_set_request_handler(context_, "/", &CivetwebEndpoint::NotFound, this);
+
+    mg_server_port ports[4] = {};
+    const int count = mg_get_server_ports(context_, 4, ports);
+    if (count < 1) return absl::InternalError("civetweb started but reports no listening port");
+    port_ = ports[0].port;
+    return absl::OkStatus();
+  }
+
+  int port() const override { return port_; }
+
+ private:
+  static int Healthz(mg_connection* connection, void* /*self*/) {
+    if (!IsGetOrHead(connection)) return MethodNotAllowed(connection);
+    RespondWithCode(connection, 200, "text/plain; charset=utf-8", "ok\n");
+    return 200;
+  }
+
+  static int Readyz(mg_connection* connection, void* self) {
+    if (!IsGetOrHead(connection)) return MethodNotAllowed(connection);
+    const auto* endpoint = static_cast<CivetwebEndpoint*>(self);
+    const absl::Status status = endpoint->ready_ ? endpoint->ready_() : absl::OkStatus();
+    if (status.ok()) {
+      RespondWithCode(connection, 200, "text/plain; charset=utf-8", "ready\n");
+      return 200;
+    }
+    RespondWithCode(connection, 503, "text/plain; charset=utf-8",
+                    absl::StrCat("not ready: ", status.message(), "\n"));
+    return 503;
+  }
+
+  static int Metrics(mg_connection* connection, void* self) {
+    if (!IsGetOrHead(connection)) return MethodNotAllowed(connection);
+    const auto* endpoint = static_cast<CivetwebEndpoint*>(self);
+    const std::string body = prometheus::TextSerializer().Serialize(endpoint->registry_->Collect());
+    RespondWithCode(connection, 200, "text/plain; version=0.0.4; charset=utf-8", body);
+    return 200;
+  }
+
+  static int NotFound(mg_connection* connection, void* /*self*/) {
+    RespondWithCode(connection, 404, "text/plain; charset=utf-8",
+                    "not found: try /healthz, /readyz or /metrics\n");
+    return 404;
+  }
+
+  static int MethodNotAllowed(mg_connection* connection) {
+    RespondWithCode(connection, 405, "text/plain; charset=utf-8", "only GET and HEAD\n");
+    return 405;
+  }
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  ReadinessCheck ready_;
+  mg_context* context_ = nullptr;
+  int port_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
+    const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
+    ReadinessCheck ready) {
+  if (registry == nullptr) return absl::InvalidArgumentError("HttpEndpoint needs a registry");
+  // civetweb takes "host:port"; a bare port would listen on every interface, which is only
+  // right when the user says so.
+  std::pair<std::string, std::string> host_port = absl::StrSplit(listen, absl::MaxSplits(':', 1));
+  int port = 0;
+  if (host_port.first.empty() || !absl::SimpleAtoi(host_port.second, &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--http_listen=\"", listen, "\" is not HOST:PORT (e.g. 0.0.0.0:7406 or 127.0.0.1:0)"));
+  }
+  auto endpoint = std::make_unique<CivetwebEndpoint>(std::move(registry), std::move(ready));
+  if (absl::Status status = endpoint->Listen(listen); !status.ok()) return status;
+  return endpoint;
+}
+
+}  // namespace topicwire

@@ -1,0 +1,179 @@
+// HttpEndpoint over real loopback sockets: each path, readiness flipping, metrics content.
+#include "common/http_endpoint.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_util.h"
+
+namespace topicwire {
+namespace {
+
+using ::testing::HasSubstr;
+using ::topicwire::testing::IsOk;
+using ::topicwire::testing::StatusIs;
+
+struct HttpResponse {
+  int code = 0;
+  std::string headers;
+  std::string body;
+};
+
+// One HTTP/1.0 request over a fresh TCP connection; the server closes when done.
+absl::StatusOr<HttpResponse> Request(int port, const std::string& method, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError("socket() failed");
+  timeval timeout{.tv_sec = 5, .tv_usec = 0};  // a hung server fails the test instead of CI
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return absl::UnavailableError(absl::StrCat("cannot connect to port ", port));
+  }
+  const std::string request =
+      absl::StrCat(method, " ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return absl::InternalError("short write");
+  }
+  std::string raw;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0) raw.append(buffer, static_cast<size_t>(n));
+  close(fd);
+  const size_t header_end = raw.find("\r\n\r\n");
+  if (header_end == std::string::npos) return absl::DataLossError("no header end: " + raw);
+  HttpResponse response;
+  response.headers = raw.substr(0, header_end);
+  response.body = raw.substr(header_end + 4);
+  std::vector<std::string> status_line = absl::StrSplit(response.headers, absl::MaxSplits(' ', 2));
+  if (status_line.size() < 2 || !absl::SimpleAtoi(status_line[1], &response.code)) {
+    return absl::DataLossError("bad status line: " + response.headers);
+  }
+  return response;
+}
+
+class HttpEndpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto endpoint = HttpEndpoint::Start("127.0.0.1:0", registry_, [this]() -> absl::Status {
+      if (ready_.load()) return absl::OkStatus();
+      return absl::UnavailableError("no path to sink");
+    });
+    ASSERT_THAT(endpoint.status(), IsOk());
+    endpoint_ = *std::move(endpoint);
+    ASSERT_GT(endpoint_->port(), 0);
+  }
+
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<HttpEndpoint> endpoint_;
+};
+
+TEST_F(HttpEndpointTest, HealthzAnswersOk) {
+  absl::StatusOr<HttpResponse> response = Request(endpoint_->port(), "GET", "/healthz");
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->code, 200);
+  EXPECT_EQ(response->body, "ok\n");
+}
+
+TEST_F(HttpEndpointTest, ReadyzFollowsTheReadinessCheck) {
+  absl::StatusOr<HttpResponse> not_ready = Request(endpoint_->port(), "GET", "/readyz");
+  ASSERT_THAT(not_ready.status(), IsOk());
+  EXPECT_EQ(not_ready->code, 503);
+  EXPECT_THAT(not_ready->body, HasSubstr("no path to sink"));
+
+  ready_ = true;
+  absl::StatusOr<HttpResponse> ready = Request(endpoint_->port(), "GET", "/readyz");
+  ASSERT_THAT(ready.status(), IsOk());
+  EXPECT_EQ(ready->code, 200);
+  EXPECT_EQ(ready->body, "ready\n");
+
+  ready_ = false;
+  absl::StatusOr<HttpResponse> again = Request(endpoint_->port(), "GET", "/readyz");
+  ASSERT_THAT(again.status(), IsOk());
+  EXPECT_EQ(again->code, 503);
+}
+
+TEST_F(HttpEndpointTest, MetricsShowsRegisteredCounterInTextFormat) {
+  auto& family = prometheus::BuildCounter()
+                     .Name("topicwire_articles_received_total")
+                     .Help("Articles received")
+                     .Register(*registry_);
+  family.Add({{"stage", "ingest"}}).Increment(3);
+
+  absl::StatusOr<HttpResponse> response = Request(endpoint_->port(), "GET", "/metrics");
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->code, 200);
+  EXPECT_THAT(response->headers, HasSubstr("text/plain; version=0.0.4"));
+  EXPECT_THAT(response->body, HasSubstr("# TYPE topicwire_articles_received_total counter"));
+  EXPECT_THAT(response->body, HasSubstr("topicwire_articles_received_total{stage=\"ingest\"} 3"));
+}
+
+TEST_F(HttpEndpointTest, HeadHasHeadersButNoBody) {
+  absl::StatusOr<HttpResponse> response = Request(endpoint_->port(), "HEAD", "/healthz");
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->code, 200);
+  EXPECT_THAT(response->headers, HasSubstr("Content-Length: 3"));
+  EXPECT_EQ(response->body, "");
+}
+
+TEST_F(HttpEndpointTest, UnknownPathIsNotFound) {
+  absl::StatusOr<HttpResponse> response = Request(endpoint_->port(), "GET", "/metricsz");
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->code, 404);
+  EXPECT_THAT(response->body, HasSubstr("/healthz"));
+}
+
+TEST_F(HttpEndpointTest, PostIsRefused) {
+  absl::StatusOr<HttpResponse> response = Request(endpoint_->port(), "POST", "/healthz");
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->code, 405);
+}
+
+TEST(HttpEndpointStartTest, MalformedListenAddressIsInvalidArgument) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  for (const char* listen : {"7406", ":7406", "127.0.0.1:http", "127.0.0.1:70000"}) {
+    EXPECT_THAT(HttpEndpoint::Start(listen, registry, nullptr).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << listen;
+  }
+}
+
+TEST(HttpEndpointStartTest, PortInUseIsUnavailable) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto first = HttpEndpoint::Start("127.0.0.1:0", registry, nullptr);
+  ASSERT_THAT(first.status(), IsOk());
+  auto second =
+      HttpEndpoint::Start(absl::StrCat("127.0.0.1:", (*first)->port()), registry, nullptr);
+  EXPECT_THAT(second.status(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST(HttpEndpointStartTest, NullReadinessCheckMeansReady) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto endpoint = HttpEndpoint::Start("127.0.0.1:0", registry, nullptr);
+  ASSERT_THAT(endpoint.status(), IsOk());
+  absl::StatusOr<HttpResponse> response = Request((*endpoint)->port(), "GET", "/readyz");
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->code, 200);
+}
+
+}  // namespace
+}  // namespace topicwire
