@@ -1,0 +1,119 @@
+// sink: stores tagged articles, publishes them on topic streams, serves history. The only file
+// that reads flags (TotW 103).
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/env_flags.h"
+#include "common/http_endpoint.h"
+#include "common/logging.h"
+#include "common/shutdown.h"
+#include "prometheus/registry.h"
+#include "sink/sink_metrics.h"
+#include "sink/sink_stage.h"
+#include "sink/store.h"
+#include "spdlog/spdlog.h"
+#include "zmq.hpp"
+
+ABSL_FLAG(std::string, input_endpoint, "tcp://*:7404",
+          "PULL endpoint to bind for Delivery frames from classify workers");
+ABSL_FLAG(std::string, stream_endpoint, "tcp://*:7401",
+          "Endpoint to bind for subscribers (SUB): [topic id][TaggedArticle]");
+ABSL_FLAG(std::string, history_endpoint, "tcp://*:7402",
+          "ROUTER endpoint to bind for HistoryRequest (DEALER or REQ clients)");
+ABSL_FLAG(std::string, commit_endpoint, "tcp://127.0.0.1:7405",
+          "ingest's commit endpoint to connect (PUSH CommitAck)");
+ABSL_FLAG(std::string, store, "data/sink/store.db",
+          "SQLite store file; parent directories are created");
+ABSL_FLAG(bool, fsync, true,
+          "Sync every batch to disk before acknowledging it (false: faster, but a power loss "
+          "can lose articles ingest was already told are stored)");
+ABSL_FLAG(int, max_batch, 1000, "Most deliveries stored in one transaction");
+ABSL_FLAG(int, stream_send_hwm, 100000,
+          "Messages queued per subscriber before a slow subscriber starts losing messages");
+ABSL_FLAG(uint32_t, history_default_limit, 100, "History page size when a request asks for 0");
+ABSL_FLAG(uint32_t, history_max_limit, 1000, "Largest history page a request may ask for");
+ABSL_FLAG(int, linger_ms, 2000, "Upper bound on how long unsent output delays exit");
+ABSL_FLAG(std::string, http_listen, "",
+          "host:port serving /healthz /readyz /metrics, e.g. 0.0.0.0:7407; empty: off");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "sink: stores tagged articles, publishes them on topic streams and serves history");
+  if (absl::Status env = topicwire::ApplyFlagsFromEnvironment(); !env.ok()) {
+    fprintf(stderr, "%s\n", env.ToString().c_str());
+    return 1;
+  }
+  absl::ParseCommandLine(argc, argv);
+  if (absl::Status logging = topicwire::InitLogging("sink", absl::GetFlag(FLAGS_log_level));
+      !logging.ok()) {
+    fprintf(stderr, "%s\n", logging.ToString().c_str());
+    return 1;
+  }
+  // Before the zmq context exists, so that every libzmq thread inherits the blocked signals.
+  absl::StatusOr<topicwire::Shutdown> shutdown = topicwire::Shutdown::FromSignals();
+  if (!shutdown.ok()) {
+    spdlog::critical("{}", shutdown.status().ToString());
+    return 1;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto health = std::make_shared<topicwire::sink::SinkHealth>();
+  std::unique_ptr<topicwire::HttpEndpoint> http;
+  if (const std::string listen = absl::GetFlag(FLAGS_http_listen); !listen.empty()) {
+    absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> started =
+        topicwire::HttpEndpoint::Start(listen, registry, [health] { return health->Ready(); });
+    if (!started.ok()) {
+      spdlog::error("exiting: {}", started.status().ToString());
+      return 1;
+    }
+    http = *std::move(started);
+    spdlog::info("serving /healthz /readyz /metrics on port {}", http->port());
+  }
+
+  const topicwire::sink::SqliteStoreOptions store_options{.path = absl::GetFlag(FLAGS_store),
+                                                          .fsync = absl::GetFlag(FLAGS_fsync)};
+  absl::StatusOr<std::unique_ptr<topicwire::sink::SqliteStore>> store =
+      topicwire::sink::SqliteStore::Open(store_options);
+  if (!store.ok()) {
+    spdlog::error("exiting: {}", store.status().ToString());
+    return 1;
+  }
+  spdlog::info("store {} holds {} articles (fsync={})", store_options.path,
+               (*store)->head_sequence(), store_options.fsync);
+
+  topicwire::sink::StageOptions options;
+  options.input_endpoint = absl::GetFlag(FLAGS_input_endpoint);
+  options.stream_endpoint = absl::GetFlag(FLAGS_stream_endpoint);
+  options.history_endpoint = absl::GetFlag(FLAGS_history_endpoint);
+  options.commit_endpoint = absl::GetFlag(FLAGS_commit_endpoint);
+  options.max_batch = absl::GetFlag(FLAGS_max_batch);
+  options.stream_send_hwm = absl::GetFlag(FLAGS_stream_send_hwm);
+  options.history_default_limit = absl::GetFlag(FLAGS_history_default_limit);
+  options.history_max_limit = absl::GetFlag(FLAGS_history_max_limit);
+  options.linger_ms = absl::GetFlag(FLAGS_linger_ms);
+  options.registry = registry;
+  options.health = health;
+  if (options.max_batch < 1 || options.history_default_limit < 1 || options.history_max_limit < 1) {
+    spdlog::error(
+        "exiting: --max_batch, --history_default_limit and --history_max_limit must "
+        "be at least 1");
+    return 1;
+  }
+
+  absl::Status status;
+  {
+    zmq::context_t context(/*io_threads=*/1);
+    status = topicwire::sink::RunStage(context, options, **store, shutdown->fd());
+  }  // sockets closed with bounded linger before the store closes
+  if (!status.ok()) {
+    spdlog::error("exiting: {}", status.ToString());
+    return 1;
+  }
+  spdlog::info("stopped cleanly");
+  return 0;
+}

@@ -1,0 +1,64 @@
+// The sink's Prometheus metrics and its readiness (served by common/http_endpoint.h).
+#ifndef TOPICWIRE_SINK_SINK_METRICS_H_
+#define TOPICWIRE_SINK_SINK_METRICS_H_
+
+#include <atomic>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace topicwire::sink {
+
+// Every sink metric, registered once on a registry that must outlive it. Updated by the stage
+// thread only; prometheus-cpp makes the values safe to read from the HTTP threads.
+class SinkMetrics {
+ public:
+  explicit SinkMetrics(prometheus::Registry& registry);
+
+  // topicwire_sink_messages_published_total{stream=...}: one per copy sent on the PUB socket.
+  void CountPublished(const std::string& stream);
+
+  prometheus::Counter& articles_stored;         // newly stored articles
+  prometheus::Counter& articles_duplicate;      // deliveries of articles already stored
+  prometheus::Counter& deliveries_malformed;    // frames that were not a usable Delivery
+  prometheus::Counter& acks_dropped;            // CommitAcks not queued (ingest unreachable)
+  prometheus::Counter& history_requests;        // history requests answered (errors included)
+  prometheus::Counter& history_errors;          // history requests refused
+  prometheus::Counter& stream_subscriptions;    // subscribe messages seen on the stream socket
+  prometheus::Histogram& store_commit_seconds;  // one observation per batch transaction
+  prometheus::Histogram& end_to_end_seconds;    // stored_at - accepted_at per stored article
+  prometheus::Gauge& store_bytes;               // page_count * page_size of the store
+  prometheus::Gauge& last_sequence;             // newest store sequence
+
+ private:
+  prometheus::Family<prometheus::Counter>& published_family_;
+  absl::flat_hash_map<std::string, prometheus::Counter*> published_by_stream_;
+};
+
+// Readiness of the sink, set by the stage thread and read by the HTTP server's threads.
+// Ready means: the store is open, every socket is bound, and the CommitAck PUSH has a
+// connection to ingest (seen through a ZeroMQ socket monitor; an inproc:// commit endpoint
+// counts as connected once connect() returned, because inproc sockets emit no monitor events).
+class SinkHealth {
+ public:
+  void set_store_open(bool value) { store_open_ = value; }
+  void set_sockets_bound(bool value) { sockets_bound_ = value; }
+  void set_commit_connected(bool value) { commit_connected_ = value; }
+  // OK when ready, else kUnavailable saying what is missing.
+  absl::Status Ready() const;
+
+ private:
+  std::atomic<bool> store_open_{false};
+  std::atomic<bool> sockets_bound_{false};
+  std::atomic<bool> commit_connected_{false};
+};
+
+}  // namespace topicwire::sink
+
+#endif  // TOPICWIRE_SINK_SINK_METRICS_H_

@@ -1,0 +1,71 @@
+// The sink stage: stores Deliveries from the classify workers, publishes each newly stored
+// article on its topic streams, confirms every delivery to ingest, and serves history
+// (docs/ARCHITECTURE.md, "Delivery protocol", step 5).
+#ifndef TOPICWIRE_SINK_SINK_STAGE_H_
+#define TOPICWIRE_SINK_SINK_STAGE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "prometheus/registry.h"
+#include "sink/sink_metrics.h"
+#include "sink/store.h"
+#include "zmq.hpp"
+
+namespace topicwire::sink {
+
+// The endpoints RunStage bound, with wildcard ports resolved ("tcp://127.0.0.1:41233").
+struct BoundEndpoints {
+  std::string input;
+  std::string stream;
+  std::string history;
+};
+
+struct StageOptions {
+  // PULL, bound: Delivery frames from the classify workers.
+  std::string input_endpoint = "tcp://*:7404";
+  // XPUB, bound: [topic id][TaggedArticle] for subscribers (SUB). XPUB rather than PUB so that
+  // subscriptions are visible (counted); to SUB clients it is the same.
+  std::string stream_endpoint = "tcp://*:7401";
+  // ROUTER, bound: HistoryRequest -> HistoryReply for DEALER and REQ clients.
+  std::string history_endpoint = "tcp://*:7402";
+  // PUSH, connected: CommitAck to ingest's commit PULL.
+  std::string commit_endpoint = "tcp://127.0.0.1:7405";
+  // At most this many deliveries, and about this many bytes, are stored in one transaction.
+  int max_batch = 1000;
+  size_t max_batch_bytes = size_t{64} << 20;
+  // Per-subscriber queue on the stream socket. A subscriber that falls further behind loses
+  // messages silently (ZeroMQ PUB semantics; nothing is counted): it sees stream_sequence jump
+  // and fills the gap from history.
+  int stream_send_hwm = 100000;
+  // History page size when the request says 0, and the most a request may ask for.
+  uint32_t history_default_limit = 100;
+  uint32_t history_max_limit = 1000;
+  // A history page stops growing past this many bytes (at least one article is always sent).
+  size_t history_max_reply_bytes = size_t{16} << 20;
+  // The most topics one history request may filter by.
+  int history_max_topics = 1024;
+  // Upper bound on how long unsent output delays exit.
+  int linger_ms = 2000;
+  // Metrics are registered here; null keeps them private (not exported).
+  std::shared_ptr<prometheus::Registry> registry;
+  // Readiness is reported here when set.
+  std::shared_ptr<SinkHealth> health;
+  // Called on the stage thread once every socket is bound; useful with wildcard ports.
+  std::function<void(const BoundEndpoints&)> on_bound;
+};
+
+// Runs the sink until `shutdown_fd` becomes readable, then finishes the batch in hand (store,
+// publish, acknowledge) and returns OK. Malformed input is counted, warned about and dropped.
+// Returns an error when a socket cannot be set up or the store fails (nothing of the failed
+// batch is acknowledged, so ingest redelivers it). `store` must be open.
+absl::Status RunStage(zmq::context_t& context, const StageOptions& options, Store& store,
+                      int shutdown_fd);
+
+}  // namespace topicwire::sink
+
+#endif  // TOPICWIRE_SINK_SINK_STAGE_H_

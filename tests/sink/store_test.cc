@@ -1,0 +1,269 @@
+#include "sink/store.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_util.h"
+
+namespace topicwire::sink {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+using ::testing::ElementsAre;
+using ::testing::Pair;
+using ::topicwire::testing::IsOk;
+using ::topicwire::testing::MakeTempDir;
+
+const absl::Time kNoon = absl::FromUnixSeconds(1'800'000'000);
+
+v1::TaggedArticle MakeArticle(const std::string& id, std::vector<std::string> topics) {
+  v1::TaggedArticle article;
+  article.mutable_article()->set_id(id);
+  article.mutable_article()->set_title("title of " + id);
+  for (const std::string& topic : topics) article.add_tags()->set_topic(topic);
+  return article;
+}
+
+// Builds a HistoryQuery field by field (GCC warns about partially designated initializers).
+class Query {
+ public:
+  Query& After(uint64_t sequence) {
+    query_.after_sequence = sequence;
+    return *this;
+  }
+  Query& Since(absl::Time time) {
+    query_.since = time;
+    return *this;
+  }
+  Query& Streams(std::vector<std::string> streams) {
+    query_.streams = std::move(streams);
+    return *this;
+  }
+  Query& Max(uint32_t articles) {
+    query_.max_articles = articles;
+    return *this;
+  }
+  Query& MaxBytes(size_t bytes) {
+    query_.max_bytes = bytes;
+    return *this;
+  }
+  operator const HistoryQuery&() const { return query_; }
+
+ private:
+  HistoryQuery query_;
+};
+
+std::unique_ptr<SqliteStore> OpenStore(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open({.path = path, .fsync = true});
+  EXPECT_THAT(store, IsOk());
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+// (stream, stream_sequence) of each copy.
+std::vector<std::pair<std::string, uint64_t>> StreamPositions(
+    const std::vector<v1::TaggedArticle>& copies) {
+  std::vector<std::pair<std::string, uint64_t>> positions;
+  for (const v1::TaggedArticle& copy : copies) {
+    positions.emplace_back(copy.stream(), copy.stream_sequence());
+  }
+  return positions;
+}
+
+std::vector<uint64_t> Sequences(const std::vector<v1::TaggedArticle>& copies) {
+  std::vector<uint64_t> sequences;
+  for (const v1::TaggedArticle& copy : copies) sequences.push_back(copy.sequence());
+  return sequences;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = MakeTempDir() + "/nested/dir/store.db";
+    store_ = OpenStore(path_);
+    ASSERT_NE(store_, nullptr);
+  }
+
+  std::vector<StoreOutcome> Store(const std::vector<v1::TaggedArticle>& articles,
+                                  absl::Time now = kNoon) {
+    absl::StatusOr<std::vector<StoreOutcome>> outcomes = store_->StoreBatch(articles, now);
+    EXPECT_THAT(outcomes, IsOk());
+    return outcomes.ok() ? *outcomes : std::vector<StoreOutcome>{};
+  }
+
+  HistoryPage Read(const HistoryQuery& query) {
+    absl::StatusOr<HistoryPage> page = store_->ReadHistory(query);
+    EXPECT_THAT(page, IsOk());
+    return page.ok() ? *page : HistoryPage{};
+  }
+
+  std::string path_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST(StreamsOfTest, TagTopicsInOrderWithoutRepeatsOrUntagged) {
+  EXPECT_THAT(StreamsOf(MakeArticle("a", {"quantum", "ai", "quantum"})),
+              ElementsAre("quantum", "ai"));
+  EXPECT_THAT(StreamsOf(MakeArticle("a", {})), ElementsAre("untagged"));
+}
+
+TEST_F(SqliteStoreTest, CreatesParentDirectoriesAndStartsEmpty) {
+  EXPECT_TRUE(std::filesystem::exists(path_));
+  EXPECT_EQ(store_->head_sequence(), 0u);
+  HistoryPage page = Read(Query());
+  EXPECT_TRUE(page.copies.empty());
+  EXPECT_TRUE(page.complete);
+  EXPECT_EQ(page.head_sequence, 0u);
+}
+
+TEST_F(SqliteStoreTest, AssignsSequencesAndStreamSequencesWithoutHoles) {
+  std::vector<StoreOutcome> outcomes =
+      Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), MakeArticle("c", {"ai"})});
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_TRUE(outcomes[0].newly_stored);
+  EXPECT_EQ(outcomes[0].sequence, 1u);
+  EXPECT_THAT(StreamPositions(outcomes[0].copies),
+              ElementsAre(Pair("quantum", 1u), Pair("ai", 1u)));
+  EXPECT_EQ(outcomes[1].sequence, 2u);
+  EXPECT_THAT(StreamPositions(outcomes[1].copies), ElementsAre(Pair("untagged", 1u)));
+  EXPECT_EQ(outcomes[2].sequence, 3u);
+  EXPECT_THAT(StreamPositions(outcomes[2].copies), ElementsAre(Pair("ai", 2u)));
+  for (const StoreOutcome& outcome : outcomes) {
+    for (const v1::TaggedArticle& copy : outcome.copies) {
+      EXPECT_EQ(copy.sequence(), outcome.sequence);
+      EXPECT_EQ(TimeUtil::TimestampToSeconds(copy.stored_at()), absl::ToUnixSeconds(kNoon));
+    }
+  }
+  EXPECT_EQ(store_->head_sequence(), 3u);
+}
+
+TEST_F(SqliteStoreTest, StoringAnIdAgainChangesNothing) {
+  Store({MakeArticle("a", {"ai"})});
+  v1::TaggedArticle changed = MakeArticle("a", {"quantum"});
+  changed.mutable_article()->set_title("a different title");
+  std::vector<StoreOutcome> outcomes = Store({changed, MakeArticle("b", {"ai"})});
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_FALSE(outcomes[0].newly_stored);
+  EXPECT_EQ(outcomes[0].sequence, 1u);
+  EXPECT_TRUE(outcomes[0].copies.empty());
+  EXPECT_TRUE(outcomes[1].newly_stored);
+  EXPECT_EQ(outcomes[1].sequence, 2u);  // no hole for the duplicate
+  EXPECT_THAT(StreamPositions(outcomes[1].copies), ElementsAre(Pair("ai", 2u)));
+
+  HistoryPage page = Read(Query());
+  ASSERT_EQ(page.copies.size(), 2u);
+  EXPECT_EQ(page.copies[0].article().title(), "title of a");  // the first version stays
+  EXPECT_EQ(page.copies[0].stream(), "ai");
+}
+
+TEST_F(SqliteStoreTest, RepeatWithinOneBatchIsStoredOnce) {
+  std::vector<StoreOutcome> outcomes = Store({MakeArticle("a", {"ai"}), MakeArticle("a", {"ai"})});
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_TRUE(outcomes[0].newly_stored);
+  EXPECT_FALSE(outcomes[1].newly_stored);
+  EXPECT_EQ(outcomes[1].sequence, 1u);
+  EXPECT_EQ(store_->head_sequence(), 1u);
+}
+
+TEST_F(SqliteStoreTest, SequencesContinueAfterReopening) {
+  Store({MakeArticle("a", {"ai"}), MakeArticle("b", {})});
+  store_.reset();
+  store_ = OpenStore(path_);
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(store_->head_sequence(), 2u);
+  std::vector<StoreOutcome> outcomes = Store(
+      {MakeArticle("a", {"ai"}), MakeArticle("c", {"ai", "untagged_not"}), MakeArticle("d", {})});
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_FALSE(outcomes[0].newly_stored);  // idempotence survives the restart too
+  EXPECT_EQ(outcomes[1].sequence, 3u);
+  EXPECT_THAT(StreamPositions(outcomes[1].copies),
+              ElementsAre(Pair("ai", 2u), Pair("untagged_not", 1u)));
+  EXPECT_EQ(outcomes[2].sequence, 4u);
+  EXPECT_THAT(StreamPositions(outcomes[2].copies), ElementsAre(Pair("untagged", 2u)));
+}
+
+TEST_F(SqliteStoreTest, StoredAtNeverGoesBackwards) {
+  Store({MakeArticle("a", {})}, kNoon);
+  std::vector<StoreOutcome> outcomes = Store({MakeArticle("b", {})}, kNoon - absl::Hours(1));
+  ASSERT_EQ(outcomes.size(), 1u);
+  ASSERT_EQ(outcomes[0].copies.size(), 1u);
+  EXPECT_EQ(TimeUtil::TimestampToSeconds(outcomes[0].copies[0].stored_at()),
+            absl::ToUnixSeconds(kNoon));
+}
+
+TEST_F(SqliteStoreTest, HistoryPagesByArticleInSequenceOrder) {
+  Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), MakeArticle("c", {"ai"})});
+  HistoryPage first = Read(Query().After(0).Max(2));
+  EXPECT_THAT(Sequences(first.copies), ElementsAre(1u, 1u, 2u));
+  EXPECT_THAT(StreamPositions(first.copies),
+              ElementsAre(Pair("quantum", 1u), Pair("ai", 1u), Pair("untagged", 1u)));
+  EXPECT_EQ(first.last_sequence, 2u);
+  EXPECT_FALSE(first.complete);
+  EXPECT_EQ(first.head_sequence, 3u);
+
+  HistoryPage second = Read(Query().After(first.last_sequence).Max(2));
+  EXPECT_THAT(Sequences(second.copies), ElementsAre(3u));
+  EXPECT_EQ(second.last_sequence, 3u);
+  EXPECT_TRUE(second.complete);
+
+  HistoryPage beyond = Read(Query().After(3));
+  EXPECT_TRUE(beyond.copies.empty());
+  EXPECT_TRUE(beyond.complete);
+  EXPECT_EQ(beyond.last_sequence, 3u);
+}
+
+TEST_F(SqliteStoreTest, HistoryFiltersByStreamAndCoversTheRest) {
+  Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), MakeArticle("c", {"ai"}),
+         MakeArticle("d", {"space"})});
+  HistoryPage page = Read(Query().Streams({"ai", "untagged"}).Max(10));
+  EXPECT_THAT(StreamPositions(page.copies),
+              ElementsAre(Pair("ai", 1u), Pair("untagged", 1u), Pair("ai", 2u)));
+  // Nothing after sequence 3 matches, so the page covers the store up to its head.
+  EXPECT_EQ(page.last_sequence, 4u);
+  EXPECT_TRUE(page.complete);
+
+  HistoryPage limited = Read(Query().Streams({"ai"}).Max(1));
+  EXPECT_THAT(StreamPositions(limited.copies), ElementsAre(Pair("ai", 1u)));
+  EXPECT_EQ(limited.last_sequence, 1u);
+  EXPECT_FALSE(limited.complete);
+}
+
+TEST_F(SqliteStoreTest, HistorySinceATime) {
+  Store({MakeArticle("a", {})}, kNoon);
+  Store({MakeArticle("b", {}), MakeArticle("c", {})}, kNoon + absl::Minutes(5));
+  HistoryPage page = Read(Query().Since(kNoon + absl::Minutes(1)));
+  EXPECT_THAT(Sequences(page.copies), ElementsAre(2u, 3u));
+  EXPECT_TRUE(page.complete);
+
+  HistoryPage future = Read(Query().Since(kNoon + absl::Hours(1)));
+  EXPECT_TRUE(future.copies.empty());
+  EXPECT_EQ(future.last_sequence, 3u);
+  EXPECT_TRUE(future.complete);
+}
+
+TEST_F(SqliteStoreTest, HistoryPageStopsAtTheByteBudgetButAlwaysMakesProgress) {
+  v1::TaggedArticle big = MakeArticle("a", {"ai"});
+  big.mutable_article()->set_body(std::string(10000, 'x'));
+  v1::TaggedArticle big2 = big;
+  big2.mutable_article()->set_id("b");
+  Store({big, big2});
+  HistoryPage page = Read(Query().MaxBytes(100));
+  EXPECT_THAT(Sequences(page.copies), ElementsAre(1u));
+  EXPECT_FALSE(page.complete);
+}
+
+TEST_F(SqliteStoreTest, ReportsItsSize) {
+  absl::StatusOr<int64_t> size = store_->SizeBytes();
+  ASSERT_THAT(size, IsOk());
+  EXPECT_GT(*size, 0);
+}
+
+}  // namespace
+}  // namespace topicwire::sink
