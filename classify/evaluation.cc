@@ -1,0 +1,187 @@
+#include "classify/evaluation.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace topicwire::classify {
+namespace {
+
+void Finish(TopicScores& scores) {
+  const int predicted = scores.true_positives + scores.false_positives;
+  const int expected = scores.true_positives + scores.false_negatives;
+  scores.precision = predicted == 0 ? 1.0 : static_cast<double>(scores.true_positives) / predicted;
+  scores.recall = expected == 0 ? 1.0 : static_cast<double>(scores.true_positives) / expected;
+  scores.f1 = scores.precision + scores.recall == 0
+                  ? 0.0
+                  : 2 * scores.precision * scores.recall / (scores.precision + scores.recall);
+}
+
+void FinishAll(EvaluationScores& scores) {
+  double f1_sum = 0;
+  int counted = 0;
+  for (auto& [topic, topic_scores] : scores.per_topic) {
+    Finish(topic_scores);
+    scores.micro.true_positives += topic_scores.true_positives;
+    scores.micro.false_positives += topic_scores.false_positives;
+    scores.micro.false_negatives += topic_scores.false_negatives;
+    if (topic_scores.true_positives + topic_scores.false_positives +
+            topic_scores.false_negatives >
+        0) {
+      f1_sum += topic_scores.f1;
+      ++counted;
+    }
+  }
+  Finish(scores.micro);
+  scores.macro_f1 = counted == 0 ? 1.0 : f1_sum / counted;
+}
+
+void AppendScores(std::string& out, const std::string& heading, const EvaluationScores& scores) {
+  absl::StrAppendFormat(&out, "%s: %d articles, micro P=%.3f R=%.3f F1=%.3f, macro F1=%.3f\n",
+                        heading, scores.articles, scores.micro.precision, scores.micro.recall,
+                        scores.micro.f1, scores.macro_f1);
+  absl::StrAppendFormat(&out, "  %-16s %5s %5s %5s %7s %7s %7s\n", "topic", "tp", "fp", "fn",
+                        "prec", "recall", "f1");
+  for (const auto& [topic, s] : scores.per_topic) {
+    if (s.true_positives + s.false_positives + s.false_negatives == 0) continue;
+    absl::StrAppendFormat(&out, "  %-16s %5d %5d %5d %7.3f %7.3f %7.3f\n", topic,
+                          s.true_positives, s.false_positives, s.false_negatives, s.precision,
+                          s.recall, s.f1);
+  }
+}
+
+// "[body quantum "Quantum" +1.00] ..." for a report line.
+std::string EvidenceSummary(const v1::Tag& tag) {
+  std::string out;
+  for (const v1::Evidence& evidence : tag.evidence()) {
+    absl::StrAppendFormat(&out, " [%s %s \"%s\" +%.2f]",
+                          evidence.field() == v1::TEXT_FIELD_TITLE ? "title" : "body",
+                          evidence.term(), evidence.matched_text(), evidence.contribution());
+  }
+  return out;
+}
+
+}  // namespace
+
+EvaluationReport Evaluate(const Classifier& classifier,
+                          const std::vector<LabelledArticle>& articles) {
+  EvaluationReport report;
+  auto topic_names = [&] {
+    std::set<std::string> names;
+    for (const v1::Topic& topic : classifier.taxonomy().topics()) names.insert(topic.id());
+    return names;
+  }();
+  auto init = [&](EvaluationScores& scores) {
+    if (scores.per_topic.empty()) {
+      for (const std::string& name : topic_names) scores.per_topic[name];
+    }
+  };
+  init(report.overall);
+  for (const LabelledArticle& labelled : articles) {
+    const v1::TaggedArticle tagged = classifier.Tag(labelled.article);
+    std::set<std::string> expected(labelled.labels.begin(), labelled.labels.end());
+    std::set<std::string> given;
+    EvaluationScores& by_lang = report.by_lang[labelled.lang];
+    init(by_lang);
+    ++report.overall.articles;
+    ++by_lang.articles;
+    for (const v1::Tag& tag : tagged.tags()) {
+      given.insert(tag.topic());
+      const bool correct = expected.contains(tag.topic());
+      for (EvaluationScores* scores : {&report.overall, &by_lang}) {
+        TopicScores& s = scores->per_topic[tag.topic()];
+        ++(correct ? s.true_positives : s.false_positives);
+      }
+      if (!correct) {
+        report.mistakes.push_back(Mistake{.article_id = labelled.article.id(),
+                                          .lang = labelled.lang,
+                                          .topic = tag.topic(),
+                                          .false_positive = true,
+                                          .tag = tag,
+                                          .title = labelled.article.title()});
+      }
+    }
+    for (const std::string& topic : expected) {
+      if (given.contains(topic)) continue;
+      for (EvaluationScores* scores : {&report.overall, &by_lang}) {
+        ++scores->per_topic[topic].false_negatives;
+      }
+      report.mistakes.push_back(Mistake{.article_id = labelled.article.id(),
+                                        .lang = labelled.lang,
+                                        .topic = topic,
+                                        .false_positive = false,
+                                        .tag = {},
+                                        .title = labelled.article.title()});
+    }
+  }
+  FinishAll(report.overall);
+  for (auto& [lang, scores] : report.by_lang) FinishAll(scores);
+  return report;
+}
+
+std::string EvaluationReport::ToString(int max_mistakes) const {
+  std::string out;
+  AppendScores(out, "overall", overall);
+  for (const auto& [lang, scores] : by_lang) AppendScores(out, absl::StrCat("lang=", lang), scores);
+  int shown = 0;
+  for (const Mistake& mistake : mistakes) {
+    if (shown++ >= max_mistakes) {
+      absl::StrAppend(&out, "... ", mistakes.size() - max_mistakes, " more mistakes\n");
+      break;
+    }
+    absl::StrAppendFormat(&out, "%s %s %s [%s] %s%s\n",
+                          mistake.false_positive ? "FP" : "FN", mistake.topic, mistake.article_id,
+                          mistake.lang, mistake.title.substr(0, 80),
+                          mistake.false_positive ? EvidenceSummary(mistake.tag) : "");
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<LabelledArticle>> ReadLabelledJsonl(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::vector<LabelledArticle> articles;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  std::string line;
+  for (int line_number = 1; std::getline(in, line); ++line_number) {
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    LabelledArticle labelled;
+    // The Article fields map directly; "labels" and "lang" are read from the generic Struct.
+    if (auto status = google::protobuf::util::JsonStringToMessage(line, &labelled.article, options);
+        !status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_number, ": not an article: ", status.ToString()));
+    }
+    google::protobuf::Struct fields;
+    if (auto status = google::protobuf::util::JsonStringToMessage(line, &fields, options);
+        !status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_number, ": not a JSON object: ", status.ToString()));
+    }
+    if (auto it = fields.fields().find("labels"); it != fields.fields().end()) {
+      if (!it->second.has_list_value()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ":", line_number, ": \"labels\" must be an array of topic ids"));
+      }
+      for (const auto& value : it->second.list_value().values()) {
+        labelled.labels.push_back(value.string_value());
+      }
+    }
+    if (auto it = fields.fields().find("lang"); it != fields.fields().end()) {
+      labelled.lang = it->second.string_value();
+    } else {
+      labelled.lang = labelled.article.language();
+    }
+    articles.push_back(std::move(labelled));
+  }
+  return articles;
+}
+
+}  // namespace topicwire::classify

@@ -1,0 +1,3 @@
+#include "classify/taxonomy.h"
+#include "gtest/gtest.h"
+TEST(X, Y) {}
