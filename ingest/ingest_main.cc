@@ -1,0 +1,113 @@
+// ingest: the only file that reads flags (TotW 103). Everything else is in ingest_lib.
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "common/env_flags.h"
+#include "common/http_endpoint.h"
+#include "common/logging.h"
+#include "common/shutdown.h"
+#include "ingest/ingest_stage.h"
+#include "spdlog/spdlog.h"
+#include "zmq.hpp"
+
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
+ABSL_FLAG(std::string, http_listen, "",
+          "host:port serving /healthz /readyz /metrics, e.g. 0.0.0.0:7406; empty: off");
+ABSL_FLAG(std::string, publish_endpoint, "tcp://*:7400",
+          "ROUTER endpoint to bind for publishers' PublishRequest");
+ABSL_FLAG(std::string, work_endpoint, "tcp://*:7403",
+          "ROUTER endpoint to bind for classify workers");
+ABSL_FLAG(std::string, commit_endpoint, "tcp://*:7405",
+          "PULL endpoint to bind for sink's CommitAck");
+ABSL_FLAG(std::string, journal, "data/ingest/journal.db",
+          "SQLite journal file of accepted articles (directory created when missing)");
+ABSL_FLAG(int64_t, max_article_bytes, 1 << 20,
+          "Largest serialized article accepted; larger ones are REJECTED with the sizes");
+ABSL_FLAG(absl::Duration, redelivery_timeout, absl::Seconds(10),
+          "A dispatched article not confirmed by sink within this time is dispatched again");
+ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(1),
+          "Heartbeat period towards workers; a worker silent for 3 periods is forgotten");
+ABSL_FLAG(int64_t, dedup_window, 10'000'000,
+          "How many recently accepted ids are remembered to answer DUPLICATE");
+ABSL_FLAG(int64_t, max_pending, 100'000,
+          "Articles accepted but not yet confirmed by sink; at this many, publishers get BUSY");
+ABSL_FLAG(bool, fsync, true,
+          "fsync the journal before answering ACCEPTED; false is faster but a power loss may "
+          "lose the last accepted articles");
+ABSL_FLAG(int, linger_ms, 1000, "Upper bound on how long unsent replies delay exit");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "ingest: accepts articles from publishers, journals them durably and hands them to "
+      "classify workers");
+  // Environment first, so that explicit command-line flags win.
+  if (absl::Status env = topicwire::ApplyFlagsFromEnvironment(); !env.ok()) {
+    absl::ParseCommandLine(argc, argv);  // still honour --help
+    (void)topicwire::InitLogging("ingest");
+    spdlog::critical("{}", env.ToString());
+    return 1;
+  }
+  absl::ParseCommandLine(argc, argv);
+  if (absl::Status logging = topicwire::InitLogging("ingest", absl::GetFlag(FLAGS_log_level));
+      !logging.ok()) {
+    (void)topicwire::InitLogging("ingest");
+    spdlog::critical("{}", logging.ToString());
+    return 1;
+  }
+  // Must run before zmq::context_t exists so that libzmq's threads inherit the blocked signals
+  // and SIGINT/SIGTERM arrive only through the signalfd.
+  absl::StatusOr<topicwire::Shutdown> shutdown = topicwire::Shutdown::FromSignals();
+  if (!shutdown.ok()) {
+    spdlog::critical("{}", shutdown.status().ToString());
+    return 1;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto readiness = std::make_shared<topicwire::ingest::IngestReadiness>();
+  const topicwire::ingest::Options options{
+      .publish_endpoint = absl::GetFlag(FLAGS_publish_endpoint),
+      .work_endpoint = absl::GetFlag(FLAGS_work_endpoint),
+      .commit_endpoint = absl::GetFlag(FLAGS_commit_endpoint),
+      .journal_path = absl::GetFlag(FLAGS_journal),
+      .max_article_bytes = absl::GetFlag(FLAGS_max_article_bytes),
+      .redelivery_timeout = absl::GetFlag(FLAGS_redelivery_timeout),
+      .heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval),
+      .dedup_window = absl::GetFlag(FLAGS_dedup_window),
+      .max_pending = absl::GetFlag(FLAGS_max_pending),
+      .fsync = absl::GetFlag(FLAGS_fsync),
+      .linger_ms = absl::GetFlag(FLAGS_linger_ms),
+      .registry = registry,
+      .readiness = readiness};
+  if (options.redelivery_timeout <= absl::ZeroDuration() ||
+      options.heartbeat_interval <= absl::ZeroDuration() || options.max_pending <= 0 ||
+      options.max_article_bytes <= 0 || options.dedup_window < 0) {
+    spdlog::critical(
+        "--redelivery_timeout, --heartbeat_interval, --max_pending and --max_article_bytes must "
+        "be positive and --dedup_window not negative");
+    return 1;
+  }
+
+  std::unique_ptr<topicwire::HttpEndpoint> http;
+  if (const std::string listen = absl::GetFlag(FLAGS_http_listen); !listen.empty()) {
+    absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> started =
+        topicwire::HttpEndpoint::Start(listen, registry, [readiness] { return readiness->Check(); });
+    if (!started.ok()) {
+      spdlog::critical("{}", started.status().ToString());
+      return 1;
+    }
+    http = *std::move(started);
+    spdlog::info("serving /healthz /readyz /metrics on port {}", http->port());
+  }
+
+  zmq::context_t context(/*io_threads=*/1);
+  absl::Status status = topicwire::ingest::RunStage(context, options, shutdown->fd());
+  if (!status.ok()) {  // infrastructure failure: exit non-zero and let the supervisor restart us
+    spdlog::error("exiting: {}", status.ToString());
+    return 1;
+  }
+  return 0;
+}

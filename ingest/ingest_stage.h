@@ -1,0 +1,73 @@
+// The ingest stage: answers publishers, makes accepted articles durable in the journal, hands
+// them to classify workers against credit, and forgets them when sink confirms them.
+#ifndef TOPICWIRE_INGEST_INGEST_STAGE_H_
+#define TOPICWIRE_INGEST_INGEST_STAGE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "ingest/journal.h"
+#include "prometheus/registry.h"
+#include "zmq.hpp"
+
+namespace topicwire::ingest {
+
+// Whether ingest can take articles: the journal is open and every socket is bound. Shared with
+// the HTTP endpoint's threads, so Check() only reads an atomic.
+class IngestReadiness {
+ public:
+  // OK when ready, else kUnavailable saying why not.
+  absl::Status Check() const;
+  void SetReady(bool ready) { ready_.store(ready ? 1 : 2); }
+
+ private:
+  std::atomic<int> ready_{0};  // 0: starting, 1: ready, 2: stopped
+};
+
+struct Options {
+  // ROUTER bound for publishers (DEALER or REQ clients) sending PublishRequest.
+  std::string publish_endpoint = "tcp://*:7400";
+  // ROUTER bound for classify workers (DEALER) exchanging WorkerMessage / Dispatch.
+  std::string work_endpoint = "tcp://*:7403";
+  // PULL bound for sink's CommitAck.
+  std::string commit_endpoint = "tcp://*:7405";
+  // SQLite journal file; its directory is created when missing.
+  std::string journal_path = "data/ingest/journal.db";
+  // Largest serialized Article accepted, in bytes.
+  int64_t max_article_bytes = 1 << 20;
+  // A dispatched article not confirmed by sink within this time is dispatched again.
+  absl::Duration redelivery_timeout = absl::Seconds(10);
+  // Heartbeat period towards workers; a worker silent for 3 periods is forgotten.
+  absl::Duration heartbeat_interval = absl::Seconds(1);
+  // How many recently accepted ids are remembered to answer DUPLICATE.
+  int64_t dedup_window = 10'000'000;
+  // Articles accepted and not yet confirmed by sink; at this many, new articles get BUSY.
+  int64_t max_pending = 100'000;
+  // fsync every group commit before answering ACCEPTED (false: faster, not power-loss safe).
+  bool fsync = true;
+  // How long unsent replies may delay exit.
+  int linger_ms = 1000;
+  // Most publish requests drained into one group commit.
+  int max_requests_per_commit = 512;
+  // Metrics are registered here; a private registry is used when null.
+  std::shared_ptr<prometheus::Registry> registry;
+  // Set ready once the journal is open and the sockets are bound; may be null.
+  std::shared_ptr<IngestReadiness> readiness;
+};
+
+// Runs the stage on the SQLite journal at options.journal_path until `shutdown_fd` becomes
+// readable; then answers every request already read, closes the sockets and returns OK.
+// Returns an error for infrastructure failures (bind, journal I/O).
+absl::Status RunStage(zmq::context_t& context, const Options& options, int shutdown_fd);
+
+// Same, on a caller-provided journal (options.journal_path, fsync and dedup_window unused).
+absl::Status RunStage(zmq::context_t& context, const Options& options, Journal& journal,
+                      int shutdown_fd);
+
+}  // namespace topicwire::ingest
+
+#endif  // TOPICWIRE_INGEST_INGEST_STAGE_H_
