@@ -1,0 +1,394 @@
+// The real sink stage on a thread, over real loopback sockets: a fake worker PUSHes deliveries,
+// a SUB listens to the streams, a fake ingest PULL collects CommitAcks, DEALER and REQ clients
+// read history.
+#include "sink/sink_stage.h"
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "common/shutdown.h"
+#include "common/zmq_channel.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+#include "proto/history.pb.h"
+#include "proto/internal.pb.h"
+#include "sink/store.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_util.h"
+
+namespace topicwire::sink {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+using ::topicwire::testing::IsOk;
+using ::topicwire::testing::MakeTempDir;
+using ::topicwire::testing::StatusIs;
+using ::topicwire::testing::WaitFor;
+
+constexpr int kReceiveTimeoutMs = 5000;  // a hung stage fails the test instead of hanging CI
+
+v1::Delivery MakeDelivery(uint64_t journal_seq, const std::string& id,
+                          const std::vector<std::string>& topics) {
+  v1::Delivery delivery;
+  delivery.set_journal_seq(journal_seq);
+  v1::TaggedArticle* tagged = delivery.mutable_tagged();
+  tagged->mutable_article()->set_id(id);
+  tagged->mutable_article()->set_title("title of " + id);
+  for (const std::string& topic : topics) tagged->add_tags()->set_topic(topic);
+  *tagged->mutable_accepted_at() = TimeUtil::GetCurrentTime();
+  return delivery;
+}
+
+// Sum of every series of a counter or gauge family in `registry` (0 when absent).
+double MetricValue(prometheus::Registry& registry, const std::string& name) {
+  double total = 0;
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      total += metric.counter.value + metric.gauge.value;  // the other one stays 0
+    }
+  }
+  return total;
+}
+
+class SinkStageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_path_ = MakeTempDir() + "/store.db";
+    ASSERT_THAT(ConfigureSocket(ingest_, 0), IsOk());
+    ingest_.set(zmq::sockopt::rcvtimeo, kReceiveTimeoutMs);
+    ASSERT_THAT(Bind(ingest_, "tcp://127.0.0.1:*"), IsOk());
+    absl::StatusOr<std::string> commit = LastEndpoint(ingest_);
+    ASSERT_THAT(commit, IsOk());
+    commit_endpoint_ = *commit;
+  }
+
+  void TearDown() override { EXPECT_THAT(StopStage(), IsOk()); }
+
+  // Opens the store at store_path_ and runs the stage on a thread until StopStage().
+  void StartStage() {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+        SqliteStore::Open({.path = store_path_, .fsync = true});
+    ASSERT_THAT(store, IsOk());
+    store_ = *std::move(store);
+    absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
+    ASSERT_THAT(shutdown, IsOk());
+    shutdown_ = std::make_unique<Shutdown>(*std::move(shutdown));
+    registry_ = std::make_shared<prometheus::Registry>();
+    health_ = std::make_shared<SinkHealth>();
+    options_.input_endpoint = "tcp://127.0.0.1:*";
+    options_.stream_endpoint = "tcp://127.0.0.1:*";
+    options_.history_endpoint = "tcp://127.0.0.1:*";
+    options_.commit_endpoint = commit_endpoint_;
+    options_.linger_ms = 0;
+    options_.registry = registry_;
+    options_.health = health_;
+    auto bound = std::make_shared<std::promise<BoundEndpoints>>();
+    options_.on_bound = [bound](const BoundEndpoints& endpoints) { bound->set_value(endpoints); };
+    std::future<BoundEndpoints> endpoints = bound->get_future();
+    stage_ = std::async(std::launch::async, [this, fd = shutdown_->fd()] {
+      return RunStage(context_, options_, *store_, fd);
+    });
+    ASSERT_EQ(endpoints.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+        << "the stage did not bind its sockets";
+    endpoints_ = endpoints.get();
+  }
+
+  // Stops the stage and closes the store; returns what RunStage returned.
+  absl::Status StopStage() {
+    if (!stage_.valid()) return absl::OkStatus();
+    shutdown_->Trigger();
+    if (stage_.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      ADD_FAILURE() << "the stage did not stop";
+      std::abort();  // the thread still uses the fixture: cannot continue safely
+    }
+    absl::Status status = stage_.get();
+    store_.reset();
+    return status;
+  }
+
+  zmq::socket_t Connected(zmq::socket_type type, const std::string& endpoint) {
+    zmq::socket_t socket(context_, type);
+    EXPECT_THAT(ConfigureSocket(socket, 0), IsOk());
+    socket.set(zmq::sockopt::rcvtimeo, kReceiveTimeoutMs);
+    EXPECT_THAT(Connect(socket, endpoint), IsOk());
+    return socket;
+  }
+
+  // A SUB on the streams, returned once the stage has seen all of `topics` subscribed: the
+  // stream socket is an XPUB, so the stage counts subscriptions and the test waits on that
+  // count instead of sleeping.
+  zmq::socket_t Subscribe(const std::vector<std::string>& topics) {
+    const double before = MetricValue(*registry_, "topicwire_sink_stream_subscriptions_total");
+    zmq::socket_t subscriber = Connected(zmq::socket_type::sub, endpoints_.stream);
+    for (const std::string& topic : topics) subscriber.set(zmq::sockopt::subscribe, topic);
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return MetricValue(*registry_, "topicwire_sink_stream_subscriptions_total") >=
+                 before + static_cast<double>(topics.size());
+        },
+        absl::Seconds(5)))
+        << "the subscriptions did not reach the stage";
+    return subscriber;
+  }
+
+  // The next published copy, checking that its topic frame names its stream.
+  v1::TaggedArticle NextCopy(zmq::socket_t& subscriber) {
+    Frames frames;
+    absl::StatusOr<bool> got = RecvFrames(subscriber, frames);
+    EXPECT_THAT(got, IsOk());
+    if (!got.ok() || !*got) {
+      ADD_FAILURE() << "no message on the stream";
+      return {};
+    }
+    EXPECT_EQ(frames.size(), 2u);
+    if (frames.size() != 2) return {};
+    v1::TaggedArticle copy;
+    EXPECT_THAT(ParseFrame(frames[1], copy), IsOk());
+    EXPECT_EQ(frames[0].to_string(), copy.stream());
+    return copy;
+  }
+
+  // Collects CommitAcks until every one of `journal_seqs` was acknowledged; returns
+  // journal_seq -> article id.
+  std::map<uint64_t, std::string> CollectAcks(const std::set<uint64_t>& journal_seqs) {
+    std::map<uint64_t, std::string> acked;
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (absl::Now() < deadline) {
+      bool all = true;
+      for (uint64_t seq : journal_seqs) all = all && acked.contains(seq);
+      if (all) break;
+      Frames frames;
+      absl::StatusOr<bool> got = RecvFrames(ingest_, frames);
+      if (!got.ok() || !*got) break;
+      v1::CommitAck ack;
+      EXPECT_THAT(ParseFrame(frames.back(), ack), IsOk());
+      for (const v1::CommitAck::Committed& committed : ack.committed()) {
+        acked[committed.journal_seq()] = committed.article_id();
+      }
+    }
+    return acked;
+  }
+
+  v1::HistoryReply AskHistory(zmq::socket_t& client, const v1::HistoryRequest& request) {
+    EXPECT_THAT(SendProto(client, request), IsOk());
+    return ReadReply(client);
+  }
+
+  v1::HistoryReply ReadReply(zmq::socket_t& client) {
+    Frames frames;
+    absl::StatusOr<bool> got = RecvFrames(client, frames);
+    EXPECT_THAT(got, IsOk());
+    v1::HistoryReply reply;
+    if (!got.ok() || !*got || frames.size() != 1) {
+      ADD_FAILURE() << "no single-frame history reply";
+      return reply;
+    }
+    EXPECT_THAT(ParseFrame(frames[0], reply), IsOk());
+    return reply;
+  }
+
+  void Deliver(zmq::socket_t& worker, const v1::Delivery& delivery) {
+    ASSERT_THAT(SendProto(worker, delivery), IsOk());
+  }
+
+  zmq::context_t context_;
+  zmq::socket_t ingest_{context_, zmq::socket_type::pull};
+  std::string commit_endpoint_;
+  std::string store_path_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Shutdown> shutdown_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<SinkHealth> health_;
+  StageOptions options_;
+  BoundEndpoints endpoints_;
+  std::future<absl::Status> stage_;
+};
+
+std::vector<std::pair<std::string, uint64_t>> Positions(const std::vector<v1::TaggedArticle>& in) {
+  std::vector<std::pair<std::string, uint64_t>> positions;
+  for (const v1::TaggedArticle& copy : in)
+    positions.emplace_back(copy.stream(), copy.stream_sequence());
+  return positions;
+}
+
+TEST_F(SinkStageTest, PublishesOneCopyPerStreamAndAcknowledgesEveryDelivery) {
+  ASSERT_NO_FATAL_FAILURE(StartStage());
+  zmq::socket_t subscriber = Subscribe({"quantum", "ai", "untagged"});
+  zmq::socket_t worker = Connected(zmq::socket_type::push, endpoints_.input);
+
+  Deliver(worker, MakeDelivery(1, "a", {"quantum", "ai"}));
+  Deliver(worker, MakeDelivery(2, "b", {}));
+  Deliver(worker, MakeDelivery(3, "c", {"ai"}));
+  Deliver(worker, MakeDelivery(4, "a", {"quantum", "ai"}));  // redelivered: stored already
+  zmq::message_t garbage(std::string("\xff\xff\xff not a delivery"));
+  ASSERT_TRUE(worker.send(garbage, zmq::send_flags::none));
+  Deliver(worker, MakeDelivery(5, "", {"ai"}));   // no article id
+  Deliver(worker, MakeDelivery(6, "z", {"ai"}));  // the stage is still working
+
+  std::vector<v1::TaggedArticle> copies;
+  for (int i = 0; i < 5; ++i) copies.push_back(NextCopy(subscriber));
+  EXPECT_THAT(Positions(copies), ElementsAre(Pair("quantum", 1u), Pair("ai", 1u),
+                                             Pair("untagged", 1u), Pair("ai", 2u), Pair("ai", 3u)));
+  EXPECT_EQ(copies[0].article().id(), "a");
+  EXPECT_EQ(copies[0].sequence(), 1u);
+  EXPECT_EQ(copies[1].sequence(), 1u);
+  EXPECT_EQ(copies[2].article().id(), "b");
+  EXPECT_EQ(copies[2].sequence(), 2u);
+  EXPECT_EQ(copies[3].article().id(), "c");
+  EXPECT_EQ(copies[4].article().id(), "z");  // no second copy of "a" came before it
+  EXPECT_EQ(copies[4].sequence(), 4u);
+  EXPECT_TRUE(copies[4].has_stored_at());
+
+  std::map<uint64_t, std::string> acked = CollectAcks({1, 2, 3, 4, 6});
+  EXPECT_THAT(acked, ElementsAre(Pair(1u, "a"), Pair(2u, "b"), Pair(3u, "c"), Pair(4u, "a"),
+                                 Pair(6u, "z")));
+
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_articles_stored_total"), 4);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_articles_duplicate_total"), 1);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_deliveries_malformed_total"), 2);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_messages_published_total"), 5);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_last_sequence"), 4);
+  EXPECT_THAT(StopStage(), IsOk());
+}
+
+TEST_F(SinkStageTest, HistoryPagesForDealerAndReqClientsWithFilters) {
+  ASSERT_NO_FATAL_FAILURE(StartStage());
+  zmq::socket_t worker = Connected(zmq::socket_type::push, endpoints_.input);
+  Deliver(worker, MakeDelivery(1, "a", {"quantum", "ai"}));
+  Deliver(worker, MakeDelivery(2, "b", {}));
+  Deliver(worker, MakeDelivery(3, "c", {"ai"}));
+  ASSERT_EQ(CollectAcks({1, 2, 3}).size(), 3u);
+
+  zmq::socket_t dealer = Connected(zmq::socket_type::dealer, endpoints_.history);
+  v1::HistoryRequest request;
+  request.set_limit(2);
+  v1::HistoryReply first = AskHistory(dealer, request);
+  EXPECT_THAT(first.error(), IsEmpty());
+  EXPECT_THAT(Positions({first.messages().begin(), first.messages().end()}),
+              ElementsAre(Pair("quantum", 1u), Pair("ai", 1u), Pair("untagged", 1u)));
+  EXPECT_EQ(first.last_sequence(), 2u);
+  EXPECT_FALSE(first.complete());
+  EXPECT_EQ(first.head_sequence(), 3u);
+
+  request.set_after_sequence(first.last_sequence());
+  v1::HistoryReply second = AskHistory(dealer, request);
+  EXPECT_THAT(Positions({second.messages().begin(), second.messages().end()}),
+              ElementsAre(Pair("ai", 2u)));
+  EXPECT_EQ(second.last_sequence(), 3u);
+  EXPECT_TRUE(second.complete());
+
+  zmq::socket_t req = Connected(zmq::socket_type::req, endpoints_.history);
+  v1::HistoryRequest ai_only;
+  ai_only.add_topics("ai");
+  v1::HistoryReply filtered = AskHistory(req, ai_only);
+  EXPECT_THAT(Positions({filtered.messages().begin(), filtered.messages().end()}),
+              ElementsAre(Pair("ai", 1u), Pair("ai", 2u)));
+  EXPECT_TRUE(filtered.complete());
+
+  v1::HistoryRequest future;
+  *future.mutable_since_time() = TimeUtil::GetCurrentTime() + TimeUtil::SecondsToDuration(3600);
+  v1::HistoryReply nothing_yet = AskHistory(req, future);
+  EXPECT_THAT(nothing_yet.messages(), IsEmpty());
+  EXPECT_TRUE(nothing_yet.complete());
+  EXPECT_EQ(nothing_yet.last_sequence(), 3u);
+
+  v1::HistoryRequest past;
+  *past.mutable_since_time() = TimeUtil::GetCurrentTime() - TimeUtil::SecondsToDuration(3600);
+  EXPECT_EQ(AskHistory(req, past).messages_size(), 4);
+}
+
+TEST_F(SinkStageTest, RefusesBadHistoryRequestsAndKeepsServing) {
+  ASSERT_NO_FATAL_FAILURE(StartStage());
+  zmq::socket_t req = Connected(zmq::socket_type::req, endpoints_.history);
+  zmq::message_t garbage(std::string("\xff\xff\xff"));
+  ASSERT_TRUE(req.send(garbage, zmq::send_flags::none));
+  v1::HistoryReply refused = ReadReply(req);
+  EXPECT_THAT(refused.error(), HasSubstr("HistoryRequest"));
+  EXPECT_THAT(refused.messages(), IsEmpty());
+
+  v1::HistoryRequest both;
+  both.set_after_sequence(3);
+  *both.mutable_since_time() = TimeUtil::GetCurrentTime();
+  EXPECT_THAT(AskHistory(req, both).error(), HasSubstr("not both"));
+
+  v1::HistoryReply fine = AskHistory(req, v1::HistoryRequest());
+  EXPECT_THAT(fine.error(), IsEmpty());
+  EXPECT_TRUE(fine.complete());
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_history_errors_total"), 2);
+}
+
+TEST_F(SinkStageTest, RestartOnTheSameStoreContinuesSequences) {
+  ASSERT_NO_FATAL_FAILURE(StartStage());
+  {
+    zmq::socket_t worker = Connected(zmq::socket_type::push, endpoints_.input);
+    Deliver(worker, MakeDelivery(1, "a", {"ai"}));
+    Deliver(worker, MakeDelivery(2, "b", {}));
+    ASSERT_EQ(CollectAcks({1, 2}).size(), 2u);
+  }
+  ASSERT_THAT(StopStage(), IsOk());
+
+  ASSERT_NO_FATAL_FAILURE(StartStage());
+  zmq::socket_t subscriber = Subscribe({"ai"});
+  zmq::socket_t worker = Connected(zmq::socket_type::push, endpoints_.input);
+  Deliver(worker, MakeDelivery(3, "a", {"ai"}));  // redelivered after the restart
+  Deliver(worker, MakeDelivery(4, "c", {"ai"}));
+  v1::TaggedArticle copy = NextCopy(subscriber);
+  EXPECT_EQ(copy.article().id(), "c");
+  EXPECT_EQ(copy.sequence(), 3u);
+  EXPECT_EQ(copy.stream_sequence(), 2u);
+  EXPECT_THAT(CollectAcks({3, 4}), ElementsAre(Pair(3u, "a"), Pair(4u, "c")));
+}
+
+TEST_F(SinkStageTest, ReadyOnlyOnceIngestIsReachable) {
+  // Nothing listens on the commit endpoint at first.
+  const int port = topicwire::testing::FreeLoopbackPort();
+  commit_endpoint_ = "tcp://127.0.0.1:" + std::to_string(port);
+  ASSERT_NO_FATAL_FAILURE(StartStage());
+  EXPECT_THAT(health_->Ready(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("ingest")));
+
+  zmq::socket_t late_ingest(context_, zmq::socket_type::pull);
+  ASSERT_THAT(ConfigureSocket(late_ingest, 0), IsOk());
+  ASSERT_THAT(Bind(late_ingest, commit_endpoint_), IsOk());
+  EXPECT_TRUE(WaitFor([&] { return health_->Ready().ok(); }, absl::Seconds(5)))
+      << health_->Ready().ToString();
+
+  late_ingest.close();
+  EXPECT_TRUE(WaitFor([&] { return !health_->Ready().ok(); }, absl::Seconds(5)));
+}
+
+TEST_F(SinkStageTest, StopsCleanlyWhenIdle) {
+  ASSERT_NO_FATAL_FAILURE(StartStage());
+  EXPECT_TRUE(WaitFor([&] { return health_->Ready().ok(); }, absl::Seconds(5)));
+  EXPECT_THAT(StopStage(), IsOk());
+  EXPECT_THAT(health_->Ready(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(SinkStageTest, FailsWhenAnEndpointCannotBeBound) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open({.path = store_path_, .fsync = true});
+  ASSERT_THAT(store, IsOk());
+  absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
+  ASSERT_THAT(shutdown, IsOk());
+  StageOptions options;
+  options.input_endpoint = "tcp://127.0.0.1:*";
+  options.stream_endpoint = "nonsense://x";
+  options.history_endpoint = "tcp://127.0.0.1:*";
+  options.commit_endpoint = commit_endpoint_;
+  EXPECT_THAT(RunStage(context_, options, **store, shutdown->fd()),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("nonsense://x")));
+}
+
+}  // namespace
+}  // namespace topicwire::sink
