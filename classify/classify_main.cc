@@ -1,0 +1,100 @@
+// classify: a worker that takes articles from ingest, tags them with the taxonomy's topics and
+// hands them to sink. The only file that reads flags (TotW 103).
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "classify/classifier.h"
+#include "classify/classify_metrics.h"
+#include "classify/classify_stage.h"
+#include "common/env_flags.h"
+#include "common/http_endpoint.h"
+#include "common/logging.h"
+#include "common/shutdown.h"
+#include "prometheus/registry.h"
+#include "spdlog/spdlog.h"
+#include "zmq.hpp"
+
+ABSL_FLAG(std::string, work_endpoint, "tcp://127.0.0.1:7403",
+          "ingest's work endpoint to connect (DEALER: credit, heartbeats, Dispatch)");
+ABSL_FLAG(std::string, sink_endpoint, "tcp://127.0.0.1:7404",
+          "sink's input endpoint to connect (PUSH Delivery)");
+ABSL_FLAG(std::string, taxonomy, "",
+          "Taxonomy file (topicwire.v1.Taxonomy in protobuf text format); empty: the bundled "
+          "default (share/topicwire/taxonomy/default.textproto)");
+ABSL_FLAG(int, credit, 32, "Most articles this worker holds at once (credit granted to ingest)");
+ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(1),
+          "Heartbeat period; ingest silent for 3 periods makes the worker reconnect");
+ABSL_FLAG(int, linger_ms, 2000,
+          "Upper bound on how long shutdown waits to hand held articles to sink");
+ABSL_FLAG(std::string, http_listen, "",
+          "host:port serving /healthz /readyz /metrics, e.g. 0.0.0.0:7408; empty: off");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "classify: tags articles from ingest with taxonomy topics and hands them to sink");
+  if (absl::Status env = topicwire::ApplyFlagsFromEnvironment(); !env.ok()) {
+    fprintf(stderr, "%s\n", env.ToString().c_str());
+    return 1;
+  }
+  absl::ParseCommandLine(argc, argv);
+  if (absl::Status logging = topicwire::InitLogging("classify", absl::GetFlag(FLAGS_log_level));
+      !logging.ok()) {
+    fprintf(stderr, "%s\n", logging.ToString().c_str());
+    return 1;
+  }
+  // Before the zmq context exists, so that every libzmq thread inherits the blocked signals.
+  absl::StatusOr<topicwire::Shutdown> shutdown = topicwire::Shutdown::FromSignals();
+  if (!shutdown.ok()) {
+    spdlog::critical("{}", shutdown.status().ToString());
+    return 1;
+  }
+
+  std::string taxonomy_path = absl::GetFlag(FLAGS_taxonomy);
+  if (taxonomy_path.empty()) taxonomy_path = topicwire::classify::DefaultTaxonomyPath();
+  absl::StatusOr<std::unique_ptr<topicwire::classify::Classifier>> classifier =
+      topicwire::classify::Classifier::FromFile(taxonomy_path);
+  if (!classifier.ok()) {
+    spdlog::error("exiting: {}", std::string(classifier.status().message()));
+    return 1;
+  }
+  spdlog::info("taxonomy {} version {}: {} topics, {} patterns", taxonomy_path,
+               (*classifier)->version(), (*classifier)->taxonomy().topics_size(),
+               (*classifier)->pattern_count());
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto health = std::make_shared<topicwire::classify::ClassifyHealth>();
+  std::unique_ptr<topicwire::HttpEndpoint> http;
+  if (const std::string listen = absl::GetFlag(FLAGS_http_listen); !listen.empty()) {
+    absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> started =
+        topicwire::HttpEndpoint::Start(listen, registry, [health] { return health->Ready(); });
+    if (!started.ok()) {
+      spdlog::error("exiting: {}", started.status().ToString());
+      return 1;
+    }
+    http = *std::move(started);
+    spdlog::info("serving /healthz /readyz /metrics on port {}", http->port());
+  }
+
+  zmq::context_t context(/*io_threads=*/1);
+  const topicwire::classify::StageOptions options{
+      .work_endpoint = absl::GetFlag(FLAGS_work_endpoint),
+      .sink_endpoint = absl::GetFlag(FLAGS_sink_endpoint),
+      .credit = absl::GetFlag(FLAGS_credit),
+      .heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval),
+      .linger_ms = absl::GetFlag(FLAGS_linger_ms),
+      .registry = registry,
+      .health = health};
+  absl::Status status =
+      topicwire::classify::RunStage(context, options, **classifier, shutdown->fd());
+  if (!status.ok()) {  // infrastructure failure: exit non-zero and let the orchestrator restart us
+    spdlog::error("exiting: {}", status.ToString());
+    return 1;
+  }
+  return 0;
+}

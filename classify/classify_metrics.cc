@@ -1,0 +1,74 @@
+#include "classify/classify_metrics.h"
+
+#include <vector>
+
+#include "absl/strings/str_join.h"
+
+namespace topicwire::classify {
+namespace {
+
+prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
+                                const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
+}
+
+prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
+                            const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+}
+
+}  // namespace
+
+ClassifyMetrics::ClassifyMetrics(prometheus::Registry& registry,
+                                 const std::string& taxonomy_version)
+    : articles(AddCounter(registry, "topicwire_classify_articles_total",
+                          "Articles tagged and handed to sink")),
+      untagged(AddCounter(registry, "topicwire_classify_untagged_total",
+                          "Articles that reached no topic's threshold")),
+      failed(AddCounter(registry, "topicwire_classify_failed_total",
+                        "Work items reported to ingest as failed")),
+      malformed(AddCounter(registry, "topicwire_classify_malformed_frames_total",
+                           "Frames from ingest that were not a Dispatch")),
+      reconnects(AddCounter(registry, "topicwire_classify_reconnects_total",
+                            "Reconnections to ingest after it was silent")),
+      latency_seconds(prometheus::BuildHistogram()
+                          .Name("topicwire_classify_latency_seconds")
+                          .Help("From receiving a work item to handing its Delivery to sink")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                       0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})),
+      in_hand(AddGauge(registry, "topicwire_classify_in_hand_articles",
+                       "Items received and not yet handed to sink")),
+      ingest_connected(AddGauge(registry, "topicwire_classify_ingest_connected",
+                                "1 while ingest's heartbeats arrive")),
+      sink_connected(AddGauge(registry, "topicwire_classify_sink_connected",
+                              "1 while the PUSH to sink has a connection")),
+      tags_family_(prometheus::BuildCounter()
+                       .Name("topicwire_classify_tags_total")
+                       .Help("Tags given, by topic")
+                       .Register(registry)) {
+  prometheus::BuildGauge()
+      .Name("topicwire_classify_taxonomy_info")
+      .Help("The taxonomy in use; always 1")
+      .Register(registry)
+      .Add({{"version", taxonomy_version}})
+      .Set(1);
+}
+
+void ClassifyMetrics::CountTag(const std::string& topic) {
+  auto [it, inserted] = tags_by_topic_.try_emplace(topic, nullptr);
+  if (inserted) it->second = &tags_family_.Add({{"topic", topic}});
+  it->second->Increment();
+}
+
+absl::Status ClassifyHealth::Ready() const {
+  std::vector<std::string> missing;
+  if (!taxonomy_loaded_) missing.push_back("taxonomy not loaded");
+  if (!ingest_connected_) missing.push_back("no heartbeat from ingest");
+  if (!sink_connected_) missing.push_back("no connection to sink");
+  if (missing.empty()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrJoin(missing, "; "));
+}
+
+}  // namespace topicwire::classify

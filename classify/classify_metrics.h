@@ -1,0 +1,65 @@
+// The classify worker's Prometheus metrics and its readiness (served by common/http_endpoint.h).
+#ifndef TOPICWIRE_CLASSIFY_CLASSIFY_METRICS_H_
+#define TOPICWIRE_CLASSIFY_CLASSIFY_METRICS_H_
+
+#include <atomic>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace topicwire::classify {
+
+// Every classify metric, registered once on a registry that must outlive it. Updated by the
+// stage thread only; prometheus-cpp makes the values safe to read from the HTTP threads.
+class ClassifyMetrics {
+ public:
+  // Registers the metrics; topicwire_classify_taxonomy_info{version=`taxonomy_version`} is 1.
+  ClassifyMetrics(prometheus::Registry& registry, const std::string& taxonomy_version);
+
+  // topicwire_classify_tags_total{topic=...}: one per tag given.
+  void CountTag(const std::string& topic);
+
+  prometheus::Counter& articles;            // topicwire_classify_articles_total
+  prometheus::Counter& untagged;            // topicwire_classify_untagged_total
+  prometheus::Counter& failed;              // topicwire_classify_failed_total: items reported failed
+  prometheus::Counter& malformed;           // topicwire_classify_malformed_frames_total
+  prometheus::Counter& reconnects;          // topicwire_classify_reconnects_total (ingest silent)
+  prometheus::Histogram& latency_seconds;   // receipt of an item -> Delivery queued for sink
+  prometheus::Gauge& in_hand;               // items received and not yet handed to sink
+  prometheus::Gauge& ingest_connected;      // 1 while ingest's heartbeats arrive
+  prometheus::Gauge& sink_connected;        // 1 while the PUSH to sink has a connection
+
+ private:
+  prometheus::Family<prometheus::Counter>& tags_family_;
+  absl::flat_hash_map<std::string, prometheus::Counter*> tags_by_topic_;
+};
+
+// Readiness of a worker, set by the stage thread and read by the HTTP server's threads. Ready
+// means: the taxonomy is compiled, ingest's heartbeats arrive (a path to work) and the PUSH to
+// sink has a connection (seen through a ZeroMQ socket monitor; an inproc:// sink counts as
+// connected once connect() returned, because inproc sockets emit no monitor events).
+class ClassifyHealth {
+ public:
+  void set_taxonomy_loaded(bool value) { taxonomy_loaded_ = value; }
+  void set_ingest_connected(bool value) { ingest_connected_ = value; }
+  void set_sink_connected(bool value) { sink_connected_ = value; }
+  bool ingest_connected() const { return ingest_connected_; }
+  bool sink_connected() const { return sink_connected_; }
+  // OK when ready, else kUnavailable saying what is missing.
+  absl::Status Ready() const;
+
+ private:
+  std::atomic<bool> taxonomy_loaded_{false};
+  std::atomic<bool> ingest_connected_{false};
+  std::atomic<bool> sink_connected_{false};
+};
+
+}  // namespace topicwire::classify
+
+#endif  // TOPICWIRE_CLASSIFY_CLASSIFY_METRICS_H_

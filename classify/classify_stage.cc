@@ -1,0 +1,317 @@
+#include "classify/classify_stage.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <deque>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "common/zmq_channel.h"
+#include "google/protobuf/util/time_util.h"
+#include "proto/internal.pb.h"
+#include "spdlog/spdlog.h"
+
+namespace topicwire::classify {
+namespace {
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  const int64_t nanos = absl::ToUnixNanos(time);
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(nanos);
+}
+
+// A Delivery waiting for room on the PUSH to sink.
+struct Pending {
+  zmq::message_t frame;
+  absl::Time received;
+};
+
+class Worker {
+ public:
+  Worker(zmq::context_t& context, const StageOptions& options, const Classifier& classifier)
+      : context_(context),
+        options_(options),
+        classifier_(classifier),
+        registry_(options.registry ? options.registry : std::make_shared<prometheus::Registry>()),
+        metrics_(*registry_, classifier.version()),
+        health_(options.health ? options.health : std::make_shared<ClassifyHealth>()) {}
+
+  absl::Status Run(int shutdown_fd) {
+    health_->set_taxonomy_loaded(true);
+    RETURN_IF_ERROR(SetUpSink());
+    RETURN_IF_ERROR(ConnectToIngest());
+    spdlog::info("taking work from {} with credit {}, delivering to {}, taxonomy {}",
+                 options_.work_endpoint, options_.credit, options_.sink_endpoint,
+                 classifier_.version());
+    while (true) {
+      enum { kShutdown, kWork, kSink, kMonitor };
+      std::vector<zmq::pollitem_t> items = {
+          {nullptr, shutdown_fd, ZMQ_POLLIN, 0},
+          {work_.handle(), 0, ZMQ_POLLIN, 0},
+          {sink_.handle(), 0, static_cast<short>(outbox_.empty() ? 0 : ZMQ_POLLOUT), 0},
+      };
+      if (monitor_.handle() != nullptr) items.push_back({monitor_.handle(), 0, ZMQ_POLLIN, 0});
+      const absl::Time now = absl::Now();
+      const absl::Time wake = std::min(last_sent_ + options_.heartbeat_interval,
+                                       last_heard_ + options_.heartbeat_interval * liveness());
+      ASSIGN_OR_RETURN(int ready, Poll(items, std::max(wake - now, absl::ZeroDuration())));
+      if (ready > 0 && (items[kShutdown].revents & ZMQ_POLLIN)) break;
+      if (monitor_.handle() != nullptr && (items[kMonitor].revents & ZMQ_POLLIN)) {
+        RETURN_IF_ERROR(DrainMonitor());
+      }
+      if (items[kWork].revents & ZMQ_POLLIN) RETURN_IF_ERROR(DrainWork());
+      RETURN_IF_ERROR(FlushOutbox());
+      RETURN_IF_ERROR(KeepAlive());
+    }
+    return Stop();
+  }
+
+ private:
+  int liveness() const { return std::max(1, options_.liveness); }
+
+  absl::Status SetUpSink() {
+    RETURN_IF_ERROR(ConfigureSocket(sink_, options_.linger_ms));
+    // Queue Deliveries only on a completed connection, so that an unreachable sink holds back
+    // credit instead of swallowing work (see RunStage). The C API reports errors as codes.
+    const int immediate = 1;
+    if (zmq_setsockopt(sink_.handle(), ZMQ_IMMEDIATE, &immediate, sizeof(immediate)) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot set ZMQ_IMMEDIATE: ", zmq_strerror(zmq_errno())));
+    }
+    RETURN_IF_ERROR(MonitorSinkSocket());
+    RETURN_IF_ERROR(Connect(sink_, options_.sink_endpoint));
+    if (monitor_.handle() == nullptr) SetSinkConnected(true);
+    return absl::OkStatus();
+  }
+
+  // Readiness needs to know whether sink is reachable; a ZeroMQ socket monitor reports the
+  // PUSH's handshakes and disconnects. inproc:// emits no events, so it is not watched.
+  absl::Status MonitorSinkSocket() {
+    if (absl::StartsWith(options_.sink_endpoint, "inproc://")) return absl::OkStatus();
+    static std::atomic<int> next_monitor{0};
+    const std::string address =
+        absl::StrCat("inproc://topicwire-classify-sink-monitor-", next_monitor++);
+    if (zmq_socket_monitor(sink_.handle(), address.c_str(),
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot monitor the sink socket: ", zmq_strerror(zmq_errno())));
+    }
+    monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
+    RETURN_IF_ERROR(ConfigureSocket(monitor_, /*linger_ms=*/0));
+    return Connect(monitor_, address);
+  }
+
+  absl::Status DrainMonitor() {
+    while (true) {
+      Frames frames;
+      ASSIGN_OR_RETURN(bool got, RecvFrames(monitor_, frames, /*dont_wait=*/true));
+      if (!got) return absl::OkStatus();
+      // Monitor events: [uint16 event, uint32 value][endpoint].
+      if (frames.empty() || frames[0].size() < sizeof(uint16_t)) continue;
+      uint16_t event = 0;
+      std::memcpy(&event, frames[0].data(), sizeof(event));
+      if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        spdlog::info("connected to sink at {}", options_.sink_endpoint);
+        SetSinkConnected(true);
+      } else if (event == ZMQ_EVENT_DISCONNECTED) {
+        spdlog::warn("lost sink at {}; holding deliveries until it is back",
+                     options_.sink_endpoint);
+        SetSinkConnected(false);
+      }
+    }
+  }
+
+  void SetSinkConnected(bool value) {
+    health_->set_sink_connected(value);
+    metrics_.sink_connected.Set(value ? 1 : 0);
+  }
+
+  void SetIngestConnected(bool value) {
+    health_->set_ingest_connected(value);
+    metrics_.ingest_connected.Set(value ? 1 : 0);
+  }
+
+  // A fresh DEALER to ingest, granting every credit not tied up in held Deliveries.
+  absl::Status ConnectToIngest() {
+    // Whatever the old socket still queues is stale (ingest forgot us): drop it at once.
+    if (work_.handle() != nullptr) RETURN_IF_ERROR(ConfigureSocket(work_, /*linger_ms=*/0));
+    work_ = zmq::socket_t(context_, zmq::socket_type::dealer);
+    RETURN_IF_ERROR(ConfigureSocket(work_, options_.linger_ms));
+    RETURN_IF_ERROR(Connect(work_, options_.work_endpoint));
+    last_heard_ = absl::Now();
+    const int free_credit = std::max(0, options_.credit - static_cast<int>(outbox_.size()));
+    if (free_credit > 0) RETURN_IF_ERROR(SendCredit(free_credit));
+    return absl::OkStatus();
+  }
+
+  // Sends to ingest without blocking: a DEALER queues while ingest is away, and what cannot be
+  // queued (high-water mark) is dropped with a warning. Lost credit comes back on reconnect.
+  absl::Status SendToIngest(const v1::WorkerMessage& message) {
+    absl::Status sent = SendProto(work_, message, /*dont_wait=*/true);
+    if (absl::IsResourceExhausted(sent)) {
+      spdlog::warn("ingest's queue is full; dropped a {} message",
+                   message.has_credit() ? "credit" : "control");
+      return absl::OkStatus();
+    }
+    if (sent.ok()) last_sent_ = absl::Now();
+    return sent;
+  }
+
+  absl::Status SendCredit(int credit) {
+    v1::WorkerMessage message;
+    message.mutable_credit()->set_credit(static_cast<uint32_t>(credit));
+    return SendToIngest(message);
+  }
+
+  absl::Status DrainWork() {
+    while (true) {
+      Frames frames;
+      ASSIGN_OR_RETURN(bool got, RecvFrames(work_, frames, /*dont_wait=*/true));
+      if (!got) return absl::OkStatus();
+      last_heard_ = absl::Now();
+      if (!health_->ingest_connected()) {
+        spdlog::info("hearing from ingest at {}", options_.work_endpoint);
+        SetIngestConnected(true);
+      }
+      v1::Dispatch dispatch;
+      if (frames.size() != 1) {
+        metrics_.malformed.Increment();
+        spdlog::warn("dropping a message of {} frames from ingest (expected one Dispatch)",
+                     frames.size());
+        continue;
+      }
+      if (absl::Status parsed = ParseFrame(frames[0], dispatch); !parsed.ok()) {
+        metrics_.malformed.Increment();
+        spdlog::warn("dropping a frame from ingest: {}", std::string(parsed.message()));
+        continue;
+      }
+      for (const v1::WorkItem& item : dispatch.items()) RETURN_IF_ERROR(Handle(item));
+    }
+  }
+
+  absl::Status Handle(const v1::WorkItem& item) {
+    const absl::Time received = absl::Now();
+    if (static_cast<int>(outbox_.size()) >= options_.credit) {
+      spdlog::warn("ingest sent journal_seq {} beyond the granted credit; tagging it anyway",
+                   item.journal_seq());
+    }
+    if (!item.has_article()) {
+      // Nothing to tag: tell ingest so it can set the record aside, and free the credit.
+      metrics_.failed.Increment();
+      v1::WorkerMessage failed;
+      failed.mutable_failed()->set_journal_seq(item.journal_seq());
+      failed.mutable_failed()->set_reason("work item carries no article");
+      spdlog::warn("journal_seq {}: work item carries no article", item.journal_seq());
+      RETURN_IF_ERROR(SendToIngest(failed));
+      return SendCredit(1);
+    }
+    v1::Delivery delivery;
+    delivery.set_journal_seq(item.journal_seq());
+    v1::TaggedArticle* tagged = delivery.mutable_tagged();
+    *tagged = classifier_.Tag(item.article());
+    if (item.has_accepted_at()) *tagged->mutable_accepted_at() = item.accepted_at();
+    *tagged->mutable_classified_at() = ToTimestamp(absl::Now());
+    metrics_.articles.Increment();
+    if (tagged->tags().empty()) metrics_.untagged.Increment();
+    for (const v1::Tag& tag : tagged->tags()) metrics_.CountTag(tag.topic());
+    spdlog::debug("journal_seq {} article {}: {} tags", item.journal_seq(),
+                  item.article().id(), tagged->tags_size());
+    outbox_.push_back(Pending{ToFrame(delivery), received});
+    metrics_.in_hand.Set(static_cast<double>(outbox_.size()));
+    return absl::OkStatus();
+  }
+
+  // Hands held Deliveries to the PUSH socket while it takes them; one credit back per item.
+  absl::Status FlushOutbox() {
+    int finished = 0;
+    while (!outbox_.empty()) {
+      Frames frames;
+      frames.push_back(zmq::message_t(outbox_.front().frame.data(), outbox_.front().frame.size()));
+      absl::Status sent = SendFrames(sink_, frames, /*dont_wait=*/true);
+      if (absl::IsResourceExhausted(sent)) break;  // no sink connection or queue full: later
+      RETURN_IF_ERROR(sent);
+      metrics_.latency_seconds.Observe(
+          absl::ToDoubleSeconds(absl::Now() - outbox_.front().received));
+      outbox_.pop_front();
+      ++finished;
+    }
+    metrics_.in_hand.Set(static_cast<double>(outbox_.size()));
+    if (finished > 0 && !stopping_) return SendCredit(finished);
+    return absl::OkStatus();
+  }
+
+  // Heartbeats to ingest, and a fresh connection when ingest has been silent too long.
+  absl::Status KeepAlive() {
+    const absl::Time now = absl::Now();
+    if (now - last_heard_ >= options_.heartbeat_interval * liveness()) {
+      spdlog::warn("no word from ingest at {} for {}; reconnecting", options_.work_endpoint,
+                   absl::FormatDuration(now - last_heard_));
+      SetIngestConnected(false);
+      metrics_.reconnects.Increment();
+      return ConnectToIngest();
+    }
+    if (now - last_sent_ >= options_.heartbeat_interval) {
+      v1::WorkerMessage heartbeat;
+      heartbeat.set_heartbeat(true);
+      return SendToIngest(heartbeat);
+    }
+    return absl::OkStatus();
+  }
+
+  // Says goodbye, then hands what is held to sink within linger_ms.
+  absl::Status Stop() {
+    stopping_ = true;
+    v1::WorkerMessage goodbye;
+    goodbye.set_goodbye(true);
+    RETURN_IF_ERROR(SendToIngest(goodbye));
+    const absl::Time deadline = absl::Now() + absl::Milliseconds(options_.linger_ms);
+    while (!outbox_.empty() && absl::Now() < deadline) {
+      std::vector<zmq::pollitem_t> items = {{sink_.handle(), 0, ZMQ_POLLOUT, 0}};
+      ASSIGN_OR_RETURN(int ready, Poll(items, deadline - absl::Now()));
+      if (ready > 0) RETURN_IF_ERROR(FlushOutbox());
+    }
+    if (!outbox_.empty()) {
+      spdlog::warn("sink unreachable: {} tagged articles not delivered (ingest redelivers them)",
+                   outbox_.size());
+    }
+    spdlog::info("stopping: articles={} untagged={} failed={} malformed={} reconnects={}",
+                 metrics_.articles.Value(), metrics_.untagged.Value(), metrics_.failed.Value(),
+                 metrics_.malformed.Value(), metrics_.reconnects.Value());
+    SetIngestConnected(false);
+    return absl::OkStatus();
+  }
+
+  zmq::context_t& context_;
+  const StageOptions& options_;
+  const Classifier& classifier_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  ClassifyMetrics metrics_;
+  std::shared_ptr<ClassifyHealth> health_;
+  zmq::socket_t sink_{context_, zmq::socket_type::push};
+  zmq::socket_t monitor_;
+  zmq::socket_t work_;
+  std::deque<Pending> outbox_;
+  absl::Time last_heard_ = absl::Now();
+  absl::Time last_sent_ = absl::Now();
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+absl::Status RunStage(zmq::context_t& context, const StageOptions& options,
+                      const Classifier& classifier, int shutdown_fd) {
+  if (options.credit <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("credit must be at least 1, got ", options.credit));
+  }
+  if (options.heartbeat_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("heartbeat_interval must be positive");
+  }
+  Worker worker(context, options, classifier);
+  return worker.Run(shutdown_fd);
+}
+
+}  // namespace topicwire::classify
