@@ -1,0 +1,207 @@
+// Classifier scoring, evidence and thread safety; the sample feed's golden tags.
+#include "classify/classifier.h"
+
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "classify/evaluation.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_util.h"
+
+namespace topicwire::classify {
+namespace {
+
+using ::testing::DoubleNear;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+using ::topicwire::testing::IsOk;
+
+constexpr char kTaxonomy[] = R"pb(
+  version: "test-1"
+  title_weight: 3
+  default_threshold: 1
+  topics {
+    id: "space"
+    label_en: "Space"
+    label_zh: "航天"
+    terms { text: "rocket" weight: 0.5 }
+    terms { text: "orbit" weight: 0.5 }
+    terms { text: "space station" }
+  }
+  topics {
+    id: "quantum"
+    label_en: "Quantum"
+    label_zh: "量子"
+    threshold: 2
+    terms { text: "qubit" }
+    terms { text: "quantum" }
+    terms { text: "quantum computer" }
+  }
+)pb";
+
+class ClassifierTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Classifier>> classifier =
+        Classifier::FromText(kTaxonomy, "test.textproto");
+    ASSERT_THAT(classifier, IsOk());
+    classifier_ = *std::move(classifier);
+  }
+
+  v1::TaggedArticle Tag(const std::string& title, const std::string& body) {
+    v1::Article article;
+    article.set_id("a1");
+    article.set_title(title);
+    article.set_body(body);
+    return classifier_->Tag(article);
+  }
+
+  std::unique_ptr<Classifier> classifier_;
+};
+
+TEST_F(ClassifierTest, ScoreSumsWeightsAndTagsAtThreshold) {
+  EXPECT_THAT(Tag("", "a rocket").tags(), IsEmpty());  // 0.5 < 1
+  v1::TaggedArticle tagged = Tag("", "a rocket in orbit");
+  ASSERT_THAT(tagged.tags(), SizeIs(1));
+  EXPECT_EQ(tagged.tags(0).topic(), "space");
+  EXPECT_THAT(tagged.tags(0).score(), DoubleNear(1.0, 1e-9));
+  EXPECT_EQ(tagged.tags(0).threshold(), 1.0);
+  EXPECT_EQ(tagged.tags(0).label_en(), "Space");
+  EXPECT_EQ(tagged.tags(0).label_zh(), "航天");
+  EXPECT_EQ(tagged.taxonomy_version(), "test-1");
+  EXPECT_EQ(tagged.article().id(), "a1");
+}
+
+TEST_F(ClassifierTest, TitleMatchesWeighMore) {
+  v1::TaggedArticle tagged = Tag("Rocket news", "");
+  ASSERT_THAT(tagged.tags(), SizeIs(1));
+  EXPECT_THAT(tagged.tags(0).score(), DoubleNear(1.5, 1e-9));  // 0.5 x title_weight 3
+  EXPECT_EQ(tagged.tags(0).evidence(0).field(), v1::TEXT_FIELD_TITLE);
+}
+
+TEST_F(ClassifierTest, RepeatedTermHasDiminishingReturns) {
+  // 0.5 + 0.25 + 0.1667 = 0.9167 < 1: repeating one hint never makes a topic cheaply.
+  EXPECT_THAT(Tag("", "rocket rocket rocket").tags(), IsEmpty());
+  v1::TaggedArticle tagged = Tag("", "rocket rocket rocket rocket");
+  ASSERT_THAT(tagged.tags(), SizeIs(1));
+  EXPECT_THAT(tagged.tags(0).score(), DoubleNear(0.5 * (1 + 1.0 / 2 + 1.0 / 3 + 1.0 / 4), 1e-9));
+}
+
+TEST_F(ClassifierTest, TopicThresholdOverridesDefault) {
+  EXPECT_THAT(Tag("", "a qubit").tags(), IsEmpty());  // 1 < 2
+  EXPECT_THAT(Tag("", "a qubit, and quantum ideas").tags(), SizeIs(1));
+}
+
+TEST_F(ClassifierTest, ShorterTermInsideLongerMatchDoesNotCountTwice) {
+  v1::TaggedArticle tagged = Tag("", "a quantum computer and a qubit");
+  ASSERT_THAT(tagged.tags(), SizeIs(1));
+  EXPECT_THAT(tagged.tags(0).score(), DoubleNear(2.0, 1e-9));
+  ASSERT_THAT(tagged.tags(0).evidence(), SizeIs(2));
+  EXPECT_EQ(tagged.tags(0).evidence(0).term(), "quantum computer");
+}
+
+TEST_F(ClassifierTest, TagsSortedByScore) {
+  v1::TaggedArticle tagged =
+      Tag("Space station", "quantum computer qubit quantum sensors rocket orbit");
+  ASSERT_THAT(tagged.tags(), SizeIs(2));
+  EXPECT_EQ(tagged.tags(0).topic(), "space");  // 3 + 0.5 + 0.5 = 4
+  EXPECT_EQ(tagged.tags(1).topic(), "quantum");  // 1 + 1 + 1 = 3
+  EXPECT_GT(tagged.tags(0).score(), tagged.tags(1).score());
+}
+
+TEST_F(ClassifierTest, EvidenceOffsetsPointAtTheMatchedText) {
+  const std::string body = "We saw the Space Stations and a ROCKET in orbit.";
+  v1::TaggedArticle tagged = Tag("", body);
+  ASSERT_THAT(tagged.tags(), SizeIs(1));
+  ASSERT_THAT(tagged.tags(0).evidence(), SizeIs(3));
+  for (const v1::Evidence& evidence : tagged.tags(0).evidence()) {
+    EXPECT_EQ(body.substr(evidence.start(), evidence.end() - evidence.start()),
+              evidence.matched_text());
+    EXPECT_EQ(evidence.field(), v1::TEXT_FIELD_BODY);
+    EXPECT_GT(evidence.contribution(), 0);
+  }
+  EXPECT_EQ(tagged.tags(0).evidence(0).matched_text(), "Space Stations");
+  EXPECT_EQ(tagged.tags(0).evidence(0).term(), "space station");
+  EXPECT_EQ(tagged.tags(0).evidence(1).matched_text(), "ROCKET");
+}
+
+TEST_F(ClassifierTest, ChineseEvidenceOffsetsAreBytes) {
+  absl::StatusOr<std::unique_ptr<Classifier>> classifier =
+      Classifier::FromText("topics { id: \"q\" terms { text: \"量子\" } }");
+  ASSERT_THAT(classifier, IsOk());
+  v1::Article article;
+  article.set_body("我国量子计算");
+  v1::TaggedArticle tagged = (*classifier)->Tag(article);
+  ASSERT_THAT(tagged.tags(), SizeIs(1));
+  EXPECT_EQ(tagged.tags(0).evidence(0).start(), 6u);  // two 3-byte characters before it
+  EXPECT_EQ(tagged.tags(0).evidence(0).end(), 12u);
+  EXPECT_EQ(tagged.tags(0).evidence(0).matched_text(), "量子");
+}
+
+TEST_F(ClassifierTest, SafeFromManyThreads) {
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        if (Tag("", "a rocket in orbit").tags_size() != 1) ++wrong;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong, 0);
+}
+
+TEST(VersionTest, UnversionedTaxonomyGetsAStableFingerprint) {
+  auto a = Classifier::FromText("topics { id: \"a\" terms { text: \"x\" } }");
+  auto b = Classifier::FromText("topics { id: \"a\" terms { text: \"x\" } }");
+  auto c = Classifier::FromText("topics { id: \"a\" terms { text: \"y\" } }");
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ((*a)->version(), (*b)->version());
+  EXPECT_NE((*a)->version(), (*c)->version());
+  EXPECT_TRUE(absl::StartsWith((*a)->version(), "unversioned-"));
+}
+
+// samples/feed.jsonl tagged with the default taxonomy gives exactly samples/feed.expected.tsv.
+TEST(SampleFeedTest, DefaultTaxonomyGivesTheExpectedTopics) {
+  const std::string dir = ::topicwire::testing::SourceDir() + "/samples/";
+  absl::StatusOr<std::vector<LabelledArticle>> feed = ReadLabelledJsonl(dir + "feed.jsonl");
+  ASSERT_THAT(feed, IsOk());
+  ASSERT_GE(feed->size(), 25u);
+  std::ifstream expected_file(dir + "feed.expected.tsv");
+  ASSERT_TRUE(expected_file) << dir << "feed.expected.tsv";
+  std::map<std::string, std::string> expected;
+  std::string line;
+  while (std::getline(expected_file, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits('\t', 1));
+    expected[fields[0]] = fields.size() > 1 ? fields[1] : "";
+  }
+  auto classifier = Classifier::FromFile(DefaultTaxonomyPath());
+  ASSERT_THAT(classifier, IsOk());
+  for (const LabelledArticle& item : *feed) {
+    ASSERT_FALSE(item.article.id().empty());
+    ASSERT_TRUE(expected.contains(item.article.id())) << item.article.id();
+    std::vector<std::string> topics;
+    const v1::TaggedArticle tagged = (*classifier)->Tag(item.article);
+    for (const v1::Tag& tag : tagged.tags()) topics.push_back(tag.topic());
+    std::sort(topics.begin(), topics.end());
+    std::vector<std::string> want = absl::StrSplit(expected[item.article.id()], ',',
+                                                   absl::SkipEmpty());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(absl::StrJoin(topics, ","), absl::StrJoin(want, ","))
+        << item.article.id() << ": " << item.article.title();
+  }
+  EXPECT_EQ(expected.size(), feed->size());
+}
+
+}  // namespace
+}  // namespace topicwire::classify
