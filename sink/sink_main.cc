@@ -43,7 +43,7 @@ ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, crit
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "sink: stores tagged articles, publishes them on topic streams and serves history");
+      "stores tagged articles, publishes them on topic streams and serves history");
   if (absl::Status env = topicwire::ApplyFlagsFromEnvironment(); !env.ok()) {
     fprintf(stderr, "%s\n", env.ToString().c_str());
     return 1;
