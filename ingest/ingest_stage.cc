@@ -246,6 +246,7 @@ absl::Status Stage::HandlePublish() {
     metrics_.busy.Increment(static_cast<double>(accepted_acks.size()));
   }
 
+  UpdateGauges();  // before the replies, so that a publisher never sees a stale gauge
   for (InProgressRequest& request : requests) {
     Frames reply = std::move(request.envelope);
     reply.push_back(ToFrame(request.reply));
@@ -253,7 +254,6 @@ absl::Status Stage::HandlePublish() {
       spdlog::warn("could not answer a publisher: {}", sent.ToString());
     }
   }
-  UpdateGauges();
   return journal_error;
 }
 

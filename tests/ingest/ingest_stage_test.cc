@@ -1,0 +1,461 @@
+// The ingest stage in-process: real RunStage() on a thread, real sockets (inproc://), a fake
+// publisher (DEALER and REQ), a fake classify worker (DEALER) and a fake sink (PUSH).
+#include "ingest/ingest_stage.h"
+
+#include <future>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/shutdown.h"
+#include "common/zmq_channel.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ingest/journal.h"
+#include "ingest/lenient_publish.pb.h"
+#include "proto/article.pb.h"
+#include "proto/internal.pb.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_util.h"
+
+namespace topicwire::ingest {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::topicwire::testing::IsOk;
+using ::topicwire::testing::MakeTempDir;
+using ::topicwire::testing::WaitFor;
+
+constexpr absl::Duration kTimeout = absl::Seconds(5);
+
+v1::Article MakeArticle(const std::string& id, const std::string& title) {
+  v1::Article article;
+  article.set_id(id);
+  article.set_title(title);
+  article.set_body("Body of " + title);
+  return article;
+}
+
+std::string RequestFrame(const std::vector<v1::Article>& articles) {
+  v1::PublishRequest request;
+  for (const auto& article : articles) *request.add_articles() = article;
+  return request.SerializeAsString();
+}
+
+std::vector<v1::PublishAck::Status> Statuses(const v1::PublishReply& reply) {
+  std::vector<v1::PublishAck::Status> statuses;
+  for (const auto& ack : reply.acks()) statuses.push_back(ack.status());
+  return statuses;
+}
+
+class IngestStageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.journal_path = MakeTempDir() + "/journal.db";
+    options_.redelivery_timeout = absl::Milliseconds(300);
+    options_.heartbeat_interval = absl::Milliseconds(100);
+    options_.linger_ms = 0;
+    options_.registry = registry_;
+  }
+
+  void TearDown() override {
+    if (stage_.valid()) StopStage();
+  }
+
+  // Starts RunStage on fresh endpoint names (inproc names are only reusable once the old
+  // socket is fully closed) and waits until it is ready.
+  void StartStage() {
+    ++run_;
+    options_.publish_endpoint = absl::StrCat("inproc://publish-", run_);
+    options_.work_endpoint = absl::StrCat("inproc://work-", run_);
+    options_.commit_endpoint = absl::StrCat("inproc://commit-", run_);
+    options_.readiness = std::make_shared<IngestReadiness>();
+    absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
+    ASSERT_THAT(shutdown, IsOk());
+    shutdown_.emplace(*std::move(shutdown));
+    stage_ = std::async(std::launch::async,
+                        [this, fd = shutdown_->fd()] { return RunStage(context_, options_, fd); });
+    ASSERT_TRUE(WaitFor([&] { return options_.readiness->Check().ok(); }, kTimeout));
+  }
+
+  void StopStage() {
+    shutdown_->Trigger();
+    EXPECT_THAT(stage_.get(), IsOk());
+    EXPECT_FALSE(options_.readiness->Check().ok());
+  }
+
+  std::unique_ptr<zmq::socket_t> NewSocket(zmq::socket_type type, const std::string& endpoint) {
+    auto socket = std::make_unique<zmq::socket_t>(context_, type);
+    EXPECT_THAT(ConfigureSocket(*socket, 0), IsOk());
+    socket->set(zmq::sockopt::rcvtimeo, 5000);  // a hung stage fails the test, not CI
+    EXPECT_THAT(Connect(*socket, endpoint), IsOk());
+    return socket;
+  }
+  std::unique_ptr<zmq::socket_t> NewPublisher(zmq::socket_type type = zmq::socket_type::dealer) {
+    return NewSocket(type, options_.publish_endpoint);
+  }
+  std::unique_ptr<zmq::socket_t> NewWorker(uint32_t credit) {
+    auto worker = NewSocket(zmq::socket_type::dealer, options_.work_endpoint);
+    v1::WorkerMessage message;
+    message.mutable_credit()->set_credit(credit);
+    EXPECT_THAT(SendProto(*worker, message), IsOk());
+    return worker;
+  }
+
+  // Sends one raw frame and returns the reply (from a DEALER or a REQ socket).
+  absl::StatusOr<v1::PublishReply> PublishRaw(zmq::socket_t& publisher, const std::string& bytes) {
+    Frames request;
+    if (publisher.get(zmq::sockopt::type) == ZMQ_DEALER) request.emplace_back();  // like REQ
+    request.emplace_back(bytes.data(), bytes.size());
+    if (absl::Status sent = SendFrames(publisher, request); !sent.ok()) return sent;
+    Frames reply;
+    absl::StatusOr<bool> got = RecvFrames(publisher, reply);
+    if (!got.ok()) return got.status();
+    if (!*got) return absl::DeadlineExceededError("no reply within 5s");
+    v1::PublishReply parsed;
+    if (absl::Status status = ParseFrame(reply.back(), parsed); !status.ok()) return status;
+    return parsed;
+  }
+  absl::StatusOr<v1::PublishReply> Publish(zmq::socket_t& publisher,
+                                           const std::vector<v1::Article>& articles) {
+    return PublishRaw(publisher, RequestFrame(articles));
+  }
+
+  // Collects work items until `count` arrived or the timeout passed, heartbeating meanwhile so
+  // that the stage keeps the worker. Empty Dispatch frames (ingest's heartbeats) are skipped.
+  std::vector<v1::WorkItem> ReceiveItems(zmq::socket_t& worker, size_t count,
+                                         absl::Duration timeout = kTimeout) {
+    std::vector<v1::WorkItem> items;
+    const absl::Time deadline = absl::Now() + timeout;
+    while (items.size() < count && absl::Now() < deadline) {
+      v1::WorkerMessage heartbeat;
+      heartbeat.set_heartbeat(true);
+      EXPECT_THAT(SendProto(worker, heartbeat), IsOk());
+      std::vector<zmq::pollitem_t> poll = {{worker.handle(), 0, ZMQ_POLLIN, 0}};
+      EXPECT_THAT(Poll(poll, absl::Milliseconds(50)), IsOk());
+      while (true) {
+        Frames frames;
+        absl::StatusOr<bool> got = RecvFrames(worker, frames, /*dont_wait=*/true);
+        if (!got.ok() || !*got) break;
+        v1::Dispatch dispatch;
+        EXPECT_THAT(ParseFrame(frames.back(), dispatch), IsOk());
+        for (const auto& item : dispatch.items()) items.push_back(item);
+      }
+    }
+    return items;
+  }
+
+  void SendCommit(const std::vector<std::pair<uint64_t, std::string>>& committed) {
+    if (sink_ == nullptr) sink_ = NewSocket(zmq::socket_type::push, options_.commit_endpoint);
+    v1::CommitAck ack;
+    for (const auto& [seq, id] : committed) {
+      auto* entry = ack.add_committed();
+      entry->set_journal_seq(seq);
+      entry->set_article_id(id);
+    }
+    ASSERT_THAT(SendProto(*sink_, ack), IsOk());
+  }
+
+  // The value of a counter or gauge (with the given `reason` label, when set); -1 when absent.
+  double Metric(const std::string& name, const std::string& reason = "") {
+    for (const prometheus::MetricFamily& family : registry_->Collect()) {
+      if (family.name != name) continue;
+      for (const prometheus::ClientMetric& metric : family.metric) {
+        if (!reason.empty() &&
+            (metric.label.empty() || metric.label[0].value != reason)) {
+          continue;
+        }
+        return family.type == prometheus::MetricType::Counter ? metric.counter.value
+                                                              : metric.gauge.value;
+      }
+    }
+    return -1;
+  }
+
+  std::unique_ptr<SqliteJournal> OpenJournalFromTest() {
+    absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
+        SqliteJournal::Open(options_.journal_path, {});
+    EXPECT_THAT(journal, IsOk());
+    return journal.ok() ? *std::move(journal) : nullptr;
+  }
+
+  zmq::context_t context_;
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  Options options_;
+  std::optional<Shutdown> shutdown_;
+  std::future<absl::Status> stage_;
+  std::unique_ptr<zmq::socket_t> sink_;
+  int run_ = 0;
+};
+
+TEST_F(IngestStageTest, AcceptedArticleIsInTheJournalThenDispatchedThenCommitted) {
+  StartStage();
+  auto publisher = NewPublisher();
+  absl::StatusOr<v1::PublishReply> reply =
+      Publish(*publisher, {MakeArticle("a-1", "First"), MakeArticle("", "Second")});
+  ASSERT_THAT(reply, IsOk());
+  ASSERT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED, v1::PublishAck::ACCEPTED));
+  EXPECT_EQ(reply->acks(0).id(), "a-1");
+  const std::string derived_id = reply->acks(1).id();
+  EXPECT_THAT(derived_id, ::testing::StartsWith("txt-"));
+
+  // Durable before ACCEPTED: another connection sees both records as soon as the reply is in.
+  auto journal = OpenJournalFromTest();
+  ASSERT_NE(journal, nullptr);
+  EXPECT_TRUE(*journal->ContainsId("a-1"));
+  EXPECT_TRUE(*journal->ContainsId(derived_id));
+  EXPECT_EQ(journal->LoadPending()->size(), 2u);
+
+  auto worker = NewWorker(/*credit=*/10);
+  std::vector<v1::WorkItem> items = ReceiveItems(*worker, 2);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].article().id(), "a-1");
+  EXPECT_EQ(items[0].attempt(), 1u);
+  EXPECT_GT(items[0].accepted_at().seconds(), 0);
+  EXPECT_EQ(items[1].article().id(), derived_id) << "the derived id travels with the article";
+
+  SendCommit({{items[0].journal_seq(), "a-1"}, {items[1].journal_seq(), derived_id}});
+  EXPECT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_pending_articles") == 0; }, kTimeout));
+  EXPECT_TRUE(journal->LoadPending()->empty());
+  EXPECT_EQ(Metric("topicwire_ingest_articles_accepted_total"), 2);
+  EXPECT_EQ(Metric("topicwire_ingest_articles_received_total"), 2);
+  EXPECT_EQ(Metric("topicwire_ingest_workers"), 1);
+}
+
+TEST_F(IngestStageTest, ReqClientGetsItsReplyThroughTheMirroredEnvelope) {
+  StartStage();
+  auto publisher = NewPublisher(zmq::socket_type::req);
+  for (int i = 0; i < 2; ++i) {  // REQ only allows the next request after a matching reply
+    absl::StatusOr<v1::PublishReply> reply =
+        Publish(*publisher, {MakeArticle(absl::StrCat("req-", i), "Over REQ")});
+    ASSERT_THAT(reply, IsOk());
+    EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED));
+  }
+}
+
+TEST_F(IngestStageTest, DuplicatesAcrossRequestsAndInsideOneRequest) {
+  StartStage();
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("dup", "Once")}), IsOk());
+  absl::StatusOr<v1::PublishReply> reply = Publish(
+      *publisher, {MakeArticle("dup", "Again"), MakeArticle("new", "N"), MakeArticle("new", "N")});
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::DUPLICATE, v1::PublishAck::ACCEPTED,
+                                            v1::PublishAck::DUPLICATE));
+
+  // Without ids, the same URL written two ways is the same article.
+  v1::Article first = MakeArticle("", "Story");
+  first.set_url("https://example.com/story?utm_source=feed");
+  v1::Article second = MakeArticle("", "Story, updated headline");
+  second.set_url("https://EXAMPLE.com/story/");
+  reply = Publish(*publisher, {first});
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED));
+  reply = Publish(*publisher, {second});
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::DUPLICATE));
+  EXPECT_EQ(Metric("topicwire_ingest_articles_duplicate_total"), 3);
+}
+
+TEST_F(IngestStageTest, EveryRejectionIsAnsweredAndTheStageKeepsRunning) {
+  options_.max_article_bytes = 4096;
+  StartStage();
+  auto publisher = NewPublisher();
+  auto expect_still_accepting = [&](const std::string& id) {
+    absl::StatusOr<v1::PublishReply> reply = Publish(*publisher, {MakeArticle(id, "Still here")});
+    ASSERT_THAT(reply, IsOk());
+    EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED)) << id;
+  };
+
+  v1::Article empty;
+  empty.set_id("empty");
+  v1::Article oversized = MakeArticle("big", "Big");
+  oversized.set_body(std::string(8000, 'x'));
+  v1::Article bad_url = MakeArticle("url", "Bad URL");
+  bad_url.set_url("www.example.com/no-scheme");
+  absl::StatusOr<v1::PublishReply> reply =
+      Publish(*publisher, {empty, oversized, bad_url, MakeArticle("ok-1", "Fine")});
+  ASSERT_THAT(reply, IsOk());
+  ASSERT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::REJECTED, v1::PublishAck::REJECTED,
+                                            v1::PublishAck::REJECTED, v1::PublishAck::ACCEPTED));
+  EXPECT_THAT(reply->acks(0).reason(), HasSubstr("neither a title nor a body"));
+  EXPECT_THAT(reply->acks(1).reason(), HasSubstr("over the 4096-byte limit (--max_article_bytes)"));
+  EXPECT_THAT(reply->acks(2).reason(), HasSubstr("www.example.com/no-scheme"));
+  EXPECT_EQ(reply->acks(3).index(), 3u);
+  expect_still_accepting("after-articles");
+
+  // Invalid UTF-8 in raw bytes (what a strict parser refuses): only that article is rejected.
+  lenient::LenientPublishRequest raw_request;
+  lenient::LenientArticle bad_utf8;
+  bad_utf8.set_id("utf8");
+  bad_utf8.set_title("Caf\xe9 au lait");  // Latin-1, not UTF-8
+  *raw_request.add_articles() = bad_utf8.SerializeAsString();
+  *raw_request.add_articles() = MakeArticle("ok-2", "Fine too").SerializeAsString();
+  reply = PublishRaw(*publisher, raw_request.SerializeAsString());
+  ASSERT_THAT(reply, IsOk());
+  ASSERT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::REJECTED, v1::PublishAck::ACCEPTED));
+  EXPECT_EQ(reply->acks(0).id(), "utf8");
+  EXPECT_THAT(reply->acks(0).reason(), HasSubstr("field 'title' is not valid UTF-8 at byte 3"));
+  expect_still_accepting("after-utf8");
+
+  reply = PublishRaw(*publisher, "\x0a\xff\xff garbage");
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_TRUE(reply->acks().empty());
+  EXPECT_THAT(reply->error(), HasSubstr("is not a valid topicwire.v1.PublishRequest"));
+  reply = PublishRaw(*publisher, "");
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_THAT(reply->error(), HasSubstr("no articles"));
+  expect_still_accepting("after-frames");
+
+  EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "empty"), 1);
+  EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "too_large"), 1);
+  EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "bad_url"), 1);
+  EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "utf8"), 1);
+  EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "malformed_frame"), 2);
+  EXPECT_EQ(Metric("topicwire_ingest_articles_accepted_total"), 5);
+}
+
+TEST_F(IngestStageTest, UnconfirmedItemIsRedeliveredWithTheNextAttempt) {
+  StartStage();
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("slow", "Slow sink")}), IsOk());
+  auto worker = NewWorker(/*credit=*/10);
+  std::vector<v1::WorkItem> items = ReceiveItems(*worker, 2);  // first delivery + redelivery
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].journal_seq(), items[1].journal_seq());
+  EXPECT_EQ(items[0].attempt(), 1u);
+  EXPECT_EQ(items[1].attempt(), 2u);
+  EXPECT_GE(Metric("topicwire_ingest_redeliveries_total"), 1);
+
+  SendCommit({{items[1].journal_seq(), "slow"}});
+  EXPECT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_pending_articles") == 0; }, kTimeout));
+}
+
+TEST_F(IngestStageTest, ItemsOfAVanishedWorkerGoToAnotherWorkerAtOnce) {
+  options_.redelivery_timeout = absl::Seconds(60);  // only losing the worker can requeue
+  StartStage();
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("orphan", "Orphaned")}), IsOk());
+  auto first = NewWorker(/*credit=*/1);
+  std::vector<v1::WorkItem> items = ReceiveItems(*first, 1);
+  ASSERT_EQ(items.size(), 1u);
+  first.reset();  // the worker process died
+
+  auto second = NewWorker(/*credit=*/5);
+  items = ReceiveItems(*second, 1);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].article().id(), "orphan");
+  EXPECT_EQ(items[0].attempt(), 2u);
+  EXPECT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_workers") == 1; }, kTimeout));
+}
+
+TEST_F(IngestStageTest, FailedItemIsRequeued) {
+  options_.redelivery_timeout = absl::Seconds(60);
+  StartStage();
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("flaky", "Flaky")}), IsOk());
+  auto worker = NewWorker(/*credit=*/5);
+  std::vector<v1::WorkItem> items = ReceiveItems(*worker, 1);
+  ASSERT_EQ(items.size(), 1u);
+  v1::WorkerMessage failed;
+  failed.mutable_failed()->set_journal_seq(items[0].journal_seq());
+  failed.mutable_failed()->set_reason("classifier crashed");
+  ASSERT_THAT(SendProto(*worker, failed), IsOk());
+  items = ReceiveItems(*worker, 1);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].attempt(), 2u);
+}
+
+TEST_F(IngestStageTest, RestartRedispatchesUncommittedRecordsOnly) {
+  options_.redelivery_timeout = absl::Seconds(60);
+  StartStage();
+  {
+    auto publisher = NewPublisher();
+    absl::StatusOr<v1::PublishReply> reply = Publish(
+        *publisher, {MakeArticle("r-1", "One"), MakeArticle("r-2", "Two"),
+                     MakeArticle("r-3", "Three")});
+    ASSERT_THAT(reply, IsOk());
+    ASSERT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED, v1::PublishAck::ACCEPTED,
+                                              v1::PublishAck::ACCEPTED));
+  }
+  SendCommit({{1, "r-1"}});  // journal_seq starts at 1
+  ASSERT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_pending_articles") == 2; }, kTimeout));
+  sink_.reset();
+  StopStage();
+
+  StartStage();
+  EXPECT_EQ(Metric("topicwire_ingest_pending_articles"), 2);
+  auto worker = NewWorker(/*credit=*/10);
+  std::vector<v1::WorkItem> items = ReceiveItems(*worker, 2);
+  std::set<std::string> ids;
+  for (const auto& item : items) ids.insert(item.article().id());
+  EXPECT_THAT(ids, ElementsAre("r-2", "r-3"));
+  auto publisher = NewPublisher();
+  absl::StatusOr<v1::PublishReply> reply = Publish(*publisher, {MakeArticle("r-1", "One")});
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::DUPLICATE))
+      << "the committed id is still in the persisted dedup window";
+}
+
+TEST_F(IngestStageTest, BusyAtMaxPendingUntilSinkConfirms) {
+  options_.max_pending = 2;
+  StartStage();
+  auto publisher = NewPublisher();
+  absl::StatusOr<v1::PublishReply> reply = Publish(
+      *publisher, {MakeArticle("p-1", "1"), MakeArticle("p-2", "2"), MakeArticle("p-3", "3")});
+  ASSERT_THAT(reply, IsOk());
+  ASSERT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED, v1::PublishAck::ACCEPTED,
+                                            v1::PublishAck::BUSY));
+  EXPECT_EQ(reply->acks(2).reason(), "ingest has 2 articles waiting for sink; retry later");
+  EXPECT_EQ(Metric("topicwire_ingest_articles_busy_total"), 1);
+
+  SendCommit({{1, "p-1"}});
+  ASSERT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_pending_articles") == 1; }, kTimeout));
+  reply = Publish(*publisher, {MakeArticle("p-3", "3")});
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED));
+}
+
+TEST_F(IngestStageTest, CommitWithTheWrongArticleIdIsIgnored) {
+  StartStage();
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("right", "R"), MakeArticle("other", "O")}), IsOk());
+  // Commits arrive in order on one PUSH socket: once "other" is confirmed, the mismatched
+  // commit before it was seen too.
+  SendCommit({{1, "wrong"}});
+  SendCommit({{2, "other"}});
+  ASSERT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_pending_articles") == 1; }, kTimeout));
+  auto journal = OpenJournalFromTest();
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<PendingRecord>> pending = journal->LoadPending();
+  ASSERT_THAT(pending, IsOk());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].article_id, "right");
+}
+
+TEST_F(IngestStageTest, InMemoryJournalFailureAnswersBusyAndStopsTheStage) {
+  InMemoryJournal journal;
+  journal.FailAppends(absl::UnavailableError("disk full"));
+  options_.publish_endpoint = "inproc://publish-failing";
+  options_.work_endpoint = "inproc://work-failing";
+  options_.commit_endpoint = "inproc://commit-failing";
+  absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
+  ASSERT_THAT(shutdown, IsOk());
+  auto stage = std::async(std::launch::async, [&] {
+    return RunStage(context_, options_, journal, shutdown->fd());
+  });
+  auto publisher = NewPublisher();
+  absl::StatusOr<v1::PublishReply> reply = Publish(*publisher, {MakeArticle("x", "X")});
+  ASSERT_THAT(reply, IsOk());
+  ASSERT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::BUSY));
+  EXPECT_THAT(reply->acks(0).reason(), HasSubstr("disk full"));
+  EXPECT_THAT(stage.get(), ::topicwire::testing::StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace topicwire::ingest
