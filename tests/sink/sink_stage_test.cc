@@ -234,8 +234,12 @@ TEST_F(SinkStageTest, PublishesOneCopyPerStreamAndAcknowledgesEveryDelivery) {
   Deliver(worker, MakeDelivery(4, "a", {"quantum", "ai"}));  // redelivered: stored already
   zmq::message_t garbage(std::string("\xff\xff\xff not a delivery"));
   ASSERT_TRUE(worker.send(garbage, zmq::send_flags::none));
-  Deliver(worker, MakeDelivery(5, "", {"ai"}));   // no article id
-  Deliver(worker, MakeDelivery(6, "z", {"ai"}));  // the stage is still working
+  Deliver(worker, MakeDelivery(5, "", {"ai"}));  // no article id
+  Frames two_frames;
+  two_frames.push_back(ToFrame(MakeDelivery(7, "y", {"ai"})));
+  two_frames.push_back(ToFrame(MakeDelivery(8, "x", {"ai"})));
+  ASSERT_THAT(SendFrames(worker, two_frames), IsOk());  // one Delivery per message only
+  Deliver(worker, MakeDelivery(6, "z", {"ai"}));        // the stage is still working
 
   std::vector<v1::TaggedArticle> copies;
   for (int i = 0; i < 5; ++i) copies.push_back(NextCopy(subscriber));
@@ -257,7 +261,7 @@ TEST_F(SinkStageTest, PublishesOneCopyPerStreamAndAcknowledgesEveryDelivery) {
 
   EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_articles_stored_total"), 4);
   EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_articles_duplicate_total"), 1);
-  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_deliveries_malformed_total"), 2);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_deliveries_malformed_total"), 3);
   EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_messages_published_total"), 5);
   EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_last_sequence"), 4);
   EXPECT_THAT(StopStage(), IsOk());
@@ -373,6 +377,37 @@ TEST_F(SinkStageTest, StopsCleanlyWhenIdle) {
   EXPECT_TRUE(WaitFor([&] { return health_->Ready().ok(); }, absl::Seconds(5)));
   EXPECT_THAT(StopStage(), IsOk());
   EXPECT_THAT(health_->Ready(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// A store whose writes fail, as a full disk would.
+class FailingStore : public Store {
+ public:
+  absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(const std::vector<v1::TaggedArticle>&,
+                                                       absl::Time) override {
+    return absl::UnavailableError("disk full");
+  }
+  absl::StatusOr<HistoryPage> ReadHistory(const HistoryQuery&) override { return HistoryPage{}; }
+  uint64_t head_sequence() const override { return 0; }
+  absl::StatusOr<int64_t> SizeBytes() override { return 0; }
+};
+
+TEST_F(SinkStageTest, StopsWithTheErrorWhenTheStoreFailsAndAcknowledgesNothing) {
+  FailingStore store;
+  absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
+  ASSERT_THAT(shutdown, IsOk());
+  StageOptions options;
+  options.input_endpoint = "inproc://failing-store-input";
+  options.stream_endpoint = "inproc://failing-store-stream";
+  options.history_endpoint = "inproc://failing-store-history";
+  options.commit_endpoint = commit_endpoint_;
+  options.linger_ms = 0;
+  // inproc connect before bind is fine: the PUSH queues until the stage binds.
+  zmq::socket_t worker = Connected(zmq::socket_type::push, options.input_endpoint);
+  Deliver(worker, MakeDelivery(1, "a", {"ai"}));
+  EXPECT_THAT(RunStage(context_, options, store, shutdown->fd()),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("disk full")));
+  ingest_.set(zmq::sockopt::rcvtimeo, 100);  // nothing is expected: a short wait suffices
+  EXPECT_THAT(CollectAcks({1}), IsEmpty());
 }
 
 TEST_F(SinkStageTest, FailsWhenAnEndpointCannotBeBound) {
