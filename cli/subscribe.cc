@@ -1,0 +1,236 @@
+#include "cli/subscribe.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "common/zmq_channel.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "proto/article.pb.h"
+#include "proto/history.pb.h"
+
+namespace topicwire::cli {
+namespace {
+
+// Prints messages once each, in the order given, and tracks per-stream sequence numbers to
+// report gaps and to drop live copies that history already printed.
+class Printer {
+ public:
+  Printer(const SubscribeOptions& options, std::ostream& out, std::ostream& err)
+      : options_(options), out_(out), err_(err) {}
+
+  bool Wanted(const std::string& stream) const {
+    return options_.topics.empty() || std::find(options_.topics.begin(), options_.topics.end(),
+                                                stream) != options_.topics.end();
+  }
+
+  // Prints `tagged` unless it was printed already. Returns true when the count is reached.
+  bool Print(const v1::TaggedArticle& tagged) {
+    const std::string& stream = tagged.stream();
+    const uint64_t seq = tagged.stream_sequence();
+    auto it = last_.find(stream);
+    if (it != last_.end()) {
+      if (seq != 0 && seq <= it->second) return false;  // already printed (history overlap)
+      if (seq > it->second + 1) {
+        const uint64_t missed = seq - it->second - 1;
+        result_.missed += static_cast<int64_t>(missed);
+        err_ << "gap on stream '" << stream << "': missed " << missed << " message(s) ("
+             << "stream_sequence " << it->second + 1 << " to " << seq - 1 << ")\n"
+             << std::flush;
+      }
+    }
+    if (seq != 0) last_[stream] = seq;
+    out_ << FormatLine(tagged, options_.format) << std::flush;
+    ++result_.printed;
+    if (options_.count > 0 && result_.printed >= options_.count) result_.count_reached = true;
+    return result_.count_reached;
+  }
+
+  SubscribeResult& result() { return result_; }
+
+ private:
+  const SubscribeOptions& options_;
+  std::ostream& out_;
+  std::ostream& err_;
+  absl::flat_hash_map<std::string, uint64_t> last_;
+  SubscribeResult result_;
+};
+
+// Pages through history (HistoryRequest/HistoryReply) and prints it, stopping early when the
+// count is reached or on shutdown.
+absl::Status ReplayHistory(zmq::context_t& context, const SubscribeOptions& options,
+                           const std::string& endpoint, int shutdown_fd, Printer& printer) {
+  zmq::socket_t socket(context, zmq::socket_type::dealer);
+  RETURN_IF_ERROR(ConfigureSocket(socket, /*linger_ms=*/0));
+  RETURN_IF_ERROR(Connect(socket, endpoint));
+  v1::HistoryRequest request;
+  request.set_after_sequence(options.since->after_sequence);
+  if (options.since->since_time.has_value()) {
+    const absl::Time t = *options.since->since_time;
+    const int64_t seconds = absl::ToUnixSeconds(t);
+    request.mutable_since_time()->set_seconds(seconds);
+    request.mutable_since_time()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+  }
+  for (const std::string& topic : options.topics) request.add_topics(topic);
+
+  while (true) {
+    RETURN_IF_ERROR(SendProto(socket, request));
+    std::vector<zmq::pollitem_t> items = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+    if (shutdown_fd >= 0) items.push_back({nullptr, shutdown_fd, ZMQ_POLLIN, 0});
+    ASSIGN_OR_RETURN(int ready, topicwire::Poll(items, options.history_timeout));
+    if (items.size() > 1 && (items[1].revents & ZMQ_POLLIN)) {
+      printer.result().interrupted = true;
+      return absl::OkStatus();
+    }
+    if (ready == 0 || !(items[0].revents & ZMQ_POLLIN)) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no reply from history endpoint ", endpoint, " within ",
+          absl::FormatDuration(options.history_timeout),
+          ": is sink running? (--history sets the endpoint; by convention it is the stream "
+          "port + 1)"));
+    }
+    Frames frames;
+    ASSIGN_OR_RETURN(bool received, RecvFrames(socket, frames));
+    if (!received || frames.empty()) continue;
+    v1::HistoryReply reply;
+    if (!ParseFrame(frames.back(), reply).ok()) {
+      return absl::DataLossError(
+          absl::StrCat(endpoint, " answered with something that is not a HistoryReply"));
+    }
+    if (!reply.error().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("history endpoint ", endpoint, " refused the request: ", reply.error()));
+    }
+    for (const v1::TaggedArticle& tagged : reply.messages()) {
+      if (!printer.Wanted(tagged.stream())) continue;
+      if (printer.Print(tagged)) return absl::OkStatus();
+    }
+    // A page that does not advance would repeat forever: treat it as the end.
+    if (reply.complete() || reply.last_sequence() <= request.after_sequence()) break;
+    request.set_after_sequence(reply.last_sequence());
+    request.clear_since_time();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<HistoryStart> ParseSince(const std::string& text) {
+  HistoryStart start;
+  if (absl::SimpleAtoi(text, &start.after_sequence)) return start;
+  absl::Time time;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
+    start.since_time = time;
+    return start;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--since=", text,
+                   " is neither a sequence number (0 = all history) nor an RFC 3339 time such "
+                   "as 2025-03-27T09:00:00Z"));
+}
+
+absl::StatusOr<std::string> HistoryEndpointFor(const std::string& stream_endpoint) {
+  const size_t colon = stream_endpoint.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || stream_endpoint.find("://") == colon ||
+      !absl::SimpleAtoi(stream_endpoint.substr(colon + 1), &port) || port <= 0 || port >= 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot derive the history endpoint from ", stream_endpoint,
+                     " (it is the stream port + 1 by convention); pass --history"));
+  }
+  return absl::StrCat(stream_endpoint.substr(0, colon + 1), port + 1);
+}
+
+absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const SubscribeOptions& options,
+                                          int shutdown_fd, std::ostream& out, std::ostream& err) {
+  zmq::socket_t socket(context, zmq::socket_type::sub);
+  RETURN_IF_ERROR(ConfigureSocket(socket, /*linger_ms=*/0));
+  // A burst (history replay, a big publish) must queue here instead of being dropped at 1000.
+  const int receive_queue = 1'000'000;
+  zmq_setsockopt(socket.handle(), ZMQ_RCVHWM, &receive_queue, sizeof(receive_queue));
+  // Prefix subscriptions narrow what the publisher sends; Printer::Wanted then compares exactly
+  // ("ai" must not let "ai_ethics" through).
+  {
+    std::vector<std::string> prefixes = options.topics;
+    if (prefixes.empty()) prefixes.push_back("");
+    for (const std::string& prefix : prefixes) {
+      // The C call reports errors by return value; cppzmq's set() would throw.
+      if (zmq_setsockopt(socket.handle(), ZMQ_SUBSCRIBE, prefix.data(), prefix.size()) != 0) {
+        return absl::InternalError(
+            absl::StrCat("cannot subscribe to '", prefix, "': ", zmq_strerror(zmq_errno())));
+      }
+    }
+  }
+  RETURN_IF_ERROR(Connect(socket, options.endpoint));
+
+  Printer printer(options, out, err);
+  // Clone pattern: the live subscription exists (and queues) before history is read, so nothing
+  // published in between is missed; live copies that history printed are dropped by Printer.
+  if (options.since.has_value()) {
+    std::string history = options.history_endpoint;
+    if (history.empty()) {
+      ASSIGN_OR_RETURN(history, HistoryEndpointFor(options.endpoint));
+    }
+    RETURN_IF_ERROR(ReplayHistory(context, options, history, shutdown_fd, printer));
+    if (printer.result().count_reached || printer.result().interrupted) return printer.result();
+  }
+
+  absl::Time last_message = absl::Now();
+  while (true) {
+    std::vector<zmq::pollitem_t> items = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+    if (shutdown_fd >= 0) items.push_back({nullptr, shutdown_fd, ZMQ_POLLIN, 0});
+    absl::Duration wait = absl::InfiniteDuration();
+    if (options.idle_timeout != absl::InfiniteDuration()) {
+      wait = std::max(absl::ZeroDuration(), last_message + options.idle_timeout - absl::Now());
+    }
+    ASSIGN_OR_RETURN(int ready, topicwire::Poll(items, wait));
+    (void)ready;
+    if (items.size() > 1 && (items[1].revents & ZMQ_POLLIN)) {
+      printer.result().interrupted = true;
+      break;
+    }
+    if (!(items[0].revents & ZMQ_POLLIN)) {
+      if (options.idle_timeout != absl::InfiniteDuration() &&
+          absl::Now() - last_message >= options.idle_timeout) {
+        printer.result().idle_timed_out = true;
+        break;
+      }
+      continue;
+    }
+    Frames frames;
+    ASSIGN_OR_RETURN(bool received, RecvFrames(socket, frames, /*dont_wait=*/true));
+    if (!received) continue;
+    last_message = absl::Now();
+    if (frames.size() != 2) {
+      err << "ignoring a message of " << frames.size()
+          << " frames (expected [topic][TaggedArticle])\n";
+      continue;
+    }
+    const std::string topic = frames[0].to_string();
+    if (!printer.Wanted(topic)) continue;
+    v1::TaggedArticle tagged;
+    if (!ParseFrame(frames[1], tagged).ok()) {
+      err << "ignoring a message on '" << topic << "' that is not a TaggedArticle ("
+          << frames[1].size() << " bytes)\n";
+      continue;
+    }
+    if (tagged.stream().empty()) tagged.set_stream(topic);
+    if (printer.Print(tagged)) break;
+  }
+  return printer.result();
+}
+
+int SubscribeExitCode(const SubscribeOptions& options, const SubscribeResult& result) {
+  if (result.count_reached || result.interrupted) return 0;
+  if (result.idle_timed_out) return options.count == 0 && result.printed > 0 ? 0 : 1;
+  return 0;
+}
+
+}  // namespace topicwire::cli

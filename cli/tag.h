@@ -1,0 +1,36 @@
+// `topicwire tag` and `topicwire eval`: offline tagging with classify's library, no sockets.
+#ifndef TOPICWIRE_CLI_TAG_H_
+#define TOPICWIRE_CLI_TAG_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cli/article_reader.h"
+#include "cli/output.h"
+
+namespace topicwire::cli {
+
+// Tags `articles` with the taxonomy at `taxonomy_path` (empty: classify's bundled default) and
+// writes one line per article in `format` to `out`. kInvalidArgument when the taxonomy does not
+// load (the message names the file and line).
+absl::Status TagArticles(const std::string& taxonomy_path,
+                         const std::vector<SourcedArticle>& articles, OutputFormat format,
+                         std::ostream& out);
+
+struct EvalOptions {
+  std::string taxonomy_path;  // empty: the bundled default
+  bool json = false;          // print the report as JSON instead of a table
+  double min_macro_f1 = 0;    // exit 1 when macro-F1 is below this
+};
+
+// Evaluates the taxonomy on labelled JSON Lines files and prints the report. Returns the exit
+// code (0, or 1 when macro-F1 < min_macro_f1); kUnimplemented when classify's evaluation API is
+// not built in.
+absl::StatusOr<int> Evaluate(const EvalOptions& options, const std::vector<std::string>& paths,
+                             std::ostream& out, std::ostream& err);
+
+}  // namespace topicwire::cli
+
+#endif  // TOPICWIRE_CLI_TAG_H_

@@ -1,0 +1,206 @@
+// `topicwire subscribe` against an in-process XPUB (which tells the test when the subscription
+// has arrived, so nothing is published before the subscriber listens) and a fake history ROUTER.
+#include "cli/subscribe.h"
+
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_split.h"
+#include "common/zmq_channel.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "proto/article.pb.h"
+#include "proto/history.pb.h"
+#include "tests/testing/status_matchers.h"
+
+namespace topicwire::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::topicwire::testing::IsOk;
+using ::topicwire::testing::StatusIs;
+
+v1::TaggedArticle Copy(const std::string& stream, uint64_t stream_sequence, uint64_t sequence,
+                       const std::string& id) {
+  v1::TaggedArticle tagged;
+  tagged.mutable_article()->set_id(id);
+  tagged.mutable_article()->set_title("Title of " + id);
+  if (stream != "untagged") {
+    v1::Tag* tag = tagged.add_tags();
+    tag->set_topic(stream);
+    tag->set_score(3.5);
+  }
+  tagged.set_stream(stream);
+  tagged.set_stream_sequence(stream_sequence);
+  tagged.set_sequence(sequence);
+  return tagged;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+class SubscribeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(ConfigureSocket(xpub_, 0), IsOk());
+    ASSERT_THAT(Bind(xpub_, "tcp://127.0.0.1:*"), IsOk());
+    endpoint_ = *LastEndpoint(xpub_);
+  }
+
+  // Waits until `count` subscription messages reached the XPUB.
+  void AwaitSubscriptions(int count) {
+    for (int i = 0; i < count; ++i) {
+      std::vector<zmq::pollitem_t> items = {{xpub_.handle(), 0, ZMQ_POLLIN, 0}};
+      ASSERT_THAT(topicwire::Poll(items, absl::Seconds(10)), IsOk());
+      ASSERT_TRUE(items[0].revents & ZMQ_POLLIN) << "no subscription arrived";
+      Frames frames;
+      ASSERT_THAT(RecvFrames(xpub_, frames), IsOk());
+    }
+  }
+
+  void Send(const std::string& topic, const v1::TaggedArticle& tagged) {
+    Frames frames;
+    frames.emplace_back(topic.data(), topic.size());
+    frames.push_back(ToFrame(tagged));
+    ASSERT_THAT(SendFrames(xpub_, frames), IsOk());
+  }
+
+  zmq::context_t context_{1};
+  zmq::socket_t xpub_{context_, zmq::socket_type::xpub};
+  std::string endpoint_;
+  std::ostringstream out_, err_;
+};
+
+TEST_F(SubscribeTest, FiltersTopicsExactlyAndStopsAtCount) {
+  SubscribeOptions options{.endpoint = endpoint_, .topics = {"ai"}, .count = 2};
+  auto result =
+      std::async(std::launch::async, [&] { return Subscribe(context_, options, -1, out_, err_); });
+  AwaitSubscriptions(1);
+  Send("ai_ethics", Copy("ai_ethics", 1, 1, "prefix-only"));  // prefix match: must not print
+  Send("ai", Copy("ai", 1, 2, "a1"));
+  Send("ai", Copy("ai", 2, 3, "a2"));
+  absl::StatusOr<SubscribeResult> got = result.get();
+  ASSERT_THAT(got, IsOk());
+  EXPECT_TRUE(got->count_reached);
+  EXPECT_EQ(SubscribeExitCode(options, *got), 0);
+  std::vector<std::string> lines = Lines(out_.str());
+  ASSERT_EQ(lines.size(), 2u);
+  v1::TaggedArticle parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[0], &parsed).ok());
+  EXPECT_EQ(parsed.article().id(), "a1");
+  EXPECT_EQ(parsed.stream(), "ai");
+  EXPECT_THAT(out_.str(), Not(HasSubstr("prefix-only")));
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(SubscribeTest, ReportsSequenceGapsOnStderr) {
+  SubscribeOptions options{.endpoint = endpoint_, .count = 3, .format = OutputFormat::kText};
+  auto result =
+      std::async(std::launch::async, [&] { return Subscribe(context_, options, -1, out_, err_); });
+  AwaitSubscriptions(1);
+  Send("quantum", Copy("quantum", 1, 1, "q1"));
+  Send("quantum", Copy("quantum", 2, 2, "q2"));
+  Send("quantum", Copy("quantum", 5, 9, "q5"));
+  absl::StatusOr<SubscribeResult> got = result.get();
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->missed, 2);
+  EXPECT_THAT(err_.str(), HasSubstr("gap on stream 'quantum': missed 2 message(s)"));
+  std::vector<std::string> lines = Lines(out_.str());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[2], "quantum#5 seq=9 [quantum 3.50] q5: Title of q5");
+}
+
+TEST_F(SubscribeTest, IdleTimeoutWithoutMessagesExitsOne) {
+  SubscribeOptions options{.endpoint = endpoint_, .idle_timeout = absl::Milliseconds(200)};
+  absl::StatusOr<SubscribeResult> got = Subscribe(context_, options, -1, out_, err_);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_TRUE(got->idle_timed_out);
+  EXPECT_EQ(SubscribeExitCode(options, *got), 1);
+  EXPECT_EQ(SubscribeExitCode(options, SubscribeResult{.printed = 1, .idle_timed_out = true}), 0);
+}
+
+TEST_F(SubscribeTest, ReplaysHistoryThenLiveWithoutDuplicates) {
+  // A fake history endpoint serving two pages: ai#1 (seq 1), untagged#1 (seq 2) | ai#2 (seq 3).
+  zmq::socket_t history(context_, zmq::socket_type::router);
+  ASSERT_THAT(ConfigureSocket(history, 0), IsOk());
+  ASSERT_THAT(Bind(history, "tcp://127.0.0.1:*"), IsOk());
+  const std::string history_endpoint = *LastEndpoint(history);
+  std::vector<v1::HistoryRequest> requests;
+  std::thread server([&] {
+    for (int page = 0; page < 2; ++page) {
+      Frames frames;
+      if (!RecvFrames(history, frames).ok()) return;
+      v1::HistoryRequest request;
+      (void)ParseFrame(frames.back(), request);
+      requests.push_back(request);
+      v1::HistoryReply reply;
+      if (request.after_sequence() == 0) {
+        *reply.add_messages() = Copy("ai", 1, 1, "h1");
+        *reply.add_messages() = Copy("untagged", 1, 2, "h2");
+        reply.set_last_sequence(2);
+      } else {
+        *reply.add_messages() = Copy("ai", 2, 3, "h3");
+        reply.set_last_sequence(3);
+        reply.set_complete(true);
+      }
+      reply.set_head_sequence(3);
+      Frames out;
+      out.push_back(std::move(frames[0]));
+      out.push_back(ToFrame(reply));
+      (void)SendFrames(history, out);
+    }
+  });
+  SubscribeOptions options{.endpoint = endpoint_,
+                           .count = 4,
+                           .since = HistoryStart{},
+                           .history_endpoint = history_endpoint};
+  auto result =
+      std::async(std::launch::async, [&] { return Subscribe(context_, options, -1, out_, err_); });
+  AwaitSubscriptions(1);
+  Send("ai", Copy("ai", 2, 3, "h3"));  // already in history: dropped
+  Send("ai", Copy("ai", 3, 4, "live4"));
+  absl::StatusOr<SubscribeResult> got = result.get();
+  server.join();
+  ASSERT_THAT(got, IsOk());
+  std::vector<std::string> lines = Lines(out_.str());
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_THAT(lines[0], HasSubstr("\"h1\""));
+  EXPECT_THAT(lines[2], HasSubstr("\"h3\""));
+  EXPECT_THAT(lines[3], HasSubstr("\"live4\""));
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].after_sequence(), 2u);
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(SubscribeTest, MissingHistoryEndpointIsAClearError) {
+  SubscribeOptions options{.endpoint = endpoint_,
+                           .since = HistoryStart{},
+                           .history_endpoint = "tcp://127.0.0.1:1",
+                           .history_timeout = absl::Milliseconds(200)};
+  EXPECT_THAT(Subscribe(context_, options, -1, out_, err_),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("is sink running?")));
+}
+
+TEST(SubscribeArgsTest, HistoryEndpointIsStreamPortPlusOne) {
+  EXPECT_EQ(*HistoryEndpointFor("tcp://127.0.0.1:7401"), "tcp://127.0.0.1:7402");
+  EXPECT_EQ(*HistoryEndpointFor("tcp://news.example:9000"), "tcp://news.example:9001");
+  EXPECT_THAT(HistoryEndpointFor("ipc:///tmp/stream"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("pass --history")));
+}
+
+TEST(SubscribeArgsTest, SinceIsASequenceOrATime) {
+  EXPECT_EQ(ParseSince("0")->after_sequence, 0u);
+  EXPECT_EQ(ParseSince("42")->after_sequence, 42u);
+  absl::StatusOr<HistoryStart> time = ParseSince("2025-03-27T09:00:00Z");
+  ASSERT_THAT(time, IsOk());
+  ASSERT_TRUE(time->since_time.has_value());
+  EXPECT_EQ(absl::ToUnixSeconds(*time->since_time), 1743066000);
+  EXPECT_THAT(ParseSince("last week"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace topicwire::cli
