@@ -88,8 +88,8 @@ struct SqliteStoreOptions {
   // Database file; its parent directories are created. ":memory:" works for tests.
   std::string path = "data/sink/store.db";
   // PRAGMA synchronous=FULL: a committed batch survives power loss before ingest forgets it.
-  // False uses NORMAL (WAL): faster, may lose the last batches on power loss (ingest then
-  // redelivers only what it has not yet been told about, so those articles would be lost).
+  // False uses NORMAL (WAL): faster, but the last batches may vanish on power loss although
+  // ingest was already told they were stored, so those articles would be lost.
   bool fsync = true;
 };
 
