@@ -144,10 +144,13 @@ absl::Status Stage::Setup() {
     item.accepted_at = record.accepted_at;
     ready_.insert(record.journal_seq);
   }
+  // The endpoints as bound, with wildcard ports resolved, so the log says where to connect.
+  ASSIGN_OR_RETURN(const std::string publish_bound, LastEndpoint(publish_));
+  ASSIGN_OR_RETURN(const std::string work_bound, LastEndpoint(work_));
+  ASSIGN_OR_RETURN(const std::string commit_bound, LastEndpoint(commit_));
   spdlog::info(
       "publish {} work {} commit {} journal {}; recovered {} pending articles from the journal",
-      options_.publish_endpoint, options_.work_endpoint, options_.commit_endpoint,
-      options_.journal_path, recovered.size());
+      publish_bound, work_bound, commit_bound, options_.journal_path, recovered.size());
   next_heartbeat_ = absl::Now() + options_.heartbeat_interval;
   metrics_.journal_bytes.Set(static_cast<double>(journal_.SizeBytes()));
   UpdateGauges();
@@ -196,7 +199,8 @@ absl::Duration Stage::TimeUntilNextEvent() const {
   absl::Time next = next_heartbeat_;
   if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
   if (!delayed_.empty()) next = std::min(next, delayed_.begin()->first);
-  return std::max(absl::ZeroDuration(), next - absl::Now());
+  // Rounded up: poll counts whole milliseconds, and waking early would spin until the event.
+  return absl::Ceil(std::max(absl::ZeroDuration(), next - absl::Now()), absl::Milliseconds(1));
 }
 
 absl::Status Stage::HandlePublish() {
