@@ -123,7 +123,11 @@ absl::Status ReplayHistory(zmq::context_t& context, const SubscribeOptions& opti
 
 absl::StatusOr<HistoryStart> ParseSince(const std::string& text) {
   HistoryStart start;
-  if (absl::SimpleAtoi(text, &start.after_sequence)) return start;
+  // SimpleAtoi may leave a partial value behind on failure ("2025-..." -> 2025): use a temporary.
+  if (uint64_t sequence = 0; absl::SimpleAtoi(text, &sequence)) {
+    start.after_sequence = sequence;
+    return start;
+  }
   absl::Time time;
   std::string error;
   if (absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {

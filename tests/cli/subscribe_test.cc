@@ -199,6 +199,7 @@ TEST(SubscribeArgsTest, SinceIsASequenceOrATime) {
   ASSERT_THAT(time, IsOk());
   ASSERT_TRUE(time->since_time.has_value());
   EXPECT_EQ(absl::ToUnixSeconds(*time->since_time), 1743066000);
+  EXPECT_EQ(time->after_sequence, 0u) << "a time must not also set a sequence";
   EXPECT_THAT(ParseSince("last week"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
