@@ -23,8 +23,7 @@ std::string HashHex(absl::string_view data) {
       digest_length < 16) {
     std::abort();  // libcrypto's SHA-256 cannot fail on in-memory data
   }
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), 16));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
 }  // namespace
@@ -38,8 +37,8 @@ std::string CanonicalUrl(absl::string_view url) {
 
   const size_t authority_end = rest.find_first_of("/?");
   std::string authority = absl::AsciiStrToLower(rest.substr(0, authority_end));
-  rest = authority_end == absl::string_view::npos ? absl::string_view()
-                                                  : rest.substr(authority_end);
+  rest =
+      authority_end == absl::string_view::npos ? absl::string_view() : rest.substr(authority_end);
   const absl::string_view default_port = scheme == "https" ? ":443" : ":80";
   if (absl::EndsWith(authority, default_port)) {
     authority.resize(authority.size() - default_port.size());
@@ -63,8 +62,8 @@ std::string CanonicalUrl(absl::string_view url) {
 std::string DeriveArticleId(const v1::Article& article) {
   if (!article.url().empty()) return absl::StrCat("url-", HashHex(CanonicalUrl(article.url())));
   // The length prefix keeps ("ab", "c") and ("a", "bc") apart.
-  return absl::StrCat("txt-", HashHex(absl::StrCat(article.title().size(), ":", article.title(),
-                                                   article.body())));
+  return absl::StrCat(
+      "txt-", HashHex(absl::StrCat(article.title().size(), ":", article.title(), article.body())));
 }
 
 }  // namespace topicwire::ingest

@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<topicwire::HttpEndpoint> http;
   if (const std::string listen = absl::GetFlag(FLAGS_http_listen); !listen.empty()) {
     absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> started =
-        topicwire::HttpEndpoint::Start(listen, registry, [readiness] { return readiness->Check(); });
+        topicwire::HttpEndpoint::Start(listen, registry,
+                                       [readiness] { return readiness->Check(); });
     if (!started.ok()) {
       spdlog::critical("{}", started.status().ToString());
       return 1;

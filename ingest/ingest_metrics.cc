@@ -33,8 +33,8 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
       in_flight(NewGauge(registry, "topicwire_ingest_in_flight_articles",
                          "Articles dispatched to a worker and not yet confirmed by sink")),
       workers(NewGauge(registry, "topicwire_ingest_workers", "Classify workers currently known")),
-      journal_bytes(NewGauge(registry, "topicwire_ingest_journal_bytes",
-                             "Size of the journal database")),
+      journal_bytes(
+          NewGauge(registry, "topicwire_ingest_journal_bytes", "Size of the journal database")),
       journal_commit_seconds(
           prometheus::BuildHistogram()
               .Name("topicwire_ingest_journal_commit_seconds")
@@ -43,10 +43,11 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
               .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001,
                                                                0.0025, 0.005, 0.01, 0.025, 0.05,
                                                                0.1, 0.25, 1})) {
-  auto& rejected_family = prometheus::BuildCounter()
-                              .Name("topicwire_ingest_articles_rejected_total")
-                              .Help("Articles (or, for malformed_frame, frames) rejected, by reason")
-                              .Register(registry);
+  auto& rejected_family =
+      prometheus::BuildCounter()
+          .Name("topicwire_ingest_articles_rejected_total")
+          .Help("Articles (or, for malformed_frame, frames) rejected, by reason")
+          .Register(registry);
   for (int kind = 0; kind <= static_cast<int>(RejectKind::kMalformed); ++kind) {
     rejected_[kind] = &rejected_family.Add(
         {{"reason", std::string(RejectKindLabel(static_cast<RejectKind>(kind)))}});

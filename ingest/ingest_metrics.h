@@ -18,9 +18,7 @@ class IngestMetrics {
   // Registers the topicwire_ingest_* families on `registry`. REQUIRES: once per registry.
   explicit IngestMetrics(prometheus::Registry& registry);
 
-  prometheus::Counter& Rejected(RejectKind kind) {
-    return *rejected_[static_cast<int>(kind)];
-  }
+  prometheus::Counter& Rejected(RejectKind kind) { return *rejected_[static_cast<int>(kind)]; }
 
   prometheus::Counter& received;
   prometheus::Counter& accepted;

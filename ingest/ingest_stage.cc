@@ -53,9 +53,7 @@ google::protobuf::Timestamp ToTimestamp(absl::Time time) {
   return timestamp;
 }
 
-std::string Printable(absl::string_view routing_id) {
-  return absl::BytesToHexString(routing_id);
-}
+std::string Printable(absl::string_view routing_id) { return absl::BytesToHexString(routing_id); }
 
 // A publish request read from the socket and the reply being prepared for it.
 struct InProgressRequest {
@@ -82,7 +80,7 @@ class Stage {
     absl::Time accepted_at;
     uint32_t attempts = 0;  // deliveries so far
     bool in_flight = false;
-    std::string worker;  // routing id while in flight
+    std::string worker;   // routing id while in flight
     absl::Time deadline;  // redelivery time while in flight
   };
   struct Worker {
@@ -113,8 +111,8 @@ class Stage {
   zmq::socket_t work_;
   zmq::socket_t commit_;
 
-  std::map<uint64_t, Item> pending_;  // every accepted, unconfirmed record
-  std::set<uint64_t> ready_;          // waiting for a worker, oldest first
+  std::map<uint64_t, Item> pending_;                     // every accepted, unconfirmed record
+  std::set<uint64_t> ready_;                             // waiting for a worker, oldest first
   std::set<std::pair<absl::Time, uint64_t>> delayed_;    // backing off until the time
   std::set<std::pair<absl::Time, uint64_t>> deadlines_;  // in flight until the time
   std::map<std::string, Worker> workers_;
@@ -266,11 +264,12 @@ void Stage::ProcessRequest(const zmq::message_t& payload, InProgressRequest& req
                            std::vector<v1::PublishAck*>& accepted_acks,
                            absl::flat_hash_set<std::string>& ids_in_batch,
                            absl::Status& journal_error) {
-  absl::StatusOr<std::vector<IncomingArticle>> incoming =
-      ParsePublishFrame(absl::string_view(static_cast<const char*>(payload.data()), payload.size()));
+  absl::StatusOr<std::vector<IncomingArticle>> incoming = ParsePublishFrame(
+      absl::string_view(static_cast<const char*>(payload.data()), payload.size()));
   if (!incoming.ok()) {
     metrics_.Rejected(RejectKind::kMalformed).Increment();
-    spdlog::warn("rejecting a publish frame from {}: {}", Printable(request.envelope[0].to_string()),
+    spdlog::warn("rejecting a publish frame from {}: {}",
+                 Printable(request.envelope[0].to_string()),
                  std::string(incoming.status().message()));
     request.reply.set_error(std::string(incoming.status().message()));
     return;
@@ -316,14 +315,14 @@ void Stage::ProcessRequest(const zmq::message_t& payload, InProgressRequest& req
     if (waiting >= options_.max_pending) {
       metrics_.busy.Increment();
       ack->set_status(v1::PublishAck::BUSY);
-      ack->set_reason(absl::StrCat("ingest has ", waiting,
-                                   " articles waiting for sink; retry later"));
+      ack->set_reason(
+          absl::StrCat("ingest has ", waiting, " articles waiting for sink; retry later"));
       continue;
     }
     ids_in_batch.insert(id);
     ack->set_status(v1::PublishAck::ACCEPTED);
-    records.push_back(NewRecord{.article_id = id,
-                                .serialized_article = article.article.SerializeAsString()});
+    records.push_back(
+        NewRecord{.article_id = id, .serialized_article = article.article.SerializeAsString()});
     accepted_acks.push_back(ack);
   }
 }
@@ -434,14 +433,13 @@ void Stage::Requeue(uint64_t seq, absl::string_view why) {
     ready_.insert(seq);
     return;
   }
-  const absl::Duration backoff =
-      std::min(kMaxBackoff, options_.redelivery_timeout *
-                                (int64_t{1} << std::min<uint32_t>(
-                                     item.attempts - kAttemptsBeforeBackoff, 10)));
-  spdlog::error("article {} (journal_seq {}) is still not stored after {} attempts ({}); "
-                "retrying in {}",
-                item.article_id, seq, item.attempts, std::string(why),
-                absl::FormatDuration(backoff));
+  const absl::Duration backoff = std::min(
+      kMaxBackoff, options_.redelivery_timeout * (int64_t{1} << std::min<uint32_t>(
+                                                      item.attempts - kAttemptsBeforeBackoff, 10)));
+  spdlog::error(
+      "article {} (journal_seq {}) is still not stored after {} attempts ({}); "
+      "retrying in {}",
+      item.article_id, seq, item.attempts, std::string(why), absl::FormatDuration(backoff));
   delayed_.insert({absl::Now() + backoff, seq});
 }
 
@@ -551,8 +549,7 @@ absl::Status Stage::DispatchReady() {
       if (absl::IsNotFound(sent)) {
         ForgetWorker(routing_id, /*requeue_in_flight=*/true, "disconnected");
       } else {
-        spdlog::warn("could not dispatch to worker {}: {}", Printable(routing_id),
-                     sent.ToString());
+        spdlog::warn("could not dispatch to worker {}: {}", Printable(routing_id), sent.ToString());
       }
       continue;
     }

@@ -14,7 +14,9 @@ namespace {
 // Owns one prepared statement; finalized on scope exit.
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  Statement(sqlite3* db, const char* sql) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -35,8 +37,7 @@ class Statement {
   }
   std::string ColumnText(int column) {
     const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
-    return data == nullptr ? std::string()
-                           : std::string(data, sqlite3_column_bytes(stmt_, column));
+    return data == nullptr ? std::string() : std::string(data, sqlite3_column_bytes(stmt_, column));
   }
 
  private:
@@ -83,8 +84,8 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
     }
   }
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -98,17 +99,17 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
   // auto_vacuum only takes effect when set before the first table exists.
   RETURN_IF_ERROR(journal->Exec("PRAGMA auto_vacuum = INCREMENTAL"));
   RETURN_IF_ERROR(journal->Exec("PRAGMA journal_mode = WAL"));
-  RETURN_IF_ERROR(journal->Exec(options.fsync ? "PRAGMA synchronous = FULL"
-                                              : "PRAGMA synchronous = NORMAL"));
+  RETURN_IF_ERROR(
+      journal->Exec(options.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
   // AUTOINCREMENT: a journal_seq is never reused, even after the newest record is deleted, so a
   // late CommitAck can never confirm the wrong record.
-  RETURN_IF_ERROR(journal->Exec(
-      "CREATE TABLE IF NOT EXISTS records ("
-      "  journal_seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-      "  article_id TEXT NOT NULL,"
-      "  article BLOB,"  // NULL once sink confirmed the record
-      "  accepted_at_us INTEGER NOT NULL,"
-      "  committed INTEGER NOT NULL DEFAULT 0)"));
+  RETURN_IF_ERROR(
+      journal->Exec("CREATE TABLE IF NOT EXISTS records ("
+                    "  journal_seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                    "  article_id TEXT NOT NULL,"
+                    "  article BLOB,"  // NULL once sink confirmed the record
+                    "  accepted_at_us INTEGER NOT NULL,"
+                    "  committed INTEGER NOT NULL DEFAULT 0)"));
   RETURN_IF_ERROR(
       journal->Exec("CREATE INDEX IF NOT EXISTS records_by_id ON records (article_id)"));
   RETURN_IF_ERROR(journal->Exec(
@@ -206,10 +207,10 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::LoadPending() {
   std::vector<PendingRecord> pending;
   int rc;
   while ((rc = select.Step()) == SQLITE_ROW) {
-    pending.push_back(PendingRecord{
-        .journal_seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0)),
-        .article_id = select.ColumnText(1),
-        .accepted_at = absl::FromUnixMicros(sqlite3_column_int64(select.get(), 2))});
+    pending.push_back(
+        PendingRecord{.journal_seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0)),
+                      .article_id = select.ColumnText(1),
+                      .accepted_at = absl::FromUnixMicros(sqlite3_column_int64(select.get(), 2))});
   }
   if (rc != SQLITE_DONE) return Error("reading pending records");
   return pending;
@@ -240,8 +241,8 @@ absl::StatusOr<int64_t> SqliteJournal::RecordCount() {
   return sqlite3_column_int64(count.get(), 0);
 }
 
-absl::StatusOr<std::vector<uint64_t>> InMemoryJournal::Append(
-    const std::vector<NewRecord>& records, absl::Time accepted_at) {
+absl::StatusOr<std::vector<uint64_t>> InMemoryJournal::Append(const std::vector<NewRecord>& records,
+                                                              absl::Time accepted_at) {
   if (!append_failure_.ok()) return append_failure_;
   std::vector<uint64_t> seqs;
   for (const NewRecord& record : records) {
@@ -294,7 +295,8 @@ absl::StatusOr<std::string> InMemoryJournal::ReadArticle(uint64_t journal_seq) {
 
 int64_t InMemoryJournal::SizeBytes() {
   int64_t bytes = 0;
-  for (const auto& [seq, record] : records_) bytes += record.article_id.size() + record.article.size();
+  for (const auto& [seq, record] : records_)
+    bytes += record.article_id.size() + record.article.size();
   return bytes;
 }
 

@@ -8,9 +8,9 @@ namespace topicwire::ingest {
 namespace {
 
 absl::Status NotAPublishRequest(size_t frame_bytes, absl::string_view detail) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "frame of ", frame_bytes, " bytes is not a valid topicwire.v1.PublishRequest (", detail,
-      "); send one serialized PublishRequest per frame"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("frame of ", frame_bytes, " bytes is not a valid topicwire.v1.PublishRequest (",
+                   detail, "); send one serialized PublishRequest per frame"));
 }
 
 absl::Status NoArticles() {
@@ -61,9 +61,9 @@ absl::StatusOr<std::vector<IncomingArticle>> ParsePublishFrame(absl::string_view
     if (!article.rejection.has_value()) {
       // Unreachable with today's schema (only strings are checked by the strict parser), but a
       // future field must not let an unparsed article through.
-      article.rejection = Rejection{RejectKind::kMalformed,
-                                    absl::StrCat("article ", i,
-                                                 " is not a valid topicwire.v1.Article")};
+      article.rejection =
+          Rejection{RejectKind::kMalformed,
+                    absl::StrCat("article ", i, " is not a valid topicwire.v1.Article")};
     }
   }
   return incoming;

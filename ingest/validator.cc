@@ -22,8 +22,8 @@ std::optional<Rejection> CheckField(absl::string_view field_name, absl::string_v
 // The scalar string fields both Article and its lenient mirror have, in field-number order.
 template <typename ArticleLike>
 std::vector<std::pair<absl::string_view, absl::string_view>> ScalarFields(const ArticleLike& a) {
-  return {{"id", a.id()},          {"url", a.url()},          {"title", a.title()},
-          {"body", a.body()},      {"language", a.language()}, {"source", a.source()}};
+  return {{"id", a.id()},     {"url", a.url()},           {"title", a.title()},
+          {"body", a.body()}, {"language", a.language()}, {"source", a.source()}};
 }
 
 template <typename ArticleLike>
@@ -128,9 +128,8 @@ std::optional<Rejection> ValidateArticle(const v1::Article& article, size_t seri
   for (size_t i = 0; i < article.id().size(); ++i) {
     const auto c = static_cast<unsigned char>(article.id()[i]);
     if (c < 0x20 || c == 0x7f) {
-      return Rejection{RejectKind::kBadId,
-                       absl::StrCat("id has a control character at byte ", i,
-                                    "; ids must be printable text")};
+      return Rejection{RejectKind::kBadId, absl::StrCat("id has a control character at byte ", i,
+                                                        "; ids must be printable text")};
     }
   }
   return std::nullopt;

@@ -166,8 +166,7 @@ class IngestStageTest : public ::testing::Test {
     for (const prometheus::MetricFamily& family : registry_->Collect()) {
       if (family.name != name) continue;
       for (const prometheus::ClientMetric& metric : family.metric) {
-        if (!reason.empty() &&
-            (metric.label.empty() || metric.label[0].value != reason)) {
+        if (!reason.empty() && (metric.label.empty() || metric.label[0].value != reason)) {
           continue;
         }
         return family.type == prometheus::MetricType::Counter ? metric.counter.value
@@ -395,8 +394,8 @@ TEST_F(IngestStageTest, RestartRedispatchesUncommittedRecordsOnly) {
   {
     auto publisher = NewPublisher();
     absl::StatusOr<v1::PublishReply> reply = Publish(
-        *publisher, {MakeArticle("r-1", "One"), MakeArticle("r-2", "Two"),
-                     MakeArticle("r-3", "Three")});
+        *publisher,
+        {MakeArticle("r-1", "One"), MakeArticle("r-2", "Two"), MakeArticle("r-3", "Three")});
     ASSERT_THAT(reply, IsOk());
     ASSERT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED, v1::PublishAck::ACCEPTED,
                                               v1::PublishAck::ACCEPTED));
@@ -464,9 +463,8 @@ TEST_F(IngestStageTest, InMemoryJournalFailureAnswersBusyAndStopsTheStage) {
   options_.commit_endpoint = "inproc://commit-failing";
   absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
   ASSERT_THAT(shutdown, IsOk());
-  auto stage = std::async(std::launch::async, [&] {
-    return RunStage(context_, options_, journal, shutdown->fd());
-  });
+  auto stage = std::async(std::launch::async,
+                          [&] { return RunStage(context_, options_, journal, shutdown->fd()); });
   auto publisher = NewPublisher();
   absl::StatusOr<v1::PublishReply> reply = Publish(*publisher, {MakeArticle("x", "X")});
   ASSERT_THAT(reply, IsOk());

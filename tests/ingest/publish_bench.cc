@@ -31,8 +31,8 @@ int Run(bool fsync, int articles, int batch, int window) {
   options.fsync = fsync;
   options.max_pending = articles + 1;
   options.readiness = std::make_shared<IngestReadiness>();
-  auto stage = std::async(std::launch::async,
-                          [&] { return RunStage(context, options, shutdown->fd()); });
+  auto stage =
+      std::async(std::launch::async, [&] { return RunStage(context, options, shutdown->fd()); });
   while (!options.readiness->Check().ok()) absl::SleepFor(absl::Milliseconds(1));
 
   zmq::socket_t client(context, zmq::socket_type::dealer);

@@ -31,9 +31,9 @@ TEST(Utf8Test, AcceptsAsciiChineseAndEmoji) {
 
 TEST(Utf8Test, PointsAtTheFirstBadByte) {
   EXPECT_THAT(FirstInvalidUtf8Byte("abc\xff"), Optional(3u));
-  EXPECT_THAT(FirstInvalidUtf8Byte("\xc3"), Optional(0u));             // truncated
-  EXPECT_THAT(FirstInvalidUtf8Byte("ok\xc0\xaf"), Optional(2u));       // overlong '/'
-  EXPECT_THAT(FirstInvalidUtf8Byte("x\xed\xa0\x80"), Optional(1u));    // surrogate
+  EXPECT_THAT(FirstInvalidUtf8Byte("\xc3"), Optional(0u));              // truncated
+  EXPECT_THAT(FirstInvalidUtf8Byte("ok\xc0\xaf"), Optional(2u));        // overlong '/'
+  EXPECT_THAT(FirstInvalidUtf8Byte("x\xed\xa0\x80"), Optional(1u));     // surrogate
   EXPECT_THAT(FirstInvalidUtf8Byte("\xf4\x90\x80\x80"), Optional(0u));  // above U+10FFFF
   EXPECT_THAT(FirstInvalidUtf8Byte("量\xe5\x90"), Optional(3u));
 }
@@ -58,9 +58,8 @@ TEST(ValidatorTest, OversizedArticleNamesBothSizesAndTheFlag) {
       ValidateArticle(article, 2097152, {.max_article_bytes = 1048576});
   ASSERT_TRUE(rejection.has_value());
   EXPECT_EQ(rejection->kind, RejectKind::kTooLarge);
-  EXPECT_THAT(rejection->reason,
-              HasSubstr("article is 2097152 bytes, over the 1048576-byte limit "
-                        "(--max_article_bytes)"));
+  EXPECT_THAT(rejection->reason, HasSubstr("article is 2097152 bytes, over the 1048576-byte limit "
+                                           "(--max_article_bytes)"));
 }
 
 TEST(ValidatorTest, ArticleExactlyAtTheLimitIsValid) {
@@ -90,8 +89,8 @@ TEST(ValidatorTest, UrlMustBeAbsoluteHttpWithHost) {
     EXPECT_EQ(rejection->kind, RejectKind::kBadUrl) << bad;
     EXPECT_THAT(rejection->reason, HasSubstr(bad));
   }
-  for (const char* good : {"https://example.com", "HTTP://Example.com:8080/a?b=c#d",
-                           "https://user@[::1]:443/x"}) {
+  for (const char* good :
+       {"https://example.com", "HTTP://Example.com:8080/a?b=c#d", "https://user@[::1]:443/x"}) {
     v1::Article article = MakeArticle("t", "b");
     article.set_url(good);
     EXPECT_EQ(Validate(article), std::nullopt) << good;
