@@ -40,6 +40,8 @@ namespace {
 // errors) instead of following each other at the redelivery timeout.
 constexpr uint32_t kAttemptsBeforeBackoff = 5;
 constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
+// Bounds the memory one group commit holds (the request count is bounded by Options too).
+constexpr size_t kMaxGroupCommitBytes = 64 << 20;
 // Keeps one Dispatch frame far below the socket's frame cap.
 constexpr size_t kMaxDispatchBytes = 16 << 20;
 // A worker never holds more than this, whatever credit it claims.
@@ -82,6 +84,8 @@ class Stage {
     bool in_flight = false;
     std::string worker;   // routing id while in flight
     absl::Time deadline;  // redelivery time while in flight
+    bool backing_off = false;
+    absl::Time retry_at;  // when a backing-off item becomes ready again
   };
   struct Worker {
     uint64_t credit = 0;
@@ -208,12 +212,15 @@ absl::Status Stage::HandlePublish() {
   std::vector<v1::PublishAck*> accepted_acks;  // parallel to `records`
   absl::flat_hash_set<std::string> ids_in_batch;
   absl::Status journal_error;
+  size_t drained_bytes = 0;
   requests.reserve(options_.max_requests_per_commit);  // keeps the ack pointers stable
-  while (static_cast<int>(requests.size()) < options_.max_requests_per_commit) {
+  while (static_cast<int>(requests.size()) < options_.max_requests_per_commit &&
+         drained_bytes < kMaxGroupCommitBytes) {
     Frames frames;
     ASSIGN_OR_RETURN(bool got, RecvFrames(publish_, frames, /*dont_wait=*/true));
     if (!got) break;
     if (frames.size() < 2) continue;  // a ROUTER always prepends the routing id
+    drained_bytes += frames.back().size();
     zmq::message_t payload = std::move(frames.back());
     frames.pop_back();
     InProgressRequest& request = requests.emplace_back();
@@ -411,8 +418,7 @@ absl::Status Stage::HandleCommits() {
       }
     }
     ready_.erase(seq);
-    // A backing-off item has no index by seq; the scan is rare (only after repeated failures).
-    std::erase_if(delayed_, [seq](const auto& entry) { return entry.second == seq; });
+    if (item.backing_off) delayed_.erase({item.retry_at, seq});
     pending_.erase(it);
   }
   metrics_.journal_bytes.Set(static_cast<double>(journal_.SizeBytes()));
@@ -440,7 +446,9 @@ void Stage::Requeue(uint64_t seq, absl::string_view why) {
       "article {} (journal_seq {}) is still not stored after {} attempts ({}); "
       "retrying in {}",
       item.article_id, seq, item.attempts, std::string(why), absl::FormatDuration(backoff));
-  delayed_.insert({absl::Now() + backoff, seq});
+  item.backing_off = true;
+  item.retry_at = absl::Now() + backoff;
+  delayed_.insert({item.retry_at, seq});
 }
 
 void Stage::ForgetWorker(const std::string& routing_id, bool requeue_in_flight,
@@ -469,8 +477,12 @@ absl::Status Stage::Tick() {
     Requeue(seq, "not confirmed by sink within --redelivery_timeout");
   }
   while (!delayed_.empty() && delayed_.begin()->first <= now) {
-    ready_.insert(delayed_.begin()->second);
+    const uint64_t seq = delayed_.begin()->second;
     delayed_.erase(delayed_.begin());
+    if (auto it = pending_.find(seq); it != pending_.end()) {
+      it->second.backing_off = false;
+      ready_.insert(seq);
+    }
   }
   if (now < next_heartbeat_) return absl::OkStatus();
   next_heartbeat_ = now + options_.heartbeat_interval;

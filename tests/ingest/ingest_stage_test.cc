@@ -388,6 +388,29 @@ TEST_F(IngestStageTest, FailedItemIsRequeued) {
   EXPECT_EQ(items[0].attempt(), 2u);
 }
 
+TEST_F(IngestStageTest, RepeatedFailuresBackOffButNeverDrop) {
+  options_.redelivery_timeout = absl::Milliseconds(400);  // also the first backoff step
+  StartStage();
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("poison", "Poison")}), IsOk());
+  auto worker = NewWorker(/*credit=*/100);
+  absl::Time last_failure;
+  for (uint32_t attempt = 1; attempt <= 6; ++attempt) {
+    std::vector<v1::WorkItem> items = ReceiveItems(*worker, 1);
+    ASSERT_EQ(items.size(), 1u) << "attempt " << attempt;
+    EXPECT_EQ(items[0].attempt(), attempt);
+    if (attempt == 6) {
+      EXPECT_GE(absl::Now() - last_failure, absl::Milliseconds(350)) << "no backoff after 5";
+      break;
+    }
+    v1::WorkerMessage failed;
+    failed.mutable_failed()->set_journal_seq(items[0].journal_seq());
+    failed.mutable_failed()->set_reason("classifier crashed");
+    ASSERT_THAT(SendProto(*worker, failed), IsOk());
+    last_failure = absl::Now();
+  }
+}
+
 TEST_F(IngestStageTest, RestartRedispatchesUncommittedRecordsOnly) {
   options_.redelivery_timeout = absl::Seconds(60);
   StartStage();
