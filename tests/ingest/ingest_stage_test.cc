@@ -169,8 +169,14 @@ class IngestStageTest : public ::testing::Test {
         if (!reason.empty() && (metric.label.empty() || metric.label[0].value != reason)) {
           continue;
         }
-        return family.type == prometheus::MetricType::Counter ? metric.counter.value
-                                                              : metric.gauge.value;
+        switch (family.type) {
+          case prometheus::MetricType::Counter:
+            return metric.counter.value;
+          case prometheus::MetricType::Histogram:  // the number of observations
+            return static_cast<double>(metric.histogram.sample_count);
+          default:
+            return metric.gauge.value;
+        }
       }
     }
     return -1;
@@ -224,6 +230,8 @@ TEST_F(IngestStageTest, AcceptedArticleIsInTheJournalThenDispatchedThenCommitted
   EXPECT_EQ(Metric("topicwire_ingest_articles_accepted_total"), 2);
   EXPECT_EQ(Metric("topicwire_ingest_articles_received_total"), 2);
   EXPECT_EQ(Metric("topicwire_ingest_workers"), 1);
+  EXPECT_EQ(Metric("topicwire_ingest_journal_commit_seconds"), 1) << "one group commit";
+  EXPECT_GT(Metric("topicwire_ingest_journal_bytes"), 0);
 }
 
 TEST_F(IngestStageTest, ReqClientGetsItsReplyThroughTheMirroredEnvelope) {
