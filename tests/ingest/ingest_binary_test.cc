@@ -1,0 +1,117 @@
+// The real `ingest` binary as a child process: what a crash (kill -9) and SIGTERM do to it.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/subprocess.h"
+#include "common/zmq_channel.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/article.pb.h"
+#include "proto/internal.pb.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_util.h"
+
+namespace topicwire::ingest {
+namespace {
+
+using ::topicwire::testing::BinDir;
+using ::topicwire::testing::FreeLoopbackPortRange;
+using ::topicwire::testing::IsOk;
+using ::topicwire::testing::MakeTempDir;
+
+class IngestBinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir();
+    const int port = FreeLoopbackPortRange(3);
+    publish_ = absl::StrCat("tcp://127.0.0.1:", port);
+    work_ = absl::StrCat("tcp://127.0.0.1:", port + 1);
+    commit_ = absl::StrCat("tcp://127.0.0.1:", port + 2);
+  }
+
+  absl::StatusOr<Subprocess> StartIngest() {
+    return Subprocess::Start({BinDir() + "/ingest", "--publish_endpoint=" + publish_,
+                              "--work_endpoint=" + work_, "--commit_endpoint=" + commit_,
+                              "--journal=" + dir_ + "/journal.db", "--heartbeat_interval=100ms"},
+                             dir_ + "/ingest.log");
+  }
+
+  std::unique_ptr<zmq::socket_t> Connected(zmq::socket_type type, const std::string& endpoint) {
+    auto socket = std::make_unique<zmq::socket_t>(context_, type);
+    EXPECT_THAT(ConfigureSocket(*socket, 0), IsOk());
+    socket->set(zmq::sockopt::rcvtimeo, 10000);  // includes the child's start-up
+    EXPECT_THAT(Connect(*socket, endpoint), IsOk());
+    return socket;
+  }
+
+  std::string dir_, publish_, work_, commit_;
+  zmq::context_t context_;
+};
+
+TEST_F(IngestBinaryTest, AcceptedArticleSurvivesKillNineAndSigtermExitsCleanly) {
+  absl::StatusOr<Subprocess> ingest = StartIngest();
+  ASSERT_THAT(ingest, IsOk());
+  {
+    auto publisher = Connected(zmq::socket_type::dealer, publish_);
+    v1::PublishRequest request;
+    request.add_articles()->set_title("Survives a crash");
+    ASSERT_THAT(SendProto(*publisher, request), IsOk());
+    Frames reply;
+    absl::StatusOr<bool> got = RecvFrames(*publisher, reply);
+    ASSERT_THAT(got, IsOk());
+    ASSERT_TRUE(*got) << "no reply from ingest; see " << dir_ << "/ingest.log";
+    v1::PublishReply parsed;
+    ASSERT_THAT(ParseFrame(reply.back(), parsed), IsOk());
+    ASSERT_EQ(parsed.acks_size(), 1);
+    ASSERT_EQ(parsed.acks(0).status(), v1::PublishAck::ACCEPTED);
+  }
+  ingest->Signal(SIGKILL);  // no chance to flush anything: the journal must already hold it
+  ASSERT_THAT(ingest->Wait(absl::Seconds(5)), IsOk());
+
+  ingest = StartIngest();
+  ASSERT_THAT(ingest, IsOk());
+  auto worker = Connected(zmq::socket_type::dealer, work_);
+  v1::WorkerMessage credit;
+  credit.mutable_credit()->set_credit(4);
+  ASSERT_THAT(SendProto(*worker, credit), IsOk());
+  v1::Dispatch dispatch;
+  while (dispatch.items_size() == 0) {  // skip heartbeats (empty Dispatch)
+    Frames frames;
+    absl::StatusOr<bool> got = RecvFrames(*worker, frames);
+    ASSERT_THAT(got, IsOk());
+    ASSERT_TRUE(*got) << "nothing dispatched after the restart; see " << dir_ << "/ingest.log";
+    ASSERT_THAT(ParseFrame(frames.back(), dispatch), IsOk());
+  }
+  EXPECT_EQ(dispatch.items(0).article().title(), "Survives a crash");
+
+  ingest->Signal(SIGTERM);
+  absl::StatusOr<int> wait_status = ingest->Wait(absl::Seconds(5));
+  ASSERT_THAT(wait_status, IsOk());
+  EXPECT_TRUE(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0)
+      << DescribeWaitStatus(*wait_status);
+}
+
+TEST_F(IngestBinaryTest, UnwritableJournalExitsNonZeroWithTheReason) {
+  absl::StatusOr<Subprocess> ingest = Subprocess::Start(
+      {BinDir() + "/ingest", "--publish_endpoint=" + publish_, "--work_endpoint=" + work_,
+       "--commit_endpoint=" + commit_, "--journal=/proc/no/such/dir/journal.db"},
+      dir_ + "/ingest.log");
+  ASSERT_THAT(ingest, IsOk());
+  absl::StatusOr<int> wait_status = ingest->Wait(absl::Seconds(5));
+  ASSERT_THAT(wait_status, IsOk());
+  EXPECT_TRUE(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 1)
+      << DescribeWaitStatus(*wait_status);
+  std::ifstream log(dir_ + "/ingest.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, ::testing::HasSubstr("cannot create the journal directory /proc/no/such/dir"));
+}
+
+}  // namespace
+}  // namespace topicwire::ingest
