@@ -1,0 +1,80 @@
+// Helpers for end-to-end tests: the real ingest, classify and sink binaries as child processes
+// on free loopback ports, and clients that talk to them over real sockets.
+#ifndef TOPICWIRE_TESTS_E2E_E2E_UTIL_H_
+#define TOPICWIRE_TESTS_E2E_E2E_UTIL_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/subprocess.h"
+#include "proto/article.pb.h"
+#include "zmq.hpp"
+
+namespace topicwire::e2e {
+
+// testing::FreeLoopbackPortRange with a per-process random seed (see the .cc).
+int RandomFreePortRange(int count);
+
+// One pipeline's processes, ports and data directory. Ports follow docs/ARCHITECTURE.md from a
+// free base port. Every process logs to <dir>/logs/<name>.log (printed when a test fails).
+class Pipeline {
+ public:
+  Pipeline();
+  ~Pipeline();
+
+  std::string publish_endpoint() const { return Endpoint(0); }
+  std::string stream_endpoint() const { return Endpoint(1); }
+  std::string history_endpoint() const { return Endpoint(2); }
+  const std::string& dir() const { return dir_; }
+  int base_port() const { return base_port_; }
+
+  // Starts (or restarts) a stage; `extra_flags` are appended to the standard ones.
+  void StartIngest(const std::vector<std::string>& extra_flags = {});
+  void StartSink();
+  void StartWorker(int index);
+  void StartAll(int workers);
+
+  // The running process called `name` ("ingest", "sink", "classify-0").
+  Subprocess& process(const std::string& name);
+  // Sends `signal` and waits for the exit; returns the wait status or an error on timeout.
+  absl::StatusOr<int> Stop(const std::string& name, int signal, absl::Duration timeout);
+  // The tail of every log, for failure messages.
+  std::string Logs() const;
+
+ private:
+  std::string Endpoint(int offset) const;
+  void Start(const std::string& name, const std::vector<std::string>& argv);
+
+  int base_port_;
+  std::string dir_;
+  std::map<std::string, Subprocess> processes_;
+};
+
+// Sends one PublishRequest frame (or raw bytes) over a fresh DEALER and waits for the reply.
+absl::StatusOr<v1::PublishReply> PublishOnce(zmq::context_t& context, const std::string& endpoint,
+                                             const v1::PublishRequest& request,
+                                             absl::Duration timeout = absl::Seconds(20));
+absl::StatusOr<v1::PublishReply> PublishRaw(zmq::context_t& context, const std::string& endpoint,
+                                            const std::string& frame,
+                                            absl::Duration timeout = absl::Seconds(20));
+
+// Every copy in sink's history, paging from the start.
+absl::StatusOr<std::vector<v1::TaggedArticle>> ReadHistory(
+    zmq::context_t& context, const std::string& endpoint,
+    absl::Duration timeout = absl::Seconds(20));
+
+// Article id -> how many distinct store sequences hold it (1 = stored exactly once).
+std::map<std::string, int> StoredCounts(const std::vector<v1::TaggedArticle>& history);
+
+// samples/feed.expected.tsv as id -> sorted topics.
+std::map<std::string, std::vector<std::string>> ExpectedFeedTopics();
+
+// An article with `id` and a title; the body mentions quantum computing so that it is tagged.
+v1::Article MakeArticle(const std::string& id);
+
+}  // namespace topicwire::e2e
+
+#endif  // TOPICWIRE_TESTS_E2E_E2E_UTIL_H_
