@@ -247,8 +247,12 @@ class Worker {
   absl::Status KeepAlive() {
     const absl::Time now = absl::Now();
     if (now - last_heard_ >= options_.heartbeat_interval * liveness()) {
-      spdlog::warn("no word from ingest at {} for {}; reconnecting", options_.work_endpoint,
-                   absl::FormatDuration(now - last_heard_));
+      // Warn once per outage; while ingest stays away, every further attempt is debug only.
+      const auto level = health_->ingest_connected() || metrics_.reconnects.Value() == 0
+                             ? spdlog::level::warn
+                             : spdlog::level::debug;
+      spdlog::log(level, "no word from ingest at {} for {}; reconnecting", options_.work_endpoint,
+                  absl::FormatDuration(now - last_heard_));
       SetIngestConnected(false);
       metrics_.reconnects.Increment();
       return ConnectToIngest();
