@@ -56,6 +56,14 @@ void AppendScores(std::string& out, const std::string& heading, const Evaluation
   }
 }
 
+// At most `max_bytes` of `text`, cut at a UTF-8 character boundary.
+std::string Truncate(const std::string& text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
 // "[body quantum "Quantum" +1.00] ..." for a report line.
 std::string EvidenceSummary(const v1::Tag& tag) {
   std::string out;
@@ -137,7 +145,7 @@ std::string EvaluationReport::ToString(int max_mistakes) const {
     }
     absl::StrAppendFormat(&out, "%s %s %s [%s] %s%s\n",
                           mistake.false_positive ? "FP" : "FN", mistake.topic, mistake.article_id,
-                          mistake.lang, mistake.title.substr(0, 80),
+                          mistake.lang, Truncate(mistake.title, 80),
                           mistake.false_positive ? EvidenceSummary(mistake.tag) : "");
   }
   return out;
