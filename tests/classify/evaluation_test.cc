@@ -22,6 +22,71 @@ std::string DevSetPath() {
   return "/work/shared/data/dev.jsonl";
 }
 
+LabelledArticle Labelled(const std::string& id, const std::string& body,
+                         std::vector<std::string> labels, const std::string& lang) {
+  LabelledArticle labelled;
+  labelled.article.set_id(id);
+  labelled.article.set_body(body);
+  labelled.labels = std::move(labels);
+  labelled.lang = lang;
+  return labelled;
+}
+
+TEST(EvaluationTest, CountsAndScoresPerTopicAndLanguage) {
+  absl::StatusOr<std::unique_ptr<Classifier>> classifier = Classifier::FromText(
+      "topics { id: \"quantum\" terms { text: \"qubit\" } }\n"
+      "topics { id: \"space\" terms { text: \"rocket\" } }\n");
+  ASSERT_THAT(classifier, IsOk());
+  const std::vector<LabelledArticle> articles = {
+      Labelled("1", "a qubit", {"quantum"}, "en"),             // true positive
+      Labelled("2", "a rocket", {}, "en"),                     // false positive (space)
+      Labelled("3", "nothing here", {"quantum"}, "zh"),        // false negative
+      Labelled("4", "a rocket and a qubit", {"space"}, "zh"),  // tp space, fp quantum
+  };
+  const EvaluationReport report = Evaluate(**classifier, articles);
+  const TopicScores& quantum = report.overall.per_topic.at("quantum");
+  EXPECT_EQ(quantum.true_positives, 1);
+  EXPECT_EQ(quantum.false_positives, 1);
+  EXPECT_EQ(quantum.false_negatives, 1);
+  EXPECT_DOUBLE_EQ(quantum.precision, 0.5);
+  EXPECT_DOUBLE_EQ(quantum.recall, 0.5);
+  EXPECT_DOUBLE_EQ(quantum.f1, 0.5);
+  const TopicScores& space = report.overall.per_topic.at("space");
+  EXPECT_DOUBLE_EQ(space.precision, 0.5);
+  EXPECT_DOUBLE_EQ(space.recall, 1.0);
+  EXPECT_DOUBLE_EQ(report.overall.macro_f1, (0.5 + 2.0 / 3) / 2);
+  EXPECT_EQ(report.overall.micro.true_positives, 2);
+  EXPECT_EQ(report.overall.micro.false_positives, 2);
+  EXPECT_EQ(report.overall.micro.false_negatives, 1);
+  EXPECT_EQ(report.by_lang.at("en").articles, 2);
+  EXPECT_EQ(report.by_lang.at("zh").per_topic.at("quantum").false_negatives, 1);
+  EXPECT_EQ(report.mistakes.size(), 3u);
+  EXPECT_THAT(report.ToString(), ::testing::HasSubstr("FN quantum 3 [zh]"));
+}
+
+TEST(EvaluationTest, ReadsJsonLinesAndNamesTheBadLine) {
+  const std::string dir = ::topicwire::testing::MakeTempDir();
+  {
+    std::ofstream out(dir + "/good.jsonl");
+    out << R"({"id": "a", "title": "T", "body": "B", "labels": ["ai", "nev"], "lang": "en",)"
+        << R"( "basis": "ignored"})" << "\n\n"
+        << R"({"id": "b", "title": "标题", "labels": [], "language": "zh-TW"})" << "\n";
+  }
+  absl::StatusOr<std::vector<LabelledArticle>> articles = ReadLabelledJsonl(dir + "/good.jsonl");
+  ASSERT_THAT(articles, IsOk());
+  ASSERT_EQ(articles->size(), 2u);
+  EXPECT_EQ((*articles)[0].article.title(), "T");
+  EXPECT_THAT((*articles)[0].labels, ::testing::ElementsAre("ai", "nev"));
+  EXPECT_EQ((*articles)[0].lang, "en");
+  EXPECT_EQ((*articles)[1].lang, "zh-TW");  // falls back to the article's language
+  {
+    std::ofstream out(dir + "/bad.jsonl");
+    out << R"({"id": "a"})" << "\n" << "{not json" << "\n";
+  }
+  EXPECT_THAT(ReadLabelledJsonl(dir + "/bad.jsonl"),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("bad.jsonl:2")));
+}
+
 TEST(EvaluationTest, DevSetQualityFloor) {
   if (!std::filesystem::exists(DevSetPath())) GTEST_SKIP() << "no dev set at " << DevSetPath();
   absl::StatusOr<std::vector<LabelledArticle>> articles = ReadLabelledJsonl(DevSetPath());
