@@ -177,26 +177,35 @@ absl::StatusOr<std::vector<uint64_t>> SqliteJournal::MarkCommitted(
     const std::vector<CommitMark>& marks) {
   std::vector<uint64_t> matched;
   if (marks.empty()) return matched;
-  {
-    Transaction transaction(db_);
-    if (transaction.Begin() != SQLITE_OK) return Error("beginning the commit marks");
-    Statement update(db_,
-                     "UPDATE records SET committed = 1, article = NULL "
-                     "WHERE journal_seq = ? AND article_id = ? AND committed = 0");
-    if (!update.prepared()) return Error("preparing the commit marks");
-    for (const auto& [seq, id] : marks) {
-      update.BindInt(1, static_cast<int64_t>(seq));
-      update.BindText(2, id);
-      if (update.Step() != SQLITE_DONE) return Error("marking a record committed");
-      if (sqlite3_changes(db_) > 0) matched.push_back(seq);
-      update.Reset();
-    }
-    RETURN_IF_ERROR(TrimWindow());
-    if (transaction.Commit() != SQLITE_OK) return Error("committing the commit marks");
-  }
+  // Commit marks skip the fsync: losing one only causes a redelivery that sink deduplicates.
+  // The next append's fsync makes these WAL frames durable too.
+  if (options_.fsync) RETURN_IF_ERROR(Exec("PRAGMA synchronous = NORMAL"));
+  absl::Status status = MarkCommittedInTransaction(marks, matched);
   // Give the pages of the dropped articles back to the file system.
-  RETURN_IF_ERROR(Exec("PRAGMA incremental_vacuum"));
+  if (status.ok()) status = Exec("PRAGMA incremental_vacuum");
+  if (options_.fsync) status.Update(Exec("PRAGMA synchronous = FULL"));
+  if (!status.ok()) return status;
   return matched;
+}
+
+absl::Status SqliteJournal::MarkCommittedInTransaction(const std::vector<CommitMark>& marks,
+                                                       std::vector<uint64_t>& matched) {
+  Transaction transaction(db_);
+  if (transaction.Begin() != SQLITE_OK) return Error("beginning the commit marks");
+  Statement update(db_,
+                   "UPDATE records SET committed = 1, article = NULL "
+                   "WHERE journal_seq = ? AND article_id = ? AND committed = 0");
+  if (!update.prepared()) return Error("preparing the commit marks");
+  for (const auto& [seq, id] : marks) {
+    update.BindInt(1, static_cast<int64_t>(seq));
+    update.BindText(2, id);
+    if (update.Step() != SQLITE_DONE) return Error("marking a record committed");
+    if (sqlite3_changes(db_) > 0) matched.push_back(seq);
+    update.Reset();
+  }
+  RETURN_IF_ERROR(TrimWindow());
+  if (transaction.Commit() != SQLITE_OK) return Error("committing the commit marks");
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::LoadPending() {

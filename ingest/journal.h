@@ -101,6 +101,8 @@ class SqliteJournal : public Journal {
       : path_(std::move(path)), db_(db), options_(options) {}
   absl::Status Exec(const char* sql);
   absl::Status Error(absl::string_view what) const;
+  absl::Status MarkCommittedInTransaction(const std::vector<CommitMark>& marks,
+                                          std::vector<uint64_t>& matched);
   // Deletes committed records older than the dedup window.
   absl::Status TrimWindow();
 
