@@ -1,0 +1,75 @@
+// The bounded chaos run CI does: the real binaries, kill -9 of every kind of stage while 5,000
+// articles are published, and nothing accepted lost or duplicated.
+#include <sys/wait.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "chaos/chaos_report.pb.h"
+#include "common/subprocess.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/testing/test_util.h"
+
+namespace topicwire::chaos {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream content;
+  content << file.rdbuf();
+  return content.str();
+}
+
+TEST(ChaosRunTest, NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled) {
+  const std::string dir = testing::MakeTempDir();
+  const std::string report_path = dir + "/report.json";
+  const std::string log_path = dir + "/chaos.log";
+  // 5,000 articles at 250/s: about 20 s of publishing and 20 kills. The seed fixes the order of
+  // victims (ingest, sink and workers all die early on), not the timing.
+  absl::StatusOr<Subprocess> chaos = Subprocess::Start(
+      {testing::BinDir() + "/topicwire-chaos", "--articles=5000", "--rate=250",
+       "--kill_interval=1s", "--seed=42", "--timeout=100s", "--bin_dir=" + testing::BinDir(),
+       "--data_dir=" + dir + "/run", "--report_file=" + report_path},
+      log_path);
+  ASSERT_TRUE(chaos.ok()) << chaos.status();
+  absl::StatusOr<int> status = chaos->Wait(absl::Seconds(130));
+  ASSERT_TRUE(status.ok()) << status.status() << "\n" << ReadFile(log_path);
+  const std::string log = ReadFile(log_path);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+      << DescribeWaitStatus(*status) << "\n"
+      << log;
+
+  ChaosReport report;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(ReadFile(report_path), &report).ok())
+      << log;
+  EXPECT_TRUE(report.passed()) << log;
+  EXPECT_EQ(report.publishing().accepted(), 5000u);
+  EXPECT_EQ(report.verification().lost(), 0u);
+  EXPECT_EQ(report.verification().duplicated(), 0u);
+  EXPECT_EQ(report.verification().stored(), 5000u);
+  for (const char* kind : {"ingest", "classify", "sink"}) {
+    EXPECT_GE(report.chaos().kills().count(kind) ? report.chaos().kills().at(kind) : 0, 1u)
+        << "no " << kind << " was killed\n"
+        << log;
+  }
+  std::cout << log.substr(
+      log.rfind("topicwire-chaos:") == std::string::npos ? 0 : log.rfind("topicwire-chaos:"));
+}
+
+TEST(ChaosRunTest, MissingBinariesExitWithTwo) {
+  const std::string dir = testing::MakeTempDir();
+  absl::StatusOr<Subprocess> chaos =
+      Subprocess::Start({testing::BinDir() + "/topicwire-chaos", "--bin_dir=" + dir + "/nowhere"},
+                        dir + "/chaos.log");
+  ASSERT_TRUE(chaos.ok()) << chaos.status();
+  absl::StatusOr<int> status = chaos->Wait(absl::Seconds(20));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << DescribeWaitStatus(*status);
+  EXPECT_NE(ReadFile(dir + "/chaos.log").find("no ingest binary"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace topicwire::chaos
