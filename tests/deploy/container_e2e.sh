@@ -113,9 +113,20 @@ cleanup() {
   exit $status
 }
 
+# The anonymous volumes (the image's VOLUME /data) of the containers whose names match $1.
+anonymous_volumes_of() {
+  local container
+  for container in $(podman ps -a --filter "name=$1" --format '{{.Names}}'); do
+    podman inspect "$container" --format '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}'
+  done | tr ' ' '\n' | grep -E '^[0-9a-f]{64}$' || true
+}
+
 teardown_kube() {
+  local volumes
+  volumes="$(anonymous_volumes_of "^${prefix}")"
   [[ -f "$work/kube.yaml" ]] && podman kube down "$work/kube.yaml" >/dev/null 2>&1
-  podman rm -f "${prefix}classify-joined" >/dev/null 2>&1
+  podman rm -f -v "${prefix}classify-joined" >/dev/null 2>&1
+  [[ -n "$volumes" ]] && podman volume rm -f $volumes >/dev/null 2>&1
   podman volume rm -f "${prefix}ingest-data" "${prefix}sink-data" "${prefix}topicwire-taxonomy" \
     >/dev/null 2>&1
   podman network rm -f "$network" >/dev/null 2>&1
@@ -123,9 +134,12 @@ teardown_kube() {
 }
 
 teardown_compose() {
+  local volumes
+  volumes="$(anonymous_volumes_of "^${compose_project}_")"
   podman-compose -f "$src/deploy/compose.yaml" -p "$compose_project" down -v >/dev/null 2>&1
-  podman volume rm -f "${compose_project}_ingest-data" "${compose_project}_sink-data" \
+  podman volume rm -f "${compose_project}_ingest-data" "${compose_project}_sink-data" $volumes \
     >/dev/null 2>&1
+  podman network rm -f "${compose_project}_default" >/dev/null 2>&1
   return 0
 }
 
@@ -231,8 +245,8 @@ run_traffic() {
   ((accepted == total)) || fail "ingest /metrics says $accepted accepted, expected $total"
   grep -q '^# TYPE topicwire_ingest_journal_bytes gauge' "$work/ingest.metrics" ||
     fail "ingest /metrics lacks the journal size"
-  curl -fsS "$sink_http/metrics" | grep -q '^topicwire_sink_store_bytes' ||
-    fail "sink /metrics lacks the store size"
+  curl -fsS "$sink_http/metrics" >"$work/sink.metrics" || fail "sink /metrics does not answer"
+  grep -q '^topicwire_sink_store_bytes' "$work/sink.metrics" || fail "sink /metrics lacks the store size"
   log "metrics: ingest accepted=$accepted redeliveries=$redelivered; sink stored=$total"
 }
 
@@ -284,8 +298,12 @@ test_kube() {
   log "=== Kubernetes manifests under podman kube play"
   teardown_kube
   podman network create "$network" >/dev/null
+  # The taxonomy ConfigMap made from the taxonomy in this tree (so the offline tagger and the
+  # workers agree; k8s_taxonomy_configmap_in_sync checks the committed one).
+  "$src/deploy/k8s/make-taxonomy-configmap.sh" >"$work/taxonomy.yaml"
   python3 "$here/kube_local.py" --prefix "$prefix" --image "$image" \
-    "$src"/deploy/k8s/{config,taxonomy,ingest,sink,classify}.yaml >"$work/kube.yaml"
+    "$src/deploy/k8s/config.yaml" "$work/taxonomy.yaml" "$src"/deploy/k8s/{ingest,sink,classify}.yaml \
+    >"$work/kube.yaml"
   podman kube play --network "$network" "$work/kube.yaml" >"$work/play.log" 2>&1 ||
     fail "podman kube play failed: $(tail -10 "$work/play.log")"
   local ingest sink worker
@@ -335,8 +353,10 @@ test_compose() {
   podman-compose -f "$src/deploy/compose.yaml" -p "$compose_project" up -d >"$work/compose.log" 2>&1 ||
     fail "podman-compose up failed: $(tail -10 "$work/compose.log")"
   # Ports are published on the loopback address only.
-  podman port "${compose_project}_ingest_1" | grep -q "127.0.0.1:$PUBLISH_PORT" ||
-    fail "ingest's publish port is not on 127.0.0.1:$PUBLISH_PORT: $(podman port "${compose_project}_ingest_1")"
+  local published
+  published="$(podman port "${compose_project}_ingest_1")"
+  [[ "$published" == *"127.0.0.1:$PUBLISH_PORT"* && "$published" != *"0.0.0.0"* ]] ||
+    fail "ingest's ports are not on 127.0.0.1 only: $published"
   local port
   for port in "$CLASSIFY_1_HTTP_PORT" "$CLASSIFY_2_HTTP_PORT" "$CLASSIFY_3_HTTP_PORT" \
     "$INGEST_HTTP_PORT" "$SINK_HTTP_PORT"; do
