@@ -1,0 +1,299 @@
+#include "common/curve.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/zmq_channel.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_util.h"
+
+namespace topicwire::curve {
+namespace {
+
+using ::testing::HasSubstr;
+using ::topicwire::testing::IsOk;
+using ::topicwire::testing::StatusIs;
+using ::topicwire::testing::WaitFor;
+
+KeyPair NewKeys() {
+  absl::StatusOr<KeyPair> keys = GenerateKeyPair();
+  EXPECT_THAT(keys, IsOk());
+  return keys.ok() ? *keys : KeyPair{};
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+TEST(CurveKeysTest, CurveIsAvailableAndKeysAreZ85) {
+  ASSERT_TRUE(Available()) << "libzmq without libsodium: CURVE cannot work";
+  const KeyPair keys = NewKeys();
+  EXPECT_THAT(ValidateKey(keys.public_key), IsOk());
+  EXPECT_THAT(ValidateKey(keys.secret_key), IsOk());
+  EXPECT_NE(keys.public_key, keys.secret_key);
+  EXPECT_THAT(ValidateKey("too short"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateKey(std::string(40, '"')), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CurveKeysTest, KeyFilesRoundTripAndTheSecretIsPrivate) {
+  const std::string prefix = testing::MakeTempDir() + "/keys/server";
+  const KeyPair keys = NewKeys();
+  ASSERT_THAT(WriteKeyFiles(prefix, keys), IsOk());
+
+  struct stat info {};
+  ASSERT_EQ(stat((prefix + ".key").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600);
+
+  absl::StatusOr<KeyPair> both = ReadKeyFile(prefix);  // the prefix finds PREFIX.key
+  ASSERT_THAT(both, IsOk());
+  EXPECT_EQ(both->public_key, keys.public_key);
+  EXPECT_EQ(both->secret_key, keys.secret_key);
+
+  absl::StatusOr<KeyPair> public_only = ReadKeyFile(prefix + ".pub");
+  ASSERT_THAT(public_only, IsOk());
+  EXPECT_EQ(public_only->public_key, keys.public_key);
+  EXPECT_TRUE(public_only->secret_key.empty());
+
+  EXPECT_EQ(ResolvePublicKey(prefix).value_or(""), keys.public_key);
+  EXPECT_EQ(ResolvePublicKey(keys.public_key).value_or(""), keys.public_key);
+  EXPECT_THAT(ResolvePublicKey(prefix + ".missing"), StatusIs(absl::StatusCode::kInvalidArgument));
+
+  // Never overwrite a secret key.
+  EXPECT_THAT(WriteKeyFiles(prefix, NewKeys()), StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+TEST(CurveKeysTest, KeyFileWhosePublicKeyDoesNotMatchIsRefused) {
+  const std::string path = testing::MakeTempDir() + "/mixed.key";
+  WriteText(path, absl::StrCat("public-key = \"", NewKeys().public_key, "\"\nsecret-key = \"",
+                               NewKeys().secret_key, "\"\n"));
+  EXPECT_THAT(ReadKeyFile(path), StatusIs(absl::StatusCode::kInvalidArgument));
+  WriteText(path, "public-key = \"not a key\"\n");
+  absl::StatusOr<KeyPair> bad = ReadKeyFile(path);
+  EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(bad.status().message(), HasSubstr("line 1"));
+}
+
+TEST(AllowListTest, AcceptsBareKeysPubFileLinesAndComments) {
+  const KeyPair alice = NewKeys();
+  const KeyPair bob = NewKeys();
+  absl::StatusOr<AllowList> allowed =
+      ParseAllowList(absl::StrCat("# clients\n\n  ", alice.public_key, "  \n",
+                                  "# topicwire CURVE public key\npublic-key = \"", bob.public_key,
+                                  "\"\n"));
+  ASSERT_THAT(allowed, IsOk());
+  EXPECT_EQ(allowed->size(), 2u);
+  EXPECT_TRUE(allowed->contains(alice.public_key));
+  EXPECT_TRUE(allowed->contains(bob.public_key));
+}
+
+TEST(AllowListTest, EmptyListIsValidAndAllowsNobody) {
+  absl::StatusOr<AllowList> allowed = ParseAllowList("# nobody yet\n");
+  ASSERT_THAT(allowed, IsOk());
+  EXPECT_TRUE(allowed->empty());
+}
+
+TEST(AllowListTest, BadLineIsReportedWithItsNumber) {
+  absl::StatusOr<AllowList> allowed =
+      ParseAllowList(absl::StrCat("# ok\n", NewKeys().public_key, "\nnot-a-key\n"));
+  EXPECT_THAT(allowed, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(allowed.status().message(), HasSubstr("line 3"));
+}
+
+TEST(AllowListTest, SecretKeyLineIsRefused) {
+  absl::StatusOr<AllowList> allowed =
+      ParseAllowList(absl::StrCat("secret-key = \"", NewKeys().secret_key, "\"\n"));
+  EXPECT_THAT(allowed, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(allowed.status().message(), HasSubstr("secret key"));
+}
+
+TEST(ClientOptionsTest, NoKeysMeansPlaintextAndHalfAConfigurationIsAnError) {
+  absl::StatusOr<ClientOptions> none = LoadClientOptions("", "");
+  ASSERT_THAT(none, IsOk());
+  EXPECT_FALSE(none->enabled());
+  EXPECT_THAT(LoadClientOptions(NewKeys().public_key, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(LoadClientOptions("", "/nonexistent/client"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  const std::string prefix = testing::MakeTempDir() + "/client";
+  const KeyPair client = NewKeys();
+  ASSERT_THAT(WriteKeyFiles(prefix, client), IsOk());
+  const KeyPair server = NewKeys();
+  absl::StatusOr<ClientOptions> loaded = LoadClientOptions(server.public_key, prefix);
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_TRUE(loaded->enabled());
+  EXPECT_EQ(loaded->server_public_key, server.public_key);
+  EXPECT_EQ(loaded->client_keys.secret_key, client.secret_key);
+}
+
+TEST(AuthenticatorStartTest, NeedsBothTheKeyFileAndTheAllowList) {
+  zmq::context_t context;
+  prometheus::Registry registry;
+  EXPECT_THAT(Authenticator::Start(context, ServerOptions{.secret_key_file = "x.key"}, registry,
+                                   "refused_total"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Authenticator::Start(context, ServerOptions{.allow_list_file = "allowed"}, registry,
+                                   "refused_total"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(AuthenticatorStartTest, OnlyOnePerContext) {
+  zmq::context_t context;
+  prometheus::Registry registry;
+  auto first = Authenticator::Start(context, NewKeys(), {}, registry, "first_total");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_THAT(Authenticator::Start(context, NewKeys(), {}, registry, "second_total"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// The ZAP protocol itself (RFC 27), spoken to the handler directly.
+class ZapHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto started = Authenticator::Start(context_, server_, AllowList{allowed_.public_key},
+                                        registry_, "topicwire_test_auth_refused_total");
+    ASSERT_THAT(started, IsOk());
+    authenticator_ = *std::move(started);
+    ASSERT_THAT(ConfigureSocket(zap_client_, 0), IsOk());
+    ASSERT_THAT(Connect(zap_client_, "inproc://zeromq.zap.01"), IsOk());
+  }
+
+  // Sends a ZAP request and returns the reply's status code.
+  std::string Ask(const std::string& domain, const std::string& mechanism,
+                  const std::string& credential) {
+    Frames request;
+    for (const std::string& text :
+         {std::string("1.0"), std::string("42"), domain, std::string("127.0.0.1"),
+          std::string("id"), mechanism}) {
+      request.emplace_back(text.data(), text.size());
+    }
+    if (!credential.empty()) request.emplace_back(credential.data(), credential.size());
+    EXPECT_THAT(SendFrames(zap_client_, request), IsOk());
+    std::vector<zmq::pollitem_t> items = {{zap_client_.handle(), 0, ZMQ_POLLIN, 0}};
+    absl::StatusOr<int> ready = Poll(items, absl::Seconds(5));
+    if (!ready.ok() || *ready == 0) return "no reply";
+    Frames reply;
+    EXPECT_THAT(RecvFrames(zap_client_, reply), IsOk());
+    if (reply.size() != 6) return "malformed reply";
+    EXPECT_EQ(reply[0].to_string(), "1.0");
+    EXPECT_EQ(reply[1].to_string(), "42");  // the request id is mirrored
+    return reply[2].to_string();
+  }
+
+  static std::string Binary(const std::string& z85) {
+    std::string bytes(32, '\0');
+    zmq_z85_decode(reinterpret_cast<uint8_t*>(bytes.data()), z85.c_str());
+    return bytes;
+  }
+
+  zmq::context_t context_;
+  prometheus::Registry registry_;
+  KeyPair server_ = NewKeys();
+  KeyPair allowed_ = NewKeys();
+  std::unique_ptr<Authenticator> authenticator_;
+  zmq::socket_t zap_client_{context_, zmq::socket_type::req};
+};
+
+TEST_F(ZapHandlerTest, AllowListedCurveKeyIsAcceptedOthersAreRefusedAndCounted) {
+  EXPECT_EQ(Ask("topicwire", "CURVE", Binary(allowed_.public_key)), "200");
+  EXPECT_EQ(authenticator_->refused(Refusal::kUnknownKey), 0);
+  EXPECT_EQ(Ask("topicwire", "CURVE", Binary(NewKeys().public_key)), "400");
+  EXPECT_EQ(authenticator_->refused(Refusal::kUnknownKey), 1);
+}
+
+TEST_F(ZapHandlerTest, PlaintextIsAllowedOnlyOutsideTheCurveDomain) {
+  EXPECT_EQ(Ask("", "NULL", ""), "200");  // the internal, unsecured sockets
+  EXPECT_EQ(Ask("topicwire", "NULL", ""), "400");
+  EXPECT_EQ(Ask("topicwire", "PLAIN", "user"), "400");
+  EXPECT_EQ(authenticator_->refused(Refusal::kBadHandshake), 2);
+}
+
+// Real CURVE handshakes over TCP: a ROUTER secured by the authenticator.
+class CurveServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto started = Authenticator::Start(context_, server_keys_, AllowList{allowed_.public_key},
+                                        registry_, "topicwire_test_auth_refused_total");
+    ASSERT_THAT(started, IsOk());
+    authenticator_ = *std::move(started);
+    ASSERT_THAT(ConfigureSocket(server_, 0), IsOk());
+    ASSERT_THAT(authenticator_->SecureServer(server_), IsOk());
+    ASSERT_THAT(Bind(server_, "tcp://127.0.0.1:*"), IsOk());
+    absl::StatusOr<std::string> endpoint = LastEndpoint(server_);
+    ASSERT_THAT(endpoint, IsOk());
+    endpoint_ = *endpoint;
+  }
+
+  // A DEALER that connects and sends "hello"; CURVE when `keys` is set.
+  zmq::socket_t Client(const KeyPair* keys, const std::string& server_key) {
+    zmq::socket_t client(context_, zmq::socket_type::dealer);
+    EXPECT_THAT(ConfigureSocket(client, 0), IsOk());
+    if (keys != nullptr) {
+      EXPECT_THAT(SecureClient(client, *keys, server_key), IsOk());
+    }
+    EXPECT_THAT(Connect(client, endpoint_), IsOk());
+    Frames hello = Hello();
+    EXPECT_THAT(SendFrames(client, hello), IsOk());
+    return client;
+  }
+  static Frames Hello() {
+    Frames frames;
+    frames.emplace_back("hello", 5);
+    return frames;
+  }
+
+  // Whether the server receives a message within `timeout`.
+  bool ServerReceives(absl::Duration timeout) {
+    std::vector<zmq::pollitem_t> items = {{server_.handle(), 0, ZMQ_POLLIN, 0}};
+    absl::StatusOr<int> ready = Poll(items, timeout);
+    if (!ready.ok() || *ready == 0) return false;
+    Frames frames;
+    EXPECT_THAT(RecvFrames(server_, frames), IsOk());
+    return frames.size() == 2 && frames[1].to_string() == "hello";
+  }
+
+  zmq::context_t context_;
+  prometheus::Registry registry_;
+  KeyPair server_keys_ = NewKeys();
+  KeyPair allowed_ = NewKeys();
+  std::unique_ptr<Authenticator> authenticator_;
+  zmq::socket_t server_{context_, zmq::socket_type::router};
+  std::string endpoint_;
+};
+
+TEST_F(CurveServerTest, AllowListedClientGetsThrough) {
+  zmq::socket_t client = Client(&allowed_, server_keys_.public_key);
+  EXPECT_TRUE(ServerReceives(absl::Seconds(5)));
+  EXPECT_EQ(authenticator_->refused(Refusal::kUnknownKey), 0);
+  EXPECT_EQ(authenticator_->refused(Refusal::kPlaintext), 0);
+}
+
+TEST_F(CurveServerTest, UnknownKeyIsRefusedAndCounted) {
+  const KeyPair stranger = NewKeys();
+  zmq::socket_t client = Client(&stranger, server_keys_.public_key);
+  EXPECT_TRUE(WaitFor([&] { return authenticator_->refused(Refusal::kUnknownKey) >= 1; },
+                      absl::Seconds(5)));
+  EXPECT_FALSE(ServerReceives(absl::Milliseconds(300)));
+}
+
+TEST_F(CurveServerTest, PlaintextClientIsRefusedAndCounted) {
+  zmq::socket_t client = Client(nullptr, "");
+  EXPECT_TRUE(WaitFor([&] { return authenticator_->refused(Refusal::kPlaintext) >= 1; },
+                      absl::Seconds(5)));
+  EXPECT_FALSE(ServerReceives(absl::Milliseconds(300)));
+}
+
+TEST_F(CurveServerTest, ClientWithTheWrongServerKeyIsRefusedAndCounted) {
+  zmq::socket_t client = Client(&allowed_, NewKeys().public_key);
+  EXPECT_TRUE(WaitFor([&] { return authenticator_->refused(Refusal::kBadHandshake) >= 1; },
+                      absl::Seconds(5)));
+  EXPECT_FALSE(ServerReceives(absl::Milliseconds(300)));
+}
+
+}  // namespace
+}  // namespace topicwire::curve
