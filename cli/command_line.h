@@ -28,6 +28,7 @@ struct FlagSpec {
 struct CommandSpec {
   std::string name;
   std::string arguments;  // e.g. "[FILE... | -]"
+  std::string brief;      // one line for `topicwire --help`
   std::string summary;
   std::vector<FlagSpec> flags{};
 };

@@ -22,6 +22,7 @@ namespace {
 const CommandSpec kUp = {
     .name = "up",
     .arguments = "",
+    .brief = "Run ingest, classify workers and sink on this machine",
     .summary =
         "Runs a whole pipeline on this machine: ingest, N classify workers and sink as\n"
         "child processes. Restarts a stage that dies; Ctrl-C stops ingest, then the\n"
@@ -43,6 +44,7 @@ const CommandSpec kUp = {
 const CommandSpec kPublish = {
     .name = "publish",
     .arguments = "[FILE... | -]",
+    .brief = "Send articles (JSON, JSON Lines, text, Markdown) to ingest",
     .summary =
         "Publishes articles to ingest. Reads JSON (an Article or an array), JSON Lines\n"
         "(*.jsonl) and plain text or Markdown (*.txt, *.md: first line is the title);\n"
@@ -58,6 +60,7 @@ const CommandSpec kPublish = {
 const CommandSpec kSubscribe = {
     .name = "subscribe",
     .arguments = "[TOPIC...]",
+    .brief = "Print tagged articles from the topic streams (and history)",
     .summary =
         "Prints tagged articles as sink publishes them, on the given streams (topic ids\n"
         "or 'untagged'; none: all). json prints only TaggedArticle JSON lines on stdout;\n"
@@ -77,6 +80,7 @@ const CommandSpec kSubscribe = {
 const CommandSpec kTag = {
     .name = "tag",
     .arguments = "[FILE... | -]",
+    .brief = "Tag articles offline with the taxonomy, no pipeline needed",
     .summary =
         "Tags articles offline with the taxonomy (no sockets) and prints one line per\n"
         "article: the TaggedArticle JSON mapping, or a short text line.",
@@ -88,6 +92,7 @@ const CommandSpec kTag = {
 const CommandSpec kEval = {
     .name = "eval",
     .arguments = "LABELLED.jsonl...",
+    .brief = "Measure the taxonomy on labelled articles (precision, recall, F1)",
     .summary =
         "Measures the taxonomy on labelled articles (JSON Lines with a 'labels' list):\n"
         "per-topic precision, recall and F1, micro and macro F1.",
@@ -103,8 +108,8 @@ std::string TopLevelUsage() {
       "topicwire tags news and technology articles with topics and streams them to "
       "subscribers.\n\ncommands:\n";
   for (const CommandSpec& spec : AllCommands()) {
-    absl::StrAppend(&text, "  ", spec.name, std::string(12 - spec.name.size(), ' '),
-                    spec.summary.substr(0, spec.summary.find('\n')), "\n");
+    absl::StrAppend(&text, "  ", spec.name, std::string(12 - spec.name.size(), ' '), spec.brief,
+                    "\n");
   }
   absl::StrAppend(&text, "\n'topicwire COMMAND --help' lists the command's flags.\n");
   return text;

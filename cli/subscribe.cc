@@ -29,6 +29,18 @@ class Printer {
                                                 stream) != options_.topics.end();
   }
 
+  // True when printing `tagged` would skip messages of its stream that were never printed.
+  bool WouldGap(const v1::TaggedArticle& tagged) const {
+    auto it = last_.find(tagged.stream());
+    return it != last_.end() && tagged.stream_sequence() > it->second + 1;
+  }
+
+  // The store sequence of the last message printed on `stream` (0 before any).
+  uint64_t last_sequence(const std::string& stream) const {
+    auto it = last_sequence_.find(stream);
+    return it == last_sequence_.end() ? 0 : it->second;
+  }
+
   // Prints `tagged` unless it was printed already. Returns true when the count is reached.
   bool Print(const v1::TaggedArticle& tagged) {
     const std::string& stream = tagged.stream();
@@ -45,6 +57,7 @@ class Printer {
       }
     }
     if (seq != 0) last_[stream] = seq;
+    last_sequence_[stream] = tagged.sequence();
     out_ << FormatLine(tagged, options_.format) << std::flush;
     ++result_.printed;
     if (options_.count > 0 && result_.printed >= options_.count) result_.count_reached = true;
@@ -58,26 +71,28 @@ class Printer {
   std::ostream& out_;
   std::ostream& err_;
   absl::flat_hash_map<std::string, uint64_t> last_;
+  absl::flat_hash_map<std::string, uint64_t> last_sequence_;
   SubscribeResult result_;
 };
 
 // Pages through history (HistoryRequest/HistoryReply) and prints it, stopping early when the
 // count is reached or on shutdown.
 absl::Status ReplayHistory(zmq::context_t& context, const SubscribeOptions& options,
+                           const HistoryStart& start, const std::vector<std::string>& topics,
                            const std::string& endpoint, int shutdown_fd, Printer& printer) {
   zmq::socket_t socket(context, zmq::socket_type::dealer);
   RETURN_IF_ERROR(ConfigureSocket(socket, /*linger_ms=*/0));
   RETURN_IF_ERROR(Connect(socket, endpoint));
   v1::HistoryRequest request;
-  request.set_after_sequence(options.since->after_sequence);
-  if (options.since->since_time.has_value()) {
-    const absl::Time t = *options.since->since_time;
+  request.set_after_sequence(start.after_sequence);
+  if (start.since_time.has_value()) {
+    const absl::Time t = *start.since_time;
     const int64_t seconds = absl::ToUnixSeconds(t);
     request.mutable_since_time()->set_seconds(seconds);
     request.mutable_since_time()->set_nanos(
         static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
   }
-  for (const std::string& topic : options.topics) request.add_topics(topic);
+  for (const std::string& topic : topics) request.add_topics(topic);
 
   while (true) {
     RETURN_IF_ERROR(SendProto(socket, request));
@@ -177,12 +192,13 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
   Printer printer(options, out, err);
   // Clone pattern: the live subscription exists (and queues) before history is read, so nothing
   // published in between is missed; live copies that history printed are dropped by Printer.
+  std::string history = options.history_endpoint;
   if (options.since.has_value()) {
-    std::string history = options.history_endpoint;
     if (history.empty()) {
       ASSIGN_OR_RETURN(history, HistoryEndpointFor(options.endpoint));
     }
-    RETURN_IF_ERROR(ReplayHistory(context, options, history, shutdown_fd, printer));
+    RETURN_IF_ERROR(ReplayHistory(context, options, *options.since, options.topics, history,
+                                  shutdown_fd, printer));
     if (printer.result().count_reached || printer.result().interrupted) return printer.result();
   }
 
@@ -226,6 +242,14 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
       continue;
     }
     if (tagged.stream().empty()) tagged.set_stream(topic);
+    // With history at hand, a hole in a stream (the live subscription connected after the
+    // history was read, or a slow subscriber lost messages) is filled from history first.
+    if (options.since.has_value() && printer.WouldGap(tagged)) {
+      RETURN_IF_ERROR(ReplayHistory(context, options,
+                                    {.after_sequence = printer.last_sequence(tagged.stream())},
+                                    {tagged.stream()}, history, shutdown_fd, printer));
+      if (printer.result().count_reached || printer.result().interrupted) break;
+    }
     if (printer.Print(tagged)) break;
   }
   return printer.result();

@@ -1,6 +1,8 @@
 #include "cli/up.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <optional>
 #include <system_error>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
@@ -52,8 +55,10 @@ std::string LogPath(const UpOptions& options, const std::string& name) {
 }
 
 void StartChild(const UpOptions& options, Child& child) {
+  // Its own process group: a terminal's Ctrl-C reaches only `up`, which stops the stages in
+  // order instead of all at once.
   absl::StatusOr<Subprocess> process =
-      Subprocess::Start(child.plan.argv, LogPath(options, child.plan.name));
+      Subprocess::StartInNewProcessGroup(child.plan.argv, LogPath(options, child.plan.name));
   if (!process.ok()) {
     spdlog::error("cannot start {}: {}; retrying in {}", child.plan.name,
                   process.status().ToString(), absl::FormatDuration(child.backoff));
@@ -184,6 +189,17 @@ absl::Status RunUp(const UpOptions& options, int shutdown_fd, std::ostream& out)
     }
   }
 
+  // The stages are not in the terminal's process group, so a hangup (terminal closed) must stop
+  // them through `up` as SIGINT/SIGTERM do, instead of leaving them orphaned.
+  sigset_t hangup;
+  sigemptyset(&hangup);
+  sigaddset(&hangup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hangup, nullptr);
+  const int hangup_fd = signalfd(-1, &hangup, SFD_CLOEXEC | SFD_NONBLOCK);
+  absl::Cleanup close_hangup_fd = [hangup_fd] {
+    if (hangup_fd >= 0) close(hangup_fd);
+  };
+
   std::vector<Child> children;
   for (StagePlan& plan : PlanStages(options, bin_dir)) {
     children.push_back({.plan = std::move(plan), .backoff = options.restart_backoff});
@@ -195,9 +211,10 @@ absl::Status RunUp(const UpOptions& options, int shutdown_fd, std::ostream& out)
 
   // Supervision: notice children that died and start them again after their backoff.
   while (true) {
-    std::vector<zmq::pollitem_t> items = {{nullptr, shutdown_fd, ZMQ_POLLIN, 0}};
+    std::vector<zmq::pollitem_t> items = {{nullptr, shutdown_fd, ZMQ_POLLIN, 0},
+                                          {nullptr, hangup_fd, ZMQ_POLLIN, 0}};
     ASSIGN_OR_RETURN(int ready, topicwire::Poll(items, absl::Milliseconds(100)));
-    if (ready > 0 && (items[0].revents & ZMQ_POLLIN)) break;
+    if (ready > 0 && ((items[0].revents | items[1].revents) & ZMQ_POLLIN)) break;
     const absl::Time now = absl::Now();
     for (Child& child : children) {
       if (child.process.has_value()) {

@@ -22,6 +22,17 @@ namespace topicwire {
 
 absl::StatusOr<Subprocess> Subprocess::Start(const std::vector<std::string>& argv,
                                              const std::optional<std::string>& log_path) {
+  return Spawn(argv, log_path, /*new_process_group=*/false);
+}
+
+absl::StatusOr<Subprocess> Subprocess::StartInNewProcessGroup(
+    const std::vector<std::string>& argv, const std::optional<std::string>& log_path) {
+  return Spawn(argv, log_path, /*new_process_group=*/true);
+}
+
+absl::StatusOr<Subprocess> Subprocess::Spawn(const std::vector<std::string>& argv,
+                                             const std::optional<std::string>& log_path,
+                                             bool new_process_group) {
   if (argv.empty()) return absl::InvalidArgumentError("Subprocess::Start: empty argv");
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -47,7 +58,12 @@ absl::StatusOr<Subprocess> Subprocess::Start(const std::vector<std::string>& arg
   sigaddset(&defaults, SIGTERM);
   sigaddset(&defaults, SIGPIPE);
   posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (new_process_group) {
+    posix_spawnattr_setpgroup(&attr, 0);  // 0: a new group led by the child
+    flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  posix_spawnattr_setflags(&attr, flags);
 
   pid_t pid = -1;
   const int err = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);

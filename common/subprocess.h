@@ -20,6 +20,11 @@ class Subprocess {
   // the child's stdout and stderr are appended to that file.
   static absl::StatusOr<Subprocess> Start(const std::vector<std::string>& argv,
                                           const std::optional<std::string>& log_path = {});
+  // Like Start, but the child leads a new process group. A terminal's Ctrl-C goes to the
+  // foreground process group only, so such children hear it from the parent (`topicwire up`),
+  // which can then stop them in its own order.
+  static absl::StatusOr<Subprocess> StartInNewProcessGroup(
+      const std::vector<std::string>& argv, const std::optional<std::string>& log_path = {});
 
   Subprocess(Subprocess&& other) noexcept;
   Subprocess& operator=(Subprocess&& other) noexcept;
@@ -41,6 +46,9 @@ class Subprocess {
 
  private:
   explicit Subprocess(pid_t pid) : pid_(pid) {}
+  static absl::StatusOr<Subprocess> Spawn(const std::vector<std::string>& argv,
+                                          const std::optional<std::string>& log_path,
+                                          bool new_process_group);
   pid_t pid_ = -1;
   std::optional<int> exit_status_;
 };

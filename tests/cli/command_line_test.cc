@@ -17,6 +17,7 @@ using ::topicwire::testing::StatusIs;
 
 const CommandSpec kSpec = {.name = "demo",
                            .arguments = "[FILE...]",
+                           .brief = "For tests",
                            .summary = "A command for tests.",
                            .flags = {{"to", "ENDPOINT", "tcp://127.0.0.1:7400", "Where to send"},
                                      {"count", "N", "5", "How many"},

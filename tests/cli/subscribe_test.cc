@@ -176,6 +176,59 @@ TEST_F(SubscribeTest, ReplaysHistoryThenLiveWithoutDuplicates) {
   EXPECT_EQ(err_.str(), "");
 }
 
+TEST_F(SubscribeTest, GapInTheLiveStreamIsFilledFromHistory) {
+  // History holds ai#1 (seq 1) and, by the time the gap is noticed, ai#2 (seq 2) and ai#3
+  // (seq 3). The live stream delivers only ai#3: ai#2 must come from a second history read.
+  zmq::socket_t history(context_, zmq::socket_type::router);
+  ASSERT_THAT(ConfigureSocket(history, 0), IsOk());
+  ASSERT_THAT(Bind(history, "tcp://127.0.0.1:*"), IsOk());
+  const std::string history_endpoint = *LastEndpoint(history);
+  std::vector<v1::HistoryRequest> requests;
+  std::thread server([&] {
+    for (int page = 0; page < 2; ++page) {
+      Frames frames;
+      if (!RecvFrames(history, frames).ok()) return;
+      v1::HistoryRequest request;
+      (void)ParseFrame(frames.back(), request);
+      requests.push_back(request);
+      v1::HistoryReply reply;
+      if (page == 0) {
+        *reply.add_messages() = Copy("ai", 1, 1, "h1");
+        reply.set_last_sequence(1);
+      } else {
+        *reply.add_messages() = Copy("ai", 2, 2, "h2");
+        *reply.add_messages() = Copy("ai", 3, 3, "h3");
+        reply.set_last_sequence(3);
+      }
+      reply.set_complete(true);
+      Frames out;
+      out.push_back(std::move(frames[0]));
+      out.push_back(ToFrame(reply));
+      (void)SendFrames(history, out);
+    }
+  });
+  SubscribeOptions options{.endpoint = endpoint_,
+                           .count = 3,
+                           .since = HistoryStart{},
+                           .history_endpoint = history_endpoint};
+  auto result =
+      std::async(std::launch::async, [&] { return Subscribe(context_, options, -1, out_, err_); });
+  AwaitSubscriptions(1);
+  Send("ai", Copy("ai", 3, 3, "h3"));
+  absl::StatusOr<SubscribeResult> got = result.get();
+  server.join();
+  ASSERT_THAT(got, IsOk());
+  std::vector<std::string> lines = Lines(out_.str());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[1], HasSubstr("\"h2\""));
+  EXPECT_THAT(lines[2], HasSubstr("\"h3\""));
+  EXPECT_EQ(got->missed, 0);
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].after_sequence(), 1u);
+  ASSERT_EQ(requests[1].topics_size(), 1);
+  EXPECT_EQ(requests[1].topics(0), "ai");
+}
+
 TEST_F(SubscribeTest, MissingHistoryEndpointIsAClearError) {
   SubscribeOptions options{.endpoint = endpoint_,
                            .since = HistoryStart{},
