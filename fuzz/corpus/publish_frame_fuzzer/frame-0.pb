@@ -1,0 +1,2 @@
+
+Robots learn to fold laundry

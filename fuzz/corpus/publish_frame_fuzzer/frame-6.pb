@@ -1,0 +1,5 @@
+
+/
+bad-utf8caf√"overlong ¿Ø and surrogate Ì†Ä
+
+goodfine
