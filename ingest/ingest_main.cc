@@ -38,6 +38,12 @@ ABSL_FLAG(int64_t, max_pending, 100'000,
 ABSL_FLAG(bool, fsync, true,
           "fsync the journal before answering ACCEPTED; false is faster but a power loss may "
           "lose the last accepted articles");
+ABSL_FLAG(std::string, curve_secret_key_file, "",
+          "CURVE key file of this server (PREFIX.key from `topicwire keygen`): the publish "
+          "endpoint then admits only clients in --curve_allow; empty: plaintext");
+ABSL_FLAG(std::string, curve_allow, "",
+          "Allow-list of client public keys for CURVE (one Z85 key or .pub line per line, "
+          "# comments); required with --curve_secret_key_file");
 ABSL_FLAG(int, linger_ms, 1000, "Upper bound on how long unsent replies delay exit");
 
 int main(int argc, char** argv) {
@@ -81,7 +87,9 @@ int main(int argc, char** argv) {
       .fsync = absl::GetFlag(FLAGS_fsync),
       .linger_ms = absl::GetFlag(FLAGS_linger_ms),
       .registry = registry,
-      .readiness = readiness};
+      .readiness = readiness,
+      .curve = {.secret_key_file = absl::GetFlag(FLAGS_curve_secret_key_file),
+                .allow_list_file = absl::GetFlag(FLAGS_curve_allow)}};
   if (options.redelivery_timeout <= absl::ZeroDuration() ||
       options.heartbeat_interval <= absl::ZeroDuration() || options.max_pending <= 0 ||
       options.max_article_bytes <= 0 || options.dedup_window < 0) {

@@ -76,6 +76,16 @@ class Stage {
 
   absl::Status Run(int shutdown_fd);
 
+  // Starts the CURVE authenticator when options.curve asks for it. REQUIRES: before Run().
+  absl::Status StartCurve(zmq::context_t& context) {
+    if (!options_.curve.enabled()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(curve_, curve::Authenticator::Start(context, options_.curve, *registry_,
+                                                         "topicwire_ingest_auth_refused_total"));
+    spdlog::info("publish endpoint requires CURVE: server key {}, clients allowed by {}",
+                 curve_->public_key(), options_.curve.allow_list_file);
+    return absl::OkStatus();
+  }
+
  private:
   struct Item {
     std::string article_id;
@@ -113,7 +123,8 @@ class Stage {
   IngestMetrics metrics_;
   zmq::socket_t publish_;
   zmq::socket_t work_;
-  zmq::socket_t commit_;
+  zmq::socket_t admin_;
+  std::unique_ptr<curve::Authenticator> curve_;  // null: the publish endpoint is plaintext
 
   std::map<uint64_t, Item> pending_;                     // every accepted, unconfirmed record
   std::set<uint64_t> ready_;                             // waiting for a worker, oldest first
@@ -135,6 +146,7 @@ absl::Status Stage::Setup() {
     return absl::UnavailableError(
         absl::StrCat("cannot set ZMQ_ROUTER_MANDATORY: ", zmq_strerror(zmq_errno())));
   }
+  if (curve_ != nullptr) RETURN_IF_ERROR(curve_->SecureServer(publish_));
   RETURN_IF_ERROR(Bind(publish_, options_.publish_endpoint));
   RETURN_IF_ERROR(Bind(work_, options_.work_endpoint));
   RETURN_IF_ERROR(Bind(commit_, options_.commit_endpoint));
@@ -593,6 +605,7 @@ void Stage::UpdateGauges() {
 absl::Status RunStage(zmq::context_t& context, const Options& options, Journal& journal,
                       int shutdown_fd) {
   Stage stage(context, options, journal);
+  RETURN_IF_ERROR(stage.StartCurve(context));
   return stage.Run(shutdown_fd);
 }
 

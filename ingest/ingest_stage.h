@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/curve.h"
 #include "ingest/journal.h"
 #include "prometheus/registry.h"
 #include "zmq.hpp"
@@ -57,6 +58,9 @@ struct Options {
   std::shared_ptr<prometheus::Registry> registry;
   // Set ready once the journal is open and the sockets are bound; may be null.
   std::shared_ptr<IngestReadiness> readiness;
+  // CurveZMQ on the publish endpoint: the server's key file and the allow-list of client keys
+  // (common/curve.h); both empty: plaintext. The internal endpoints stay plaintext.
+  curve::ServerOptions curve{};
 };
 
 // Runs the stage on the SQLite journal at options.journal_path until `shutdown_fd` becomes
