@@ -36,6 +36,12 @@ ABSL_FLAG(int, stream_send_hwm, 100000,
           "Messages queued per subscriber before a slow subscriber starts losing messages");
 ABSL_FLAG(uint32_t, history_default_limit, 100, "History page size when a request asks for 0");
 ABSL_FLAG(uint32_t, history_max_limit, 1000, "Largest history page a request may ask for");
+ABSL_FLAG(std::string, curve_secret_key_file, "",
+          "CURVE key file of this server (PREFIX.key from `topicwire keygen`): the stream and "
+          "history endpoints then admit only clients in --curve_allow; empty: plaintext");
+ABSL_FLAG(std::string, curve_allow, "",
+          "Allow-list of client public keys for CURVE (one Z85 key or .pub line per line, "
+          "# comments); required with --curve_secret_key_file");
 ABSL_FLAG(int, linger_ms, 2000, "Upper bound on how long unsent output delays exit");
 ABSL_FLAG(std::string, http_listen, "",
           "host:port serving /healthz /readyz /metrics, e.g. 0.0.0.0:7407; empty: off");
@@ -97,6 +103,8 @@ int main(int argc, char** argv) {
   options.history_max_limit = absl::GetFlag(FLAGS_history_max_limit);
   options.linger_ms = absl::GetFlag(FLAGS_linger_ms);
   options.registry = registry;
+  options.curve = {.secret_key_file = absl::GetFlag(FLAGS_curve_secret_key_file),
+                   .allow_list_file = absl::GetFlag(FLAGS_curve_allow)};
   options.health = health;
   if (options.max_batch < 1 || options.history_default_limit < 1 || options.history_max_limit < 1) {
     spdlog::error(

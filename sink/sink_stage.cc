@@ -84,6 +84,15 @@ class SinkStage {
       return absl::InvalidArgumentError(absl::StrCat("stream_send_hwm ", options_.stream_send_hwm,
                                                      ": ", zmq_strerror(zmq_errno())));
     }
+    if (options_.curve.enabled()) {
+      ASSIGN_OR_RETURN(curve_, curve::Authenticator::Start(context_, options_.curve, *registry_,
+                                                           "topicwire_sink_auth_refused_total"));
+      RETURN_IF_ERROR(curve_->SecureServer(stream_));
+      RETURN_IF_ERROR(curve_->SecureServer(history_));
+      spdlog::info("stream and history endpoints require CURVE: server key {}, clients allowed "
+                   "by {}",
+                   curve_->public_key(), options_.curve.allow_list_file);
+    }
     RETURN_IF_ERROR(Bind(input_, options_.input_endpoint));
     RETURN_IF_ERROR(Bind(stream_, options_.stream_endpoint));
     RETURN_IF_ERROR(Bind(history_, options_.history_endpoint));
@@ -338,6 +347,7 @@ class SinkStage {
   zmq::socket_t history_{context_, zmq::socket_type::router};
   zmq::socket_t commit_{context_, zmq::socket_type::push};
   zmq::socket_t monitor_;  // closed before commit_: declared after it
+  std::unique_ptr<curve::Authenticator> curve_;  // null: stream and history are plaintext
 };
 
 }  // namespace
