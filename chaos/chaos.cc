@@ -249,7 +249,8 @@ absl::StatusOr<ChaosReport> Run(zmq::context_t& context, const Options& options,
   ChaosReport report;
   report.set_data_dir(*data_dir);
   const absl::Duration reserve = std::min(absl::Seconds(20), options.timeout / 10);
-  const absl::Time publish_deadline = start + options.timeout * 0.7;
+  const absl::Time publish_deadline = start + options.timeout * 0.6;
+  const absl::Time kill_deadline = start + options.timeout * 0.7;
   const absl::Time drain_deadline = start + options.timeout - reserve;
 
   Cluster cluster({.bin_dir = options.bin_dir,
@@ -286,37 +287,60 @@ absl::StatusOr<ChaosReport> Run(zmq::context_t& context, const Options& options,
         spdlog::info("accepted {}/{} (resends {}, busy {}), kills {}", figures.accepted(),
                      figures.articles(), figures.resends(), figures.busy(), state.kills.load());
       });
-  stop_killing.Notify();
-  if (killer.joinable()) killer.join();
   const absl::Time published_at = absl::Now();
-  if (!published.ok()) return published.status();
+  if (!published.ok()) {
+    stop_killing.Notify();
+    if (killer.joinable()) killer.join();
+    return published.status();
+  }
   *report.mutable_publishing() = published->figures;
   const absl::flat_hash_set<std::string>& accepted = published->accepted;
-  spdlog::info("publishing done: {} accepted, {} unanswered; {} kills; waiting for the store",
-               accepted.size(), published->figures.unanswered(), state.kills.load());
+  spdlog::info("publishing done: {} accepted, {} unanswered; {} kills", accepted.size(),
+               published->figures.unanswered(), state.kills.load());
 
-  // Drain: wait until the store holds every accepted id, restarting any stage that dies.
+  // How many accepted ids the store lacks, reading only the rows added since the last call.
   std::unique_ptr<StoreReader> reader;
   absl::flat_hash_set<std::string> stored;
-  uint64_t missing = accepted.size();
-  absl::Time next_log = absl::Now() + absl::Seconds(5);
-  bool interrupted = Readable(shutdown_fd, absl::ZeroDuration());
-  while (!interrupted && absl::Now() < drain_deadline) {
-    state.RestartExited();
+  auto missing_from_store = [&]() -> uint64_t {
     if (reader == nullptr) {
       absl::StatusOr<std::unique_ptr<StoreReader>> opened = StoreReader::Open(cluster.store_path());
-      if (opened.ok()) reader = *std::move(opened);
+      if (!opened.ok()) return accepted.size();
+      reader = *std::move(opened);
     }
-    if (reader != nullptr) {
-      std::vector<std::pair<std::string, uint64_t>> rows;
-      if (absl::Status read = reader->ReadNewArticles(rows); !read.ok()) {
-        spdlog::warn("{}", read.ToString());
-      }
-      for (auto& [id, sequence] : rows) stored.insert(std::move(id));
-      missing = 0;
-      for (const std::string& id : accepted) missing += !stored.contains(id);
-      if (missing == 0) break;
+    std::vector<std::pair<std::string, uint64_t>> rows;
+    if (absl::Status read = reader->ReadNewArticles(rows); !read.ok()) {
+      spdlog::warn("{}", read.ToString());
     }
+    for (auto& [id, sequence] : rows) stored.insert(std::move(id));
+    uint64_t missing = 0;
+    for (const std::string& id : accepted) missing += !stored.contains(id);
+    return missing;
+  };
+
+  // The stages usually lag behind the publisher: keep killing while they still have work, so
+  // that the kills hit the whole pipeline and not only ingest's intake, up to a time bound.
+  bool interrupted = Readable(shutdown_fd, absl::ZeroDuration());
+  uint64_t missing = accepted.size();
+  absl::Time next_log = absl::Now() + absl::Seconds(5);
+  while (killer.joinable() && !interrupted && absl::Now() < kill_deadline &&
+         (missing = missing_from_store()) > 0) {
+    if (absl::Now() >= next_log) {
+      next_log = absl::Now() + absl::Seconds(5);
+      spdlog::info("still killing: {} accepted articles not stored yet, kills {}", missing,
+                   state.kills.load());
+    }
+    interrupted = Readable(shutdown_fd, absl::Milliseconds(200));
+  }
+  stop_killing.Notify();
+  if (killer.joinable()) killer.join();
+  const absl::Time calm_at = absl::Now();
+  spdlog::info("killing stopped after {} kills; waiting for the store", state.kills.load());
+
+  // Drain: no more kills; wait until the store holds every accepted id, restarting any stage
+  // that dies on its own.
+  while (!interrupted && absl::Now() < drain_deadline) {
+    state.RestartExited();
+    if ((missing = missing_from_store()) == 0) break;
     if (absl::Now() >= next_log) {
       next_log = absl::Now() + absl::Seconds(5);
       spdlog::info("waiting for {} accepted articles to reach the store", missing);
@@ -364,7 +388,8 @@ absl::StatusOr<ChaosReport> Run(zmq::context_t& context, const Options& options,
   const absl::Time end = absl::Now();
   report.set_elapsed_seconds(absl::ToDoubleSeconds(end - start));
   report.set_publish_seconds(absl::ToDoubleSeconds(published_at - start));
-  report.set_drain_seconds(absl::ToDoubleSeconds(drained_at - published_at));
+  report.set_killing_seconds(absl::ToDoubleSeconds(calm_at - start));
+  report.set_drain_seconds(absl::ToDoubleSeconds(drained_at - calm_at));
   Judge(report);
   if (interrupted || Readable(shutdown_fd, absl::ZeroDuration())) {
     report.add_failures("stopped early by SIGINT/SIGTERM");
@@ -444,9 +469,9 @@ std::string FormatReport(const ChaosReport& report) {
        absl::StrCat(v.live_copies(), " (filled from history ", v.filled_from_history(), ")"));
   line("lost", absl::StrCat(v.lost()));
   line("duplicated", absl::StrCat(v.duplicated()));
-  line("elapsed",
-       absl::StrFormat("%.1fs (publishing %.1fs, store catch-up %.1fs)", report.elapsed_seconds(),
-                       report.publish_seconds(), report.drain_seconds()));
+  line("elapsed", absl::StrFormat("%.1fs (publishing %.1fs, killing %.1fs, calm catch-up %.1fs)",
+                                  report.elapsed_seconds(), report.publish_seconds(),
+                                  report.killing_seconds(), report.drain_seconds()));
   if (!report.data_dir().empty()) line("data and logs", report.data_dir());
   for (const std::string& exit : c.unexpected_exits()) line("exited on its own", exit);
   for (const std::string& failure : report.failures()) line("FAILURE", failure);

@@ -45,7 +45,8 @@ ABSL_FLAG(double, rate, 0,
 ABSL_FLAG(absl::Duration, resend_after, absl::Seconds(3),
           "Resend an article that has no answer after this long");
 ABSL_FLAG(absl::Duration, timeout, absl::Minutes(30),
-          "Bound on the whole run: publishing (70%), waiting for the store, stopping");
+          "Bound on the whole run: publishing (60%), killing while the store lags (70%), the calm "
+          "wait for the store, stopping");
 ABSL_FLAG(bool, json, false, "Print the report as JSON instead of a table");
 ABSL_FLAG(std::string, report_file, "", "Also write the JSON report to this file");
 ABSL_FLAG(std::string, stage_log_level, "info", "--log_level for the stages");

@@ -2,6 +2,7 @@
 // articles are published, and nothing accepted lost or duplicated.
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -55,6 +56,7 @@ TEST(ChaosRunTest, NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled) {
         << "no " << kind << " was killed\n"
         << log;
   }
+  if (!HasFailure()) std::filesystem::remove_all(dir);  // a failing run keeps its logs
   std::cout << log.substr(
       log.rfind("topicwire-chaos:") == std::string::npos ? 0 : log.rfind("topicwire-chaos:"));
 }
