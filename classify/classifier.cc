@@ -102,12 +102,12 @@ absl::StatusOr<std::unique_ptr<Classifier>> Classifier::FromSpec(TaxonomySpec sp
     const int expression = error != nullptr ? error->expression : -1;
     hs_free_compile_error(error);
     if (expression >= 0 && static_cast<size_t>(expression) < count) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          spec.Describe(spec.patterns[expression]), " does not compile: ", message,
-          spec.patterns[expression].flags & HS_FLAG_SOM_LEFTMOST &&
-                  absl::StrContains(message, "SOM")
-              ? " (the pattern is too complex to report where its match starts)"
-              : ""));
+      return absl::InvalidArgumentError(
+          absl::StrCat(spec.Describe(spec.patterns[expression]), " does not compile: ", message,
+                       spec.patterns[expression].flags & HS_FLAG_SOM_LEFTMOST &&
+                               absl::StrContains(message, "SOM")
+                           ? " (the pattern is too complex to report where its match starts)"
+                           : ""));
     }
     return absl::InvalidArgumentError(
         absl::StrCat(spec.source_name, ": the taxonomy does not compile: ", message));

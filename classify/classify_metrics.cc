@@ -31,13 +31,14 @@ ClassifyMetrics::ClassifyMetrics(prometheus::Registry& registry,
                            "Frames from ingest that were not a Dispatch")),
       reconnects(AddCounter(registry, "topicwire_classify_reconnects_total",
                             "Reconnections to ingest after it was silent")),
-      latency_seconds(prometheus::BuildHistogram()
-                          .Name("topicwire_classify_latency_seconds")
-                          .Help("From receiving a work item to handing its Delivery to sink")
-                          .Register(registry)
-                          .Add({}, prometheus::Histogram::BucketBoundaries{
-                                       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                       0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})),
+      latency_seconds(
+          prometheus::BuildHistogram()
+              .Name("topicwire_classify_latency_seconds")
+              .Help("From receiving a work item to handing its Delivery to sink")
+              .Register(registry)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001,
+                                                               0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                               0.1, 0.25, 0.5, 1, 2.5})),
       in_hand(AddGauge(registry, "topicwire_classify_in_hand_articles",
                        "Items received and not yet handed to sink")),
       ingest_connected(AddGauge(registry, "topicwire_classify_ingest_connected",

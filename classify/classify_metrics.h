@@ -25,15 +25,15 @@ class ClassifyMetrics {
   // topicwire_classify_tags_total{topic=...}: one per tag given.
   void CountTag(const std::string& topic);
 
-  prometheus::Counter& articles;            // topicwire_classify_articles_total
-  prometheus::Counter& untagged;            // topicwire_classify_untagged_total
-  prometheus::Counter& failed;              // topicwire_classify_failed_total: items reported failed
-  prometheus::Counter& malformed;           // topicwire_classify_malformed_frames_total
-  prometheus::Counter& reconnects;          // topicwire_classify_reconnects_total (ingest silent)
-  prometheus::Histogram& latency_seconds;   // receipt of an item -> Delivery queued for sink
-  prometheus::Gauge& in_hand;               // items received and not yet handed to sink
-  prometheus::Gauge& ingest_connected;      // 1 while ingest's heartbeats arrive
-  prometheus::Gauge& sink_connected;        // 1 while the PUSH to sink has a connection
+  prometheus::Counter& articles;           // topicwire_classify_articles_total
+  prometheus::Counter& untagged;           // topicwire_classify_untagged_total
+  prometheus::Counter& failed;             // topicwire_classify_failed_total: items reported failed
+  prometheus::Counter& malformed;          // topicwire_classify_malformed_frames_total
+  prometheus::Counter& reconnects;         // topicwire_classify_reconnects_total (ingest silent)
+  prometheus::Histogram& latency_seconds;  // receipt of an item -> Delivery queued for sink
+  prometheus::Gauge& in_hand;              // items received and not yet handed to sink
+  prometheus::Gauge& ingest_connected;     // 1 while ingest's heartbeats arrive
+  prometheus::Gauge& sink_connected;       // 1 while the PUSH to sink has a connection
 
  private:
   prometheus::Family<prometheus::Counter>& tags_family_;

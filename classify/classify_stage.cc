@@ -217,8 +217,8 @@ class Worker {
     metrics_.articles.Increment();
     if (tagged->tags().empty()) metrics_.untagged.Increment();
     for (const v1::Tag& tag : tagged->tags()) metrics_.CountTag(tag.topic());
-    spdlog::debug("journal_seq {} article {}: {} tags", item.journal_seq(),
-                  item.article().id(), tagged->tags_size());
+    spdlog::debug("journal_seq {} article {}: {} tags", item.journal_seq(), item.article().id(),
+                  tagged->tags_size());
     outbox_.push_back(Pending{ToFrame(delivery), received});
     metrics_.in_hand.Set(static_cast<double>(outbox_.size()));
     return absl::OkStatus();

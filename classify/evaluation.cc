@@ -31,8 +31,7 @@ void FinishAll(EvaluationScores& scores) {
     scores.micro.true_positives += topic_scores.true_positives;
     scores.micro.false_positives += topic_scores.false_positives;
     scores.micro.false_negatives += topic_scores.false_negatives;
-    if (topic_scores.true_positives + topic_scores.false_positives +
-            topic_scores.false_negatives >
+    if (topic_scores.true_positives + topic_scores.false_positives + topic_scores.false_negatives >
         0) {
       f1_sum += topic_scores.f1;
       ++counted;
@@ -50,9 +49,8 @@ void AppendScores(std::string& out, const std::string& heading, const Evaluation
                         "prec", "recall", "f1");
   for (const auto& [topic, s] : scores.per_topic) {
     if (s.true_positives + s.false_positives + s.false_negatives == 0) continue;
-    absl::StrAppendFormat(&out, "  %-16s %5d %5d %5d %7.3f %7.3f %7.3f\n", topic,
-                          s.true_positives, s.false_positives, s.false_negatives, s.precision,
-                          s.recall, s.f1);
+    absl::StrAppendFormat(&out, "  %-16s %5d %5d %5d %7.3f %7.3f %7.3f\n", topic, s.true_positives,
+                          s.false_positives, s.false_negatives, s.precision, s.recall, s.f1);
   }
 }
 
@@ -143,9 +141,9 @@ std::string EvaluationReport::ToString(int max_mistakes) const {
       absl::StrAppend(&out, "... ", mistakes.size() - max_mistakes, " more mistakes\n");
       break;
     }
-    absl::StrAppendFormat(&out, "%s %s %s [%s] %s%s\n",
-                          mistake.false_positive ? "FP" : "FN", mistake.topic, mistake.article_id,
-                          mistake.lang, Truncate(mistake.title, 80),
+    absl::StrAppendFormat(&out, "%s %s %s [%s] %s%s\n", mistake.false_positive ? "FP" : "FN",
+                          mistake.topic, mistake.article_id, mistake.lang,
+                          Truncate(mistake.title, 80),
                           mistake.false_positive ? EvidenceSummary(mistake.tag) : "");
   }
   return out;

@@ -216,8 +216,8 @@ std::vector<std::string> TraditionalVariants(const std::string& text) {
 
 std::string TaxonomySpec::Describe(const PatternSpec& pattern) const {
   const v1::Topic& topic = taxonomy.topics(pattern.topic_index);
-  const v1::Term& term = pattern.is_exclusion ? topic.exclusions(pattern.term_index)
-                                              : topic.terms(pattern.term_index);
+  const v1::Term& term =
+      pattern.is_exclusion ? topic.exclusions(pattern.term_index) : topic.terms(pattern.term_index);
   const int line = pattern.is_exclusion ? exclusion_lines[pattern.topic_index][pattern.term_index]
                                         : term_lines[pattern.topic_index][pattern.term_index];
   return absl::StrCat(source_name, ":", line, ": topic ", Quote(topic.id()), ": ",
@@ -236,9 +236,9 @@ absl::StatusOr<TaxonomySpec> ParseTaxonomy(const std::string& text,
   parser.RecordErrorsTo(&errors);
   parser.WriteLocationsTo(&info);
   if (!parser.ParseFromString(text, &spec.taxonomy)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ":", errors.first_line(), ": not a valid taxonomy (",
-                     absl::StrJoin(errors.errors(), "; "), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", errors.first_line(),
+                                                   ": not a valid taxonomy (",
+                                                   absl::StrJoin(errors.errors(), "; "), ")"));
   }
 
   const auto* taxonomy_descriptor = v1::Taxonomy::descriptor();
@@ -260,8 +260,8 @@ absl::StatusOr<TaxonomySpec> ParseTaxonomy(const std::string& text,
     const std::string where =
         absl::StrCat(source_name, ":", topic_line, ": topic ", Quote(topic.id()), ": ");
     if (!IsValidTopicId(topic.id())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, "the id must be 1 to 64 lower-case letters, digits or '_'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "the id must be 1 to 64 lower-case letters, digits or '_'"));
     }
     if (topic.id() == "untagged") {
       return absl::InvalidArgumentError(
@@ -293,14 +293,14 @@ absl::StatusOr<TaxonomySpec> ParseTaxonomy(const std::string& text,
         const bool has_text = !absl::StripAsciiWhitespace(term.text()).empty();
         const bool has_regex = !term.regex().empty();
         if (has_text == has_regex) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              term_where, Quote(has_text ? term.text() : term.regex()),
-              ": set exactly one of `text` and `regex`"));
+          return absl::InvalidArgumentError(
+              absl::StrCat(term_where, Quote(has_text ? term.text() : term.regex()),
+                           ": set exactly one of `text` and `regex`"));
         }
         if (term.weight() < 0) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              term_where, Quote(has_text ? term.text() : term.regex()),
-              ": weight must not be negative"));
+          return absl::InvalidArgumentError(
+              absl::StrCat(term_where, Quote(has_text ? term.text() : term.regex()),
+                           ": weight must not be negative"));
         }
         AppendTermPatterns(term, t, i, is_exclusion, spec.patterns);
       }

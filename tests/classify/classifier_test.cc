@@ -110,7 +110,7 @@ TEST_F(ClassifierTest, TagsSortedByScore) {
   v1::TaggedArticle tagged =
       Tag("Space station", "quantum computer qubit quantum sensors rocket orbit");
   ASSERT_THAT(tagged.tags(), SizeIs(2));
-  EXPECT_EQ(tagged.tags(0).topic(), "space");  // 3 + 0.5 + 0.5 = 4
+  EXPECT_EQ(tagged.tags(0).topic(), "space");    // 3 + 0.5 + 0.5 = 4
   EXPECT_EQ(tagged.tags(1).topic(), "quantum");  // 1 + 1 + 1 = 3
   EXPECT_GT(tagged.tags(0).score(), tagged.tags(1).score());
 }
@@ -194,8 +194,8 @@ TEST(SampleFeedTest, DefaultTaxonomyGivesTheExpectedTopics) {
     const v1::TaggedArticle tagged = (*classifier)->Tag(item.article);
     for (const v1::Tag& tag : tagged.tags()) topics.push_back(tag.topic());
     std::sort(topics.begin(), topics.end());
-    std::vector<std::string> want = absl::StrSplit(expected[item.article.id()], ',',
-                                                   absl::SkipEmpty());
+    std::vector<std::string> want =
+        absl::StrSplit(expected[item.article.id()], ',', absl::SkipEmpty());
     std::sort(want.begin(), want.end());
     EXPECT_EQ(absl::StrJoin(topics, ","), absl::StrJoin(want, ","))
         << item.article.id() << ": " << item.article.title();

@@ -22,7 +22,10 @@ using ::topicwire::testing::IsOk;
 
 constexpr char kTaxonomy[] = R"pb(
   version: "stage-test-1"
-  topics { id: "quantum" terms { text: "quantum" } }
+  topics {
+    id: "quantum"
+    terms { text: "quantum" }
+  }
 )pb";
 
 // Receives one message within `timeout`; false when none came.
@@ -160,8 +163,8 @@ TEST_F(ClassifyStageTest, GrantsCreditTagsDeliversAndSaysGoodbye) {
   ASSERT_TRUE(returned.has_value());
   ASSERT_TRUE(returned->has_credit());
   EXPECT_EQ(returned->credit().credit(), 1u);
-  EXPECT_TRUE(::topicwire::testing::WaitFor([&] { return health_->Ready().ok(); },
-                                            absl::Seconds(5)))
+  EXPECT_TRUE(
+      ::topicwire::testing::WaitFor([&] { return health_->Ready().ok(); }, absl::Seconds(5)))
       << health_->Ready();
 
   shutdown_->Trigger();
@@ -237,8 +240,8 @@ TEST_F(ClassifyStageTest, HoldsCreditWhileSinkIsUnreachable) {
   std::optional<v1::WorkerMessage> credit = NextControl();
   ASSERT_TRUE(credit.has_value());
   EXPECT_EQ(credit->credit().credit(), 1u);
-  EXPECT_TRUE(::topicwire::testing::WaitFor([&] { return health_->sink_connected(); },
-                                            absl::Seconds(5)));
+  EXPECT_TRUE(
+      ::topicwire::testing::WaitFor([&] { return health_->sink_connected(); }, absl::Seconds(5)));
 }
 
 TEST_F(ClassifyStageTest, RefusesZeroCredit) {

@@ -69,8 +69,10 @@ TEST(EvaluationTest, ReadsJsonLinesAndNamesTheBadLine) {
   {
     std::ofstream out(dir + "/good.jsonl");
     out << R"({"id": "a", "title": "T", "body": "B", "labels": ["ai", "nev"], "lang": "en",)"
-        << R"( "basis": "ignored"})" << "\n\n"
-        << R"({"id": "b", "title": "标题", "labels": [], "language": "zh-TW"})" << "\n";
+        << R"( "basis": "ignored"})"
+        << "\n\n"
+        << R"({"id": "b", "title": "标题", "labels": [], "language": "zh-TW"})"
+        << "\n";
   }
   absl::StatusOr<std::vector<LabelledArticle>> articles = ReadLabelledJsonl(dir + "/good.jsonl");
   ASSERT_THAT(articles, IsOk());
@@ -81,7 +83,10 @@ TEST(EvaluationTest, ReadsJsonLinesAndNamesTheBadLine) {
   EXPECT_EQ((*articles)[1].lang, "zh-TW");  // falls back to the article's language
   {
     std::ofstream out(dir + "/bad.jsonl");
-    out << R"({"id": "a"})" << "\n" << "{not json" << "\n";
+    out << R"({"id": "a"})"
+        << "\n"
+        << "{not json"
+        << "\n";
   }
   EXPECT_THAT(ReadLabelledJsonl(dir + "/bad.jsonl"),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("bad.jsonl:2")));

@@ -21,7 +21,8 @@ using ::topicwire::testing::IsOk;
 using ::topicwire::testing::StatusIs;
 
 std::unique_ptr<Classifier> MustCompile(const std::string& text) {
-  absl::StatusOr<std::unique_ptr<Classifier>> classifier = Classifier::FromText(text, "t.textproto");
+  absl::StatusOr<std::unique_ptr<Classifier>> classifier =
+      Classifier::FromText(text, "t.textproto");
   EXPECT_THAT(classifier, IsOk());
   return classifier.ok() ? *std::move(classifier) : nullptr;
 }
@@ -37,9 +38,7 @@ std::vector<std::string> TopicsOf(const Classifier& classifier, const std::strin
 }
 
 // One topic "t" with `terms` (text-format lines) and threshold 1.
-std::string OneTopic(const std::string& terms) {
-  return "topics {\n  id: \"t\"\n" + terms + "}\n";
-}
+std::string OneTopic(const std::string& terms) { return "topics {\n  id: \"t\"\n" + terms + "}\n"; }
 
 TEST(TaxonomyParseTest, SyntaxErrorNamesFileAndLine) {
   const std::string text = "version: \"1\"\ntopics {\n  id: \"ai\"\n  terms { text: \"AI\" \n}\n";
@@ -72,10 +71,11 @@ TEST(TaxonomyParseTest, InvalidTopicsAreRefused) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("topic \"Bad-Id\"")));
   EXPECT_THAT(ParseTaxonomy("topics { id: \"a\" }", "f"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no terms")));
-  EXPECT_THAT(ParseTaxonomy("topics { id: \"a\" terms { text: \"x\" } }\n"
-                            "topics { id: \"a\" terms { text: \"y\" } }",
-                            "f"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("f:2: topic \"a\": duplicate")));
+  EXPECT_THAT(
+      ParseTaxonomy("topics { id: \"a\" terms { text: \"x\" } }\n"
+                    "topics { id: \"a\" terms { text: \"y\" } }",
+                    "f"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("f:2: topic \"a\": duplicate")));
   EXPECT_THAT(ParseTaxonomy("topics { id: \"a\" terms { text: \"x\" regex: \"y\" } }", "f"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("exactly one")));
   EXPECT_THAT(ParseTaxonomy("topics { id: \"untagged\" terms { text: \"x\" } }", "f"),
@@ -112,9 +112,10 @@ TEST(TermSemanticsTest, AcronymMatchesWholeWordAsWrittenOnly) {
 }
 
 TEST(TermSemanticsTest, EnglishTermsAreCaselessWholeWordsWithPlurals) {
-  auto classifier = MustCompile(OneTopic("  terms { text: \"quantum\" }\n"
-                                         "  terms { text: \"chip\" }\n"
-                                         "  terms { text: \"technology\" }\n"));
+  auto classifier =
+      MustCompile(OneTopic("  terms { text: \"quantum\" }\n"
+                           "  terms { text: \"chip\" }\n"
+                           "  terms { text: \"technology\" }\n"));
   ASSERT_NE(classifier, nullptr);
   EXPECT_THAT(TopicsOf(*classifier, "Quantum rules"), UnorderedElementsAre("t"));
   EXPECT_THAT(TopicsOf(*classifier, "QUANTUM"), UnorderedElementsAre("t"));
@@ -129,7 +130,9 @@ TEST(TermSemanticsTest, PhrasesMatchAcrossSpacesAndDashes) {
   auto classifier = MustCompile(OneTopic("  terms { text: \"brain-computer interface\" }\n"));
   ASSERT_NE(classifier, nullptr);
   EXPECT_THAT(TopicsOf(*classifier, "a brain computer interface"), UnorderedElementsAre("t"));
-  EXPECT_THAT(TopicsOf(*classifier, "Brain\xE2\x80\x93" "Computer Interfaces"),
+  EXPECT_THAT(TopicsOf(*classifier,
+                       "Brain\xE2\x80\x93"
+                       "Computer Interfaces"),
               UnorderedElementsAre("t"));
   EXPECT_THAT(TopicsOf(*classifier, "brain-computer"), IsEmpty());
 }
@@ -150,8 +153,9 @@ TEST(TermSemanticsTest, ChineseTermsMatchAsSubstrings) {
 
 TEST(TermSemanticsTest, ChineseTermsMatchTraditionalScript) {
   if (TraditionalVariants("芯片").empty()) GTEST_SKIP() << "built without OpenCC";
-  auto classifier = MustCompile(OneTopic("  terms { text: \"量子计算\" }\n"
-                                         "  terms { text: \"区块链\" }\n"));
+  auto classifier =
+      MustCompile(OneTopic("  terms { text: \"量子计算\" }\n"
+                           "  terms { text: \"区块链\" }\n"));
   ASSERT_NE(classifier, nullptr);
   EXPECT_THAT(TopicsOf(*classifier, "量子計算的突破"), UnorderedElementsAre("t"));
   EXPECT_THAT(TopicsOf(*classifier, "區塊鏈技術"), UnorderedElementsAre("t"));
@@ -159,10 +163,11 @@ TEST(TermSemanticsTest, ChineseTermsMatchTraditionalScript) {
 }
 
 TEST(TermSemanticsTest, ExclusionsHideFalseFriends) {
-  auto classifier = MustCompile(OneTopic("  terms { text: \"quantum\" }\n"
-                                         "  terms { text: \"AI\" }\n"
-                                         "  exclusions { text: \"quantum leap\" }\n"
-                                         "  exclusions { text: \"AI Weiwei\" case_sensitive: true }\n"));
+  auto classifier =
+      MustCompile(OneTopic("  terms { text: \"quantum\" }\n"
+                           "  terms { text: \"AI\" }\n"
+                           "  exclusions { text: \"quantum leap\" }\n"
+                           "  exclusions { text: \"AI Weiwei\" case_sensitive: true }\n"));
   ASSERT_NE(classifier, nullptr);
   EXPECT_THAT(TopicsOf(*classifier, "a quantum leap for the club"), IsEmpty());
   EXPECT_THAT(TopicsOf(*classifier, "artist AI Weiwei opened a show"), IsEmpty());
