@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/article_reader.h"
+#include "cli/keygen.h"
 #include "cli/output.h"
 #include "cli/publish.h"
 #include "cli/subscribe.h"
@@ -55,6 +56,10 @@ const CommandSpec kPublish = {
         {"timeout", "SECONDS", "10", "Give up when ingest does not answer for this long"},
         {"batch", "N", "100", "Articles per request"},
         {"in-flight", "N", "4", "Requests awaiting an answer at once"},
+        {"curve-server-key", "KEY|FILE", "",
+         "ingest's CURVE public key (or its .pub file); with --curve-key: encrypted, "
+         "authenticated publishing"},
+        {"curve-key", "PREFIX", "", "This client's key files from topicwire keygen (PREFIX.key)"},
     }};
 
 const CommandSpec kSubscribe = {
@@ -75,6 +80,24 @@ const CommandSpec kSubscribe = {
         {"since", "SEQ|TIME", "",
          "First print history after store sequence SEQ (0: all) or since an RFC 3339 TIME"},
         {"history", "ENDPOINT", "", "sink's history endpoint (\"\": stream port + 1)"},
+        {"curve-server-key", "KEY|FILE", "",
+         "sink's CURVE public key (or its .pub file); with --curve-key: encrypted, "
+         "authenticated streams and history"},
+        {"curve-key", "PREFIX", "", "This client's key files from topicwire keygen (PREFIX.key)"},
+    }};
+
+const CommandSpec kKeygen = {
+    .name = "keygen",
+    .arguments = "",
+    .brief = "Create a CurveZMQ key pair (PREFIX.key, PREFIX.pub)",
+    .summary =
+        "Creates a CurveZMQ key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub\n"
+        "(public), and prints the public key. A stage takes its PREFIX.key as\n"
+        "--curve_secret_key_file and admits the clients whose public keys are listed\n"
+        "in --curve_allow (bare keys or .pub files' lines); a client passes its\n"
+        "PREFIX as --curve-key and the server's .pub as --curve-server-key.",
+    .flags = {
+        {"out", "PREFIX", "topicwire", "Write PREFIX.key and PREFIX.pub (never overwrites)"},
     }};
 
 const CommandSpec kTag = {
@@ -205,6 +228,10 @@ int RunPublishCommand(const ParsedArgs& args, CommandIo& io) {
   options.batch_size = static_cast<int>(std::min<int64_t>(*batch, 100000));
   options.max_in_flight = static_cast<int>(std::min<int64_t>(*in_flight, 1000));
   options.show_progress = io.use_signals && isatty(STDERR_FILENO) == 1;
+  absl::StatusOr<curve::ClientOptions> curve =
+      curve::LoadClientOptions(args.Get("curve-server-key"), args.Get("curve-key"));
+  if (!curve.ok()) return Fail(io, "publish", curve.status());
+  options.curve = *std::move(curve);
 
   absl::StatusOr<std::vector<SourcedArticle>> articles = ReadAll(args.positional(), io.in);
   if (!articles.ok()) return Fail(io, "publish", articles.status());
@@ -226,6 +253,10 @@ int RunSubscribeCommand(const ParsedArgs& args, CommandIo& io) {
   options.endpoint = args.Get("from");
   options.topics = args.positional();
   options.history_endpoint = args.Get("history");
+  absl::StatusOr<curve::ClientOptions> curve =
+      curve::LoadClientOptions(args.Get("curve-server-key"), args.Get("curve-key"));
+  if (!curve.ok()) return Fail(io, "subscribe", curve.status());
+  options.curve = *std::move(curve);
   absl::StatusOr<int64_t> count = args.GetInt("count");
   absl::StatusOr<absl::Duration> timeout = args.GetSeconds("timeout");
   absl::StatusOr<OutputFormat> format = ParseOutputFormat(args.Get("format"));
@@ -257,6 +288,18 @@ int RunSubscribeCommand(const ParsedArgs& args, CommandIo& io) {
            << options.endpoint << "\n";
   }
   return code;
+}
+
+int RunKeygenCommand(const ParsedArgs& args, CommandIo& io) {
+  if (!args.positional().empty()) {
+    return Fail(io, "keygen",
+                absl::InvalidArgumentError(
+                    absl::StrCat("takes no arguments, got '", args.positional()[0], "'")));
+  }
+  if (absl::Status status = Keygen(args.Get("out"), io.out, io.err); !status.ok()) {
+    return Fail(io, "keygen", status, kExitFailed);
+  }
+  return kExitOk;
 }
 
 int RunTagCommand(const ParsedArgs& args, CommandIo& io) {
@@ -293,7 +336,7 @@ int RunEvalCommand(const ParsedArgs& args, CommandIo& io) {
 
 const std::vector<CommandSpec>& AllCommands() {
   static const std::vector<CommandSpec>* const commands =
-      new std::vector<CommandSpec>{kUp, kPublish, kSubscribe, kTag, kEval};
+      new std::vector<CommandSpec>{kUp, kPublish, kSubscribe, kTag, kEval, kKeygen};
   return *commands;
 }
 
@@ -329,6 +372,7 @@ int RunCli(const std::vector<std::string>& args, CommandIo io) {
   if (spec->name == "publish") return RunPublishCommand(*parsed, io);
   if (spec->name == "subscribe") return RunSubscribeCommand(*parsed, io);
   if (spec->name == "tag") return RunTagCommand(*parsed, io);
+  if (spec->name == "keygen") return RunKeygenCommand(*parsed, io);
   return RunEvalCommand(*parsed, io);
 }
 

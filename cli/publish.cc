@@ -31,6 +31,7 @@ absl::StatusOr<PublishSummary> Publish(zmq::context_t& context, const PublishOpt
   zmq::socket_t socket(context, zmq::socket_type::dealer);
   // Whatever is unsent when we give up is not worth waiting for.
   RETURN_IF_ERROR(ConfigureSocket(socket, /*linger_ms=*/0));
+  RETURN_IF_ERROR(curve::ApplyClientOptions(socket, options.curve));
   RETURN_IF_ERROR(Connect(socket, options.endpoint));
 
   PublishSummary summary;

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "cli/article_reader.h"
+#include "common/curve.h"
 #include "zmq.hpp"
 
 namespace topicwire::cli {
@@ -31,6 +32,8 @@ struct PublishOptions {
   absl::Duration max_busy_backoff = absl::Seconds(2);
   // Write a progress line (overwritten in place with '\r') to the progress stream.
   bool show_progress = false;
+  // CurveZMQ keys; disabled (plaintext) by default.
+  curve::ClientOptions curve{};
 };
 
 // One article that ingest refused, with the reason it gave.

@@ -82,6 +82,7 @@ absl::Status ReplayHistory(zmq::context_t& context, const SubscribeOptions& opti
                            const std::string& endpoint, int shutdown_fd, Printer& printer) {
   zmq::socket_t socket(context, zmq::socket_type::dealer);
   RETURN_IF_ERROR(ConfigureSocket(socket, /*linger_ms=*/0));
+  RETURN_IF_ERROR(curve::ApplyClientOptions(socket, options.curve));
   RETURN_IF_ERROR(Connect(socket, endpoint));
   v1::HistoryRequest request;
   request.set_after_sequence(start.after_sequence);
@@ -171,6 +172,7 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
                                           int shutdown_fd, std::ostream& out, std::ostream& err) {
   zmq::socket_t socket(context, zmq::socket_type::sub);
   RETURN_IF_ERROR(ConfigureSocket(socket, /*linger_ms=*/0));
+  RETURN_IF_ERROR(curve::ApplyClientOptions(socket, options.curve));
   // A burst (history replay, a big publish) must queue here instead of being dropped at 1000.
   const int receive_queue = 1'000'000;
   zmq_setsockopt(socket.handle(), ZMQ_RCVHWM, &receive_queue, sizeof(receive_queue));

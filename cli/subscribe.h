@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "cli/output.h"
+#include "common/curve.h"
 #include "zmq.hpp"
 
 namespace topicwire::cli {
@@ -47,6 +48,8 @@ struct SubscribeOptions {
   std::string history_endpoint{};
   // How long to wait for one page of history.
   absl::Duration history_timeout = absl::Seconds(10);
+  // CurveZMQ keys for the stream and history endpoints; disabled (plaintext) by default.
+  curve::ClientOptions curve{};
 };
 
 struct SubscribeResult {

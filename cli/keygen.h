@@ -1,0 +1,19 @@
+// `topicwire keygen`: creates a CurveZMQ key pair for a stage or a client (common/curve.h).
+#ifndef TOPICWIRE_CLI_KEYGEN_H_
+#define TOPICWIRE_CLI_KEYGEN_H_
+
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace topicwire::cli {
+
+// Writes a fresh key pair to PREFIX.key (mode 0600) and PREFIX.pub, prints the public key alone
+// on `out` (for scripts) and where the files are on `err`. kAlreadyExists when PREFIX.key exists:
+// a secret key is never overwritten.
+absl::Status Keygen(const std::string& prefix, std::ostream& out, std::ostream& err);
+
+}  // namespace topicwire::cli
+
+#endif  // TOPICWIRE_CLI_KEYGEN_H_
