@@ -160,7 +160,14 @@ v1::TaggedArticle Classifier::Tag(const v1::Article& article) const {
   v1::TaggedArticle tagged;
   *tagged.mutable_article() = article;
   tagged.set_taxonomy_version(version_);
+  for (v1::Tag& tag : ScoreTopics(article)) {
+    // A small tolerance so that sums like 0.1 + 0.2 reach a 0.3 threshold.
+    if (tag.score() + 1e-9 >= tag.threshold()) *tagged.add_tags() = std::move(tag);
+  }
+  return tagged;
+}
 
+std::vector<v1::Tag> Classifier::ScoreTopics(const v1::Article& article) const {
   std::vector<TermMatch> matches;
   hs_scratch_t* scratch = AcquireScratch();
   for (const auto& [field, text] : {std::pair{v1::TEXT_FIELD_TITLE, &article.title()},
@@ -254,8 +261,7 @@ v1::TaggedArticle Classifier::Tag(const v1::Article& article) const {
                              : spec_.taxonomy.default_threshold() > 0
                                  ? spec_.taxonomy.default_threshold()
                                  : 1.0;
-    // A small tolerance so that sums like 0.1 + 0.2 reach a 0.3 threshold.
-    if (score + 1e-9 < threshold) continue;
+    if (tag.evidence().empty()) continue;
     tag.set_topic(topic.id());
     tag.set_score(score);
     tag.set_threshold(threshold);
@@ -267,8 +273,7 @@ v1::TaggedArticle Classifier::Tag(const v1::Article& article) const {
     if (a.score() != b.score()) return a.score() > b.score();
     return a.topic() < b.topic();
   });
-  for (v1::Tag& tag : tags) *tagged.add_tags() = std::move(tag);
-  return tagged;
+  return tags;
 }
 
 std::string DefaultTaxonomyPath() {

@@ -48,6 +48,10 @@ class Classifier {
   // timestamps to the caller. Pure: the same article always gets the same tags.
   v1::TaggedArticle Tag(const v1::Article& article) const;
 
+  // Every topic with at least one counted match, scored as Tag() scores it but whether or not
+  // it reaches its threshold; sorted by score. For explaining misses (see evaluation.h).
+  std::vector<v1::Tag> ScoreTopics(const v1::Article& article) const;
+
   const v1::Taxonomy& taxonomy() const { return spec_.taxonomy; }
   // The taxonomy's `version`, or "unversioned-<hash of the taxonomy>" when it sets none.
   std::string version() const { return version_; }

@@ -65,6 +65,8 @@ std::string Truncate(const std::string& text, size_t max_bytes) {
 // "[body quantum "Quantum" +1.00] ..." for a report line.
 std::string EvidenceSummary(const v1::Tag& tag) {
   std::string out;
+  if (tag.evidence().empty()) return out;
+  absl::StrAppendFormat(&out, " score %.2f/%.2f:", tag.score(), tag.threshold());
   for (const v1::Evidence& evidence : tag.evidence()) {
     absl::StrAppendFormat(&out, " [%s %s \"%s\" +%.2f]",
                           evidence.field() == v1::TEXT_FIELD_TITLE ? "title" : "body",
@@ -113,8 +115,14 @@ EvaluationReport Evaluate(const Classifier& classifier,
                                           .title = labelled.article.title()});
       }
     }
+    std::vector<v1::Tag> below_threshold;  // computed only when something was missed
     for (const std::string& topic : expected) {
       if (given.contains(topic)) continue;
+      if (below_threshold.empty()) below_threshold = classifier.ScoreTopics(labelled.article);
+      v1::Tag partial;
+      for (const v1::Tag& scored : below_threshold) {
+        if (scored.topic() == topic) partial = scored;
+      }
       for (EvaluationScores* scores : {&report.overall, &by_lang}) {
         ++scores->per_topic[topic].false_negatives;
       }
@@ -122,7 +130,7 @@ EvaluationReport Evaluate(const Classifier& classifier,
                                         .lang = labelled.lang,
                                         .topic = topic,
                                         .false_positive = false,
-                                        .tag = {},
+                                        .tag = partial,
                                         .title = labelled.article.title()});
     }
   }
@@ -143,8 +151,7 @@ std::string EvaluationReport::ToString(int max_mistakes) const {
     }
     absl::StrAppendFormat(&out, "%s %s %s [%s] %s%s\n", mistake.false_positive ? "FP" : "FN",
                           mistake.topic, mistake.article_id, mistake.lang,
-                          Truncate(mistake.title, 80),
-                          mistake.false_positive ? EvidenceSummary(mistake.tag) : "");
+                          Truncate(mistake.title, 80), EvidenceSummary(mistake.tag));
   }
   return out;
 }

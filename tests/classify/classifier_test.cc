@@ -78,6 +78,18 @@ TEST_F(ClassifierTest, ScoreSumsWeightsAndTagsAtThreshold) {
   EXPECT_EQ(tagged.article().id(), "a1");
 }
 
+TEST_F(ClassifierTest, ScoreTopicsExplainsTopicsBelowThreshold) {
+  v1::Article article;
+  article.set_body("a rocket and a qubit");
+  const std::vector<v1::Tag> scored = classifier_->ScoreTopics(article);
+  ASSERT_THAT(scored, SizeIs(2));
+  EXPECT_EQ(scored[0].topic(), "quantum");  // 1 of 2
+  EXPECT_EQ(scored[0].threshold(), 2.0);
+  EXPECT_EQ(scored[1].topic(), "space");  // 0.5 of 1
+  EXPECT_THAT(scored[1].score(), DoubleNear(0.5, 1e-9));
+  EXPECT_THAT(classifier_->Tag(article).tags(), IsEmpty());
+}
+
 TEST_F(ClassifierTest, TitleMatchesWeighMore) {
   v1::TaggedArticle tagged = Tag("Rocket news", "");
   ASSERT_THAT(tagged.tags(), SizeIs(1));
