@@ -23,6 +23,13 @@ ABSL_FLAG(std::string, work_endpoint, "tcp://*:7403",
           "ROUTER endpoint to bind for classify workers");
 ABSL_FLAG(std::string, commit_endpoint, "tcp://*:7405",
           "PULL endpoint to bind for sink's CommitAck");
+ABSL_FLAG(std::string, admin_endpoint, "tcp://127.0.0.1:7409",
+          "ROUTER endpoint to bind for admin requests (topicwire deadletters); empty: off");
+ABSL_FLAG(uint32_t, max_attempts, 5,
+          "Failed delivery attempts after which an article is moved to the dead letters");
+ABSL_FLAG(int64_t, max_journal_bytes, 0,
+          "Upper bound on the journal's size in bytes; at the bound publishers get BUSY as with "
+          "a full disk (0: no bound)");
 ABSL_FLAG(std::string, journal, "data/ingest/journal.db",
           "SQLite journal file of accepted articles (directory created when missing)");
 ABSL_FLAG(int64_t, max_article_bytes, 1 << 20,
@@ -78,12 +85,15 @@ int main(int argc, char** argv) {
       .publish_endpoint = absl::GetFlag(FLAGS_publish_endpoint),
       .work_endpoint = absl::GetFlag(FLAGS_work_endpoint),
       .commit_endpoint = absl::GetFlag(FLAGS_commit_endpoint),
+      .admin_endpoint = absl::GetFlag(FLAGS_admin_endpoint),
       .journal_path = absl::GetFlag(FLAGS_journal),
       .max_article_bytes = absl::GetFlag(FLAGS_max_article_bytes),
       .redelivery_timeout = absl::GetFlag(FLAGS_redelivery_timeout),
       .heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval),
       .dedup_window = absl::GetFlag(FLAGS_dedup_window),
       .max_pending = absl::GetFlag(FLAGS_max_pending),
+      .max_attempts = absl::GetFlag(FLAGS_max_attempts),
+      .max_journal_bytes = absl::GetFlag(FLAGS_max_journal_bytes),
       .fsync = absl::GetFlag(FLAGS_fsync),
       .linger_ms = absl::GetFlag(FLAGS_linger_ms),
       .registry = registry,
@@ -92,10 +102,11 @@ int main(int argc, char** argv) {
                 .allow_list_file = absl::GetFlag(FLAGS_curve_allow)}};
   if (options.redelivery_timeout <= absl::ZeroDuration() ||
       options.heartbeat_interval <= absl::ZeroDuration() || options.max_pending <= 0 ||
-      options.max_article_bytes <= 0 || options.dedup_window < 0) {
+      options.max_article_bytes <= 0 || options.dedup_window < 0 || options.max_attempts == 0 ||
+      options.max_journal_bytes < 0) {
     spdlog::critical(
-        "--redelivery_timeout, --heartbeat_interval, --max_pending and --max_article_bytes must "
-        "be positive and --dedup_window not negative");
+        "--redelivery_timeout, --heartbeat_interval, --max_pending, --max_article_bytes and "
+        "--max_attempts must be positive and --dedup_window, --max_journal_bytes not negative");
     return 1;
   }
 

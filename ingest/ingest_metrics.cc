@@ -42,7 +42,19 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
               .Register(registry)
               .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001,
                                                                0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                               0.1, 0.25, 1})) {
+                                                               0.1, 0.25, 1})),
+      dead_letters(NewGauge(registry, "topicwire_ingest_dead_letters",
+                            "Articles set aside after --max_attempts failed deliveries")),
+      dead_lettered(NewCounter(registry, "topicwire_ingest_dead_letters_total",
+                               "Articles moved to the dead letters")),
+      journal_quarantined_records(
+          NewCounter(registry, "topicwire_ingest_journal_quarantined_records_total",
+                     "Journal records that failed their checksum at start, moved to the "
+                     "quarantine file")),
+      journal_replaced(NewCounter(registry, "topicwire_ingest_journal_replaced_total",
+                                  "Damaged journal files moved aside and replaced at start")),
+      journal_full(NewCounter(registry, "topicwire_ingest_journal_full_total",
+                              "Group commits answered BUSY because the journal's disk was full")) {
   auto& rejected_family =
       prometheus::BuildCounter()
           .Name("topicwire_ingest_articles_rejected_total")

@@ -30,6 +30,11 @@ class IngestMetrics {
   prometheus::Gauge& workers;
   prometheus::Gauge& journal_bytes;
   prometheus::Histogram& journal_commit_seconds;
+  prometheus::Gauge& dead_letters;
+  prometheus::Counter& dead_lettered;
+  prometheus::Counter& journal_quarantined_records;
+  prometheus::Counter& journal_replaced;
+  prometheus::Counter& journal_full;
 
  private:
   prometheus::Counter* rejected_[static_cast<int>(RejectKind::kMalformed) + 1];

@@ -17,6 +17,7 @@
 #include "ingest/ingest_metrics.h"
 #include "ingest/request_parser.h"
 #include "ingest/validator.h"
+#include "proto/admin.pb.h"
 #include "proto/article.pb.h"
 #include "proto/internal.pb.h"
 #include "spdlog/spdlog.h"
@@ -72,7 +73,8 @@ class Stage {
         metrics_(*registry_),
         publish_(context, zmq::socket_type::router),
         work_(context, zmq::socket_type::router),
-        commit_(context, zmq::socket_type::pull) {}
+        commit_(context, zmq::socket_type::pull),
+        admin_(context, zmq::socket_type::router) {}
 
   absl::Status Run(int shutdown_fd);
 
@@ -91,6 +93,7 @@ class Stage {
     std::string article_id;
     absl::Time accepted_at;
     uint32_t attempts = 0;  // deliveries so far
+    absl::Time first_attempt = absl::InfinitePast();
     bool in_flight = false;
     std::string worker;   // routing id while in flight
     absl::Time deadline;  // redelivery time while in flight
@@ -110,6 +113,9 @@ class Stage {
                       absl::flat_hash_set<std::string>& ids_in_batch, absl::Status& journal_error);
   absl::Status HandleWork();
   absl::Status HandleCommits();
+  absl::Status HandleAdmin();
+  void ListDeadLetters(v1::AdminReply& reply);
+  void ReplayDeadLetters(const v1::DeadLetterReplayRequest& request, v1::AdminReply& reply);
   absl::Status DispatchReady();
   absl::Status Tick();
   absl::Duration TimeUntilNextEvent() const;
@@ -123,6 +129,7 @@ class Stage {
   IngestMetrics metrics_;
   zmq::socket_t publish_;
   zmq::socket_t work_;
+  zmq::socket_t commit_;
   zmq::socket_t admin_;
   std::unique_ptr<curve::Authenticator> curve_;  // null: the publish endpoint is plaintext
 
@@ -150,14 +157,35 @@ absl::Status Stage::Setup() {
   RETURN_IF_ERROR(Bind(publish_, options_.publish_endpoint));
   RETURN_IF_ERROR(Bind(work_, options_.work_endpoint));
   RETURN_IF_ERROR(Bind(commit_, options_.commit_endpoint));
+  if (!options_.admin_endpoint.empty()) {
+    RETURN_IF_ERROR(ConfigureSocket(admin_, 0));
+    // The admin socket is not on the data path: a taken port must not stop articles flowing
+    // (several local ingests share the default), so it is a loud warning, not an exit.
+    if (absl::Status bound = Bind(admin_, options_.admin_endpoint); !bound.ok()) {
+      spdlog::error(
+          "no admin endpoint: {}; dead letters are still kept, but `topicwire deadletters` "
+          "cannot reach this ingest (choose another --admin_endpoint)",
+          bound.ToString());
+    } else {
+      ASSIGN_OR_RETURN(const std::string admin_bound, LastEndpoint(admin_));
+      spdlog::info("admin (dead letters) on {}", admin_bound);
+    }
+  }
 
+  const JournalRecovery recovery = journal_.recovery();
+  metrics_.journal_quarantined_records.Increment(static_cast<double>(recovery.quarantined_records));
+  if (recovery.database_replaced) metrics_.journal_replaced.Increment();
   ASSIGN_OR_RETURN(std::vector<PendingRecord> recovered, journal_.LoadPending());
   for (PendingRecord& record : recovered) {
     Item& item = pending_[record.journal_seq];
     item.article_id = std::move(record.article_id);
     item.accepted_at = record.accepted_at;
+    item.attempts = record.attempts;  // persisted: a poison article keeps its count
+    item.first_attempt = record.first_attempt;
     ready_.insert(record.journal_seq);
   }
+  ASSIGN_OR_RETURN(const int64_t dead_letters, journal_.CountDeadLetters());
+  metrics_.dead_letters.Set(static_cast<double>(dead_letters));
   // The endpoints as bound, with wildcard ports resolved, so the log says where to connect.
   ASSIGN_OR_RETURN(const std::string publish_bound, LastEndpoint(publish_));
   ASSIGN_OR_RETURN(const std::string work_bound, LastEndpoint(work_));
@@ -181,6 +209,8 @@ absl::Status Stage::Run(int shutdown_fd) {
         {publish_.handle(), 0, ZMQ_POLLIN, 0},
         {work_.handle(), 0, ZMQ_POLLIN, 0},
         {commit_.handle(), 0, ZMQ_POLLIN, 0},
+        // Without an admin endpoint the socket is never bound and never readable.
+        {admin_.handle(), 0, ZMQ_POLLIN, 0},
     };
     absl::StatusOr<int> ready = Poll(items, TimeUntilNextEvent());
     if (!ready.ok()) {
@@ -191,6 +221,7 @@ absl::Status Stage::Run(int shutdown_fd) {
     if (items[3].revents & ZMQ_POLLIN) status.Update(HandleCommits());
     if (status.ok() && (items[2].revents & ZMQ_POLLIN)) status.Update(HandleWork());
     if (status.ok() && (items[1].revents & ZMQ_POLLIN)) status.Update(HandlePublish());
+    if (status.ok() && (items[4].revents & ZMQ_POLLIN)) status.Update(HandleAdmin());
     if (status.ok()) status.Update(Tick());
     if (status.ok()) status.Update(DispatchReady());
   }
@@ -258,13 +289,19 @@ absl::Status Stage::HandlePublish() {
     }
   }
   if (!journal_error.ok()) {
-    // Nothing of this batch is durable: say so, then stop and let the supervisor restart us.
+    // Nothing of this batch is durable: say so and keep running, so that publishers' retries
+    // succeed as soon as the disk has room again (nothing answered ACCEPTED was lost).
+    const bool full = absl::IsResourceExhausted(journal_error);
+    const std::string reason = full ? "ingest's journal disk is full; retry later"
+                                    : absl::StrCat("ingest cannot write its journal right now (",
+                                                   journal_error.message(), "); retry later");
     for (v1::PublishAck* ack : accepted_acks) {
       ack->set_status(v1::PublishAck::BUSY);
-      ack->set_reason(absl::StrCat("ingest cannot write its journal right now (",
-                                   journal_error.message(), "); retry later"));
+      ack->set_reason(reason);
     }
     metrics_.busy.Increment(static_cast<double>(accepted_acks.size()));
+    if (full) metrics_.journal_full.Increment();
+    spdlog::error("answered {} articles BUSY: {}", accepted_acks.size(), journal_error.ToString());
   }
 
   UpdateGauges();  // before the replies, so that a publisher never sees a stale gauge
@@ -275,7 +312,7 @@ absl::Status Stage::HandlePublish() {
       spdlog::warn("could not answer a publisher: {}", sent.ToString());
     }
   }
-  return journal_error;
+  return absl::OkStatus();
 }
 
 void Stage::ProcessRequest(const zmq::message_t& payload, InProgressRequest& request,
@@ -418,7 +455,14 @@ absl::Status Stage::HandleCommits() {
     }
   }
   if (marks.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::vector<uint64_t> matched, journal_.MarkCommitted(marks));
+  absl::StatusOr<std::vector<uint64_t>> marked = journal_.MarkCommitted(marks);
+  if (absl::IsResourceExhausted(marked.status())) {
+    // The records stay pending and are redelivered later; sink stores them once.
+    spdlog::warn("could not mark {} records committed: {}", marks.size(),
+                 marked.status().ToString());
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::vector<uint64_t> matched, std::move(marked));
   for (const uint64_t seq : matched) {
     auto it = pending_.find(seq);
     if (it == pending_.end()) continue;
@@ -445,6 +489,30 @@ void Stage::Requeue(uint64_t seq, absl::string_view why) {
   if (item.in_flight) deadlines_.erase({item.deadline, seq});
   item.in_flight = false;
   item.worker.clear();
+  const DeliveryFailure failure{.attempts = item.attempts,
+                                .first_attempt = item.first_attempt,
+                                .last_attempt = absl::Now(),
+                                .reason = std::string(why)};
+  if (item.attempts >= options_.max_attempts) {
+    // A poison article: set it aside (kept in the journal) instead of retrying it forever.
+    if (absl::Status moved = journal_.MoveToDeadLetters(seq, failure); moved.ok()) {
+      spdlog::error(
+          "article {} (journal_seq {}) failed {} delivery attempts (last: {}); moved to the dead "
+          "letters (see `topicwire deadletters list`)",
+          item.article_id, seq, item.attempts, std::string(why));
+      metrics_.dead_lettered.Increment();
+      pending_.erase(it);
+      UpdateGauges();
+      metrics_.dead_letters.Increment();
+      return;
+    } else {
+      spdlog::error("could not move journal_seq {} to the dead letters, retrying it: {}", seq,
+                    moved.ToString());
+    }
+  } else if (absl::Status recorded = journal_.RecordFailure(seq, failure); !recorded.ok()) {
+    spdlog::warn("could not persist the failed attempt of journal_seq {}: {}", seq,
+                 recorded.ToString());
+  }
   if (item.attempts < kAttemptsBeforeBackoff) {
     spdlog::debug("requeueing journal_seq {} after attempt {}: {}", seq, item.attempts,
                   std::string(why));
@@ -583,6 +651,7 @@ absl::Status Stage::DispatchReady() {
     for (const uint64_t seq : seqs) {
       Item& item = pending_.at(seq);
       if (++item.attempts > 1) metrics_.redeliveries.Increment();
+      if (item.first_attempt == absl::InfinitePast()) item.first_attempt = now;
       item.in_flight = true;
       item.worker = routing_id;
       item.deadline = deadline;
@@ -592,6 +661,86 @@ absl::Status Stage::DispatchReady() {
   }
   UpdateGauges();
   return absl::OkStatus();
+}
+
+absl::Status Stage::HandleAdmin() {
+  while (true) {
+    Frames frames;
+    ASSIGN_OR_RETURN(bool got, RecvFrames(admin_, frames, /*dont_wait=*/true));
+    if (!got) break;
+    if (frames.size() < 2) continue;  // a ROUTER always prepends the routing id
+    zmq::message_t payload = std::move(frames.back());
+    frames.pop_back();
+    v1::AdminRequest request;
+    v1::AdminReply reply;
+    if (!ParseFrame(payload, request).ok()) {
+      reply.set_error("not an AdminRequest (proto/admin.proto)");
+    } else if (request.has_list_dead_letters()) {
+      ListDeadLetters(reply);
+    } else if (request.has_replay_dead_letters()) {
+      ReplayDeadLetters(request.replay_dead_letters(), reply);
+    } else {
+      reply.set_error("empty AdminRequest: set list_dead_letters or replay_dead_letters");
+    }
+    if (!reply.error().empty()) spdlog::warn("admin request failed: {}", reply.error());
+    frames.push_back(ToFrame(reply));
+    if (absl::Status sent = SendFrames(admin_, frames); !sent.ok()) {
+      spdlog::warn("could not answer an admin request: {}", sent.ToString());
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Stage::ListDeadLetters(v1::AdminReply& reply) {
+  absl::StatusOr<std::vector<DeadLetter>> letters = journal_.ListDeadLetters();
+  if (!letters.ok()) {
+    reply.set_error(letters.status().ToString());
+    return;
+  }
+  v1::DeadLetterListReply& list = *reply.mutable_list_dead_letters();
+  for (const DeadLetter& letter : *letters) {
+    v1::DeadLetter& entry = *list.add_dead_letters();
+    entry.set_id(letter.article_id);
+    v1::Article article;
+    if (article.ParseFromString(letter.serialized_article)) entry.set_title(article.title());
+    entry.set_attempts(letter.failure.attempts);
+    entry.set_last_reason(letter.failure.reason);
+    *entry.mutable_first_attempt() = ToTimestamp(letter.failure.first_attempt);
+    *entry.mutable_last_attempt() = ToTimestamp(letter.failure.last_attempt);
+    *entry.mutable_accepted_at() = ToTimestamp(letter.accepted_at);
+    entry.set_journal_seq(letter.journal_seq);
+  }
+}
+
+void Stage::ReplayDeadLetters(const v1::DeadLetterReplayRequest& request, v1::AdminReply& reply) {
+  const std::vector<std::string> ids(request.ids().begin(), request.ids().end());
+  if (!request.all() && ids.empty()) {
+    reply.set_error("a replay needs article ids or all");
+    return;
+  }
+  absl::StatusOr<std::vector<PendingRecord>> replayed =
+      journal_.ReplayDeadLetters(ids, request.all());
+  if (!replayed.ok()) {
+    reply.set_error(replayed.status().ToString());
+    return;
+  }
+  v1::DeadLetterReplayReply& answer = *reply.mutable_replay_dead_letters();
+  absl::flat_hash_set<std::string> found;
+  for (PendingRecord& record : *replayed) {
+    answer.add_ids(record.article_id);
+    found.insert(record.article_id);
+    Item& item = pending_[record.journal_seq];
+    item.article_id = std::move(record.article_id);
+    item.accepted_at = record.accepted_at;
+    ready_.insert(record.journal_seq);
+  }
+  answer.set_replayed(static_cast<uint32_t>(replayed->size()));
+  for (const std::string& id : ids) {
+    if (!request.all() && !found.contains(id)) answer.add_unknown_ids(id);
+  }
+  spdlog::info("replayed {} dead letters with a fresh attempt budget", replayed->size());
+  metrics_.dead_letters.Decrement(static_cast<double>(replayed->size()));
+  UpdateGauges();
 }
 
 void Stage::UpdateGauges() {
@@ -613,6 +762,7 @@ absl::Status RunStage(zmq::context_t& context, const Options& options, int shutd
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteJournal> journal,
                    SqliteJournal::Open(options.journal_path,
                                        SqliteJournalOptions{.fsync = options.fsync,
+                                                            .max_bytes = options.max_journal_bytes,
                                                             .dedup_window = options.dedup_window}));
   return RunStage(context, options, *journal, shutdown_fd);
 }

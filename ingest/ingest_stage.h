@@ -36,6 +36,9 @@ struct Options {
   std::string work_endpoint = "tcp://*:7403";
   // PULL bound for sink's CommitAck.
   std::string commit_endpoint = "tcp://*:7405";
+  // ROUTER bound for admin requests (proto/admin.proto: dead letters); empty: no admin socket
+  // (the binary's --admin_endpoint defaults to tcp://127.0.0.1:7409).
+  std::string admin_endpoint;
   // SQLite journal file; its directory is created when missing.
   std::string journal_path = "data/ingest/journal.db";
   // Largest serialized Article accepted, in bytes.
@@ -48,6 +51,12 @@ struct Options {
   int64_t dedup_window = 10'000'000;
   // Articles accepted and not yet confirmed by sink; at this many, new articles get BUSY.
   int64_t max_pending = 100'000;
+  // Delivery attempts (timed out, failed by a worker, or lost with a vanished worker) after
+  // which an article is moved to the dead letters instead of being dispatched again.
+  uint32_t max_attempts = 5;
+  // Upper bound on the journal's size in bytes (0: none); at the bound publishers get BUSY as
+  // with a full disk.
+  int64_t max_journal_bytes = 0;
   // fsync every group commit before answering ACCEPTED (false: faster, not power-loss safe).
   bool fsync = true;
   // How long unsent replies may delay exit.

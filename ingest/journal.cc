@@ -1,12 +1,21 @@
 #include "ingest/journal.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "spdlog/spdlog.h"
 
 namespace topicwire::ingest {
 namespace {
@@ -70,6 +79,74 @@ class Transaction {
 
 int64_t ToMicros(absl::Time time) { return absl::ToUnixMicros(time); }
 
+// NULL (no attempt yet) reads as absl::InfinitePast().
+absl::Time ColumnTime(sqlite3_stmt* statement, int column) {
+  if (sqlite3_column_type(statement, column) == SQLITE_NULL) return absl::InfinitePast();
+  return absl::FromUnixMicros(sqlite3_column_int64(statement, column));
+}
+
+// A pending record read back from a damaged journal.
+struct SalvagedRecord {
+  uint64_t journal_seq;
+  std::string article_id;
+  std::string article;
+  int64_t accepted_at_us;
+  int64_t attempts;
+};
+
+// Reads the pending records that still read back intact (the scan stops at the first damaged
+// page) and whose checksum, where present, matches.
+std::vector<SalvagedRecord> Salvage(sqlite3* db) {
+  std::vector<SalvagedRecord> salvaged;
+  Statement select(db,
+                   "SELECT journal_seq, article_id, article, accepted_at_us, checksum, attempts "
+                   "FROM records WHERE committed = 0 ORDER BY journal_seq");
+  if (!select.prepared()) return salvaged;
+  while (select.Step() == SQLITE_ROW) {
+    SalvagedRecord record{
+        .journal_seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0)),
+        .article_id = select.ColumnText(1),
+        .article = select.ColumnText(2),
+        .accepted_at_us = sqlite3_column_int64(select.get(), 3),
+        .attempts = sqlite3_column_int64(select.get(), 5)};
+    if (sqlite3_column_type(select.get(), 4) != SQLITE_NULL &&
+        sqlite3_column_int64(select.get(), 4) !=
+            static_cast<int64_t>(SqliteJournal::RecordChecksum(
+                record.journal_seq, record.article_id, record.article))) {
+      continue;
+    }
+    salvaged.push_back(std::move(record));
+  }
+  return salvaged;
+}
+
+// Escapes `text` (ASCII) for a JSON string.
+std::string JsonEscape(absl::string_view text) {
+  std::string escaped;
+  for (const char c : text) {
+    if (c == '"' || c == '\\') escaped.push_back('\\');
+    escaped.push_back(c);
+  }
+  return escaped;
+}
+
+// Appends `text` to the file at `path` and fsyncs it.
+absl::Status AppendDurably(const std::string& path, absl::string_view text) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot open the quarantine file ", path, ": ", strerror(errno)));
+  }
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = fsync(fd) == 0 && ok;
+  close(fd);
+  if (!ok) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot write the quarantine file ", path, ": ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
@@ -83,6 +160,62 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
                                                  parent.string(), ": ", error.message()));
     }
   }
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal = OpenFile(path, options);
+  if (journal.ok() && (*journal)->Healthy()) {
+    RETURN_IF_ERROR((*journal)->QuarantineCorruptRecords());
+    return journal;
+  }
+  if (!journal.ok() && !absl::IsDataLoss(journal.status())) return journal;
+
+  // The file itself is damaged: keep it for a post-mortem, carry over what still reads, and
+  // continue on a fresh journal rather than refusing to start.
+  std::vector<SalvagedRecord> salvaged;
+  if (journal.ok()) salvaged = Salvage((*journal)->db_);
+  journal = absl::StatusOr<std::unique_ptr<SqliteJournal>>();  // closes the damaged file
+  const std::string aside = absl::StrCat(path, ".damaged-", absl::ToUnixSeconds(absl::Now()));
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code error;
+    const std::string from = absl::StrCat(path, suffix);
+    if (!std::filesystem::exists(from, error)) continue;
+    std::filesystem::rename(from, absl::StrCat(aside, suffix), error);
+    if (error) {
+      return absl::UnavailableError(absl::StrCat(
+          "the journal ", path, " is damaged and cannot be moved aside: ", error.message()));
+    }
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteJournal> fresh, OpenFile(path, options));
+  {
+    Transaction transaction(fresh->db_);
+    if (transaction.Begin() != SQLITE_OK) return fresh->WriteError("beginning the salvage");
+    Statement insert(fresh->db_,
+                     "INSERT INTO records (journal_seq, article_id, article, accepted_at_us, "
+                     "checksum, attempts) VALUES (?, ?, ?, ?, ?, ?)");
+    if (!insert.prepared()) return fresh->Error("preparing the salvage");
+    for (const SalvagedRecord& record : salvaged) {
+      insert.BindInt(1, static_cast<int64_t>(record.journal_seq));
+      insert.BindText(2, record.article_id);
+      insert.BindBlob(3, record.article);
+      insert.BindInt(4, record.accepted_at_us);
+      insert.BindInt(5, RecordChecksum(record.journal_seq, record.article_id, record.article));
+      insert.BindInt(6, record.attempts);
+      if (insert.Step() != SQLITE_DONE) return fresh->WriteError("salvaging a record");
+      insert.Reset();
+    }
+    if (transaction.Commit() != SQLITE_OK) return fresh->WriteError("committing the salvage");
+  }
+  fresh->recovery_.database_replaced = true;
+  fresh->recovery_.salvaged_records = static_cast<int64_t>(salvaged.size());
+  fresh->recovery_.quarantine_path = aside;
+  spdlog::critical(
+      "the journal {} was damaged: moved it to {} and started a fresh journal with the {} "
+      "pending articles that could still be read (committed ids and dead letters of the old "
+      "file are not carried over)",
+      path, aside, salvaged.size());
+  return fresh;
+}
+
+absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::OpenFile(
+    const std::string& path, const SqliteJournalOptions& options) {
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
@@ -96,25 +229,153 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
   std::unique_ptr<SqliteJournal> journal(new SqliteJournal(path, db, options));
   // Another process (a test, an operator's sqlite3 shell) may hold the lock for a moment.
   sqlite3_busy_timeout(db, 5000);
-  // auto_vacuum only takes effect when set before the first table exists.
-  RETURN_IF_ERROR(journal->Exec("PRAGMA auto_vacuum = INCREMENTAL"));
-  RETURN_IF_ERROR(journal->Exec("PRAGMA journal_mode = WAL"));
-  RETURN_IF_ERROR(
-      journal->Exec(options.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
-  // AUTOINCREMENT: a journal_seq is never reused, even after the newest record is deleted, so a
-  // late CommitAck can never confirm the wrong record.
-  RETURN_IF_ERROR(
-      journal->Exec("CREATE TABLE IF NOT EXISTS records ("
-                    "  journal_seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                    "  article_id TEXT NOT NULL,"
-                    "  article BLOB,"  // NULL once sink confirmed the record
-                    "  accepted_at_us INTEGER NOT NULL,"
-                    "  committed INTEGER NOT NULL DEFAULT 0)"));
-  RETURN_IF_ERROR(
-      journal->Exec("CREATE INDEX IF NOT EXISTS records_by_id ON records (article_id)"));
-  RETURN_IF_ERROR(journal->Exec(
-      "CREATE INDEX IF NOT EXISTS pending_records ON records (journal_seq) WHERE committed = 0"));
+  if (absl::Status schema = journal->CreateSchema(); !schema.ok()) {
+    const int code = sqlite3_errcode(db) & 0xff;
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
+      return absl::DataLossError(std::string(schema.message()));
+    }
+    return schema;
+  }
   return journal;
+}
+
+absl::Status SqliteJournal::CreateSchema() {
+  // auto_vacuum only takes effect when set before the first table exists.
+  RETURN_IF_ERROR(Exec("PRAGMA auto_vacuum = INCREMENTAL"));
+  RETURN_IF_ERROR(Exec("PRAGMA journal_mode = WAL"));
+  RETURN_IF_ERROR(
+      Exec(options_.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
+  // AUTOINCREMENT: a journal_seq is never reused, even after the newest record is deleted, so a
+  // late CommitAck can never confirm the wrong record. committed: 0 pending, 1 confirmed by
+  // sink, 2 moved to dead_letters.
+  RETURN_IF_ERROR(
+      Exec("CREATE TABLE IF NOT EXISTS records ("
+           "  journal_seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+           "  article_id TEXT NOT NULL,"
+           "  article BLOB,"  // NULL once sink confirmed the record
+           "  accepted_at_us INTEGER NOT NULL,"
+           "  committed INTEGER NOT NULL DEFAULT 0)"));
+  // Columns added after the first release; journals written before them get them here.
+  for (const auto& [name, type] : std::vector<std::pair<const char*, const char*>>{
+           {"checksum", "INTEGER"},  // NULL in records written before checksums existed
+           {"attempts", "INTEGER NOT NULL DEFAULT 0"},
+           {"first_attempt_us", "INTEGER"},
+           {"last_attempt_us", "INTEGER"},
+           {"last_reason", "TEXT"}}) {
+    Statement has(db_, "SELECT COUNT(*) FROM pragma_table_info('records') WHERE name = ?");
+    if (!has.prepared()) return Error("reading the journal's columns");
+    has.BindText(1, name);
+    if (has.Step() != SQLITE_ROW) return Error("reading the journal's columns");
+    if (sqlite3_column_int64(has.get(), 0) > 0) continue;
+    const std::string alter = absl::StrCat("ALTER TABLE records ADD COLUMN ", name, " ", type);
+    RETURN_IF_ERROR(Exec(alter.c_str()));
+  }
+  RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS records_by_id ON records (article_id)"));
+  RETURN_IF_ERROR(Exec(
+      "CREATE INDEX IF NOT EXISTS pending_records ON records (journal_seq) WHERE committed = 0"));
+  RETURN_IF_ERROR(
+      Exec("CREATE TABLE IF NOT EXISTS dead_letters ("
+           "  journal_seq INTEGER PRIMARY KEY,"
+           "  article_id TEXT NOT NULL,"
+           "  article BLOB NOT NULL,"
+           "  checksum INTEGER,"
+           "  accepted_at_us INTEGER NOT NULL,"
+           "  attempts INTEGER NOT NULL,"
+           "  first_attempt_us INTEGER,"
+           "  last_attempt_us INTEGER,"
+           "  last_reason TEXT,"
+           "  dead_at_us INTEGER NOT NULL)"));
+  if (options_.max_bytes > 0) {
+    Statement page_size(db_, "PRAGMA page_size");
+    if (!page_size.prepared() || page_size.Step() != SQLITE_ROW) return Error("PRAGMA page_size");
+    const int64_t pages =
+        std::max<int64_t>(1, options_.max_bytes / sqlite3_column_int64(page_size.get(), 0));
+    const std::string pragma = absl::StrCat("PRAGMA max_page_count = ", pages);
+    RETURN_IF_ERROR(Exec(pragma.c_str()));
+  }
+  return absl::OkStatus();
+}
+
+bool SqliteJournal::Healthy() {
+  Statement check(db_, "PRAGMA quick_check");
+  if (!check.prepared() || check.Step() != SQLITE_ROW) return false;
+  const std::string verdict = check.ColumnText(0);
+  if (verdict == "ok") return true;
+  spdlog::error("journal {}: PRAGMA quick_check says: {}", path_, verdict);
+  return false;
+}
+
+absl::Status SqliteJournal::QuarantineCorruptRecords() {
+  struct Bad {
+    uint64_t journal_seq;
+    std::string article_id;
+    std::string article;
+    int64_t stored;
+    uint32_t computed;
+  };
+  std::vector<Bad> bad;
+  {
+    Statement select(db_,
+                     "SELECT journal_seq, article_id, article, checksum FROM records "
+                     "WHERE committed = 0 AND checksum IS NOT NULL ORDER BY journal_seq");
+    if (!select.prepared()) return Error("preparing the checksum scan");
+    int rc;
+    while ((rc = select.Step()) == SQLITE_ROW) {
+      const auto seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0));
+      std::string id = select.ColumnText(1);
+      std::string article = select.ColumnText(2);
+      const int64_t stored = sqlite3_column_int64(select.get(), 3);
+      const uint32_t computed = RecordChecksum(seq, id, article);
+      if (stored == static_cast<int64_t>(computed)) continue;
+      bad.push_back({seq, std::move(id), std::move(article), stored, computed});
+    }
+    if (rc != SQLITE_DONE) return Error("scanning record checksums");
+  }
+  if (bad.empty()) return absl::OkStatus();
+
+  const std::string quarantine = path_ + ".quarantine.jsonl";
+  std::string lines;
+  for (const Bad& record : bad) {
+    absl::StrAppend(&lines, "{\"journal_seq\":", record.journal_seq, ",\"article_id_escaped\":\"",
+                    JsonEscape(absl::CHexEscape(record.article_id)),
+                    "\",\"reason\":\"checksum mismatch\",\"stored_checksum\":", record.stored,
+                    ",\"computed_checksum\":", record.computed, ",\"quarantined_at\":\"",
+                    absl::FormatTime(absl::Now()), "\",\"article_base64\":\"",
+                    absl::Base64Escape(record.article), "\"}\n");
+  }
+  // The quarantine file is on disk before the records leave the journal.
+  RETURN_IF_ERROR(AppendDurably(quarantine, lines));
+  Transaction transaction(db_);
+  if (transaction.Begin() != SQLITE_OK) return WriteError("beginning the quarantine");
+  Statement remove(db_, "DELETE FROM records WHERE journal_seq = ?");
+  if (!remove.prepared()) return Error("preparing the quarantine");
+  for (const Bad& record : bad) {
+    remove.BindInt(1, static_cast<int64_t>(record.journal_seq));
+    if (remove.Step() != SQLITE_DONE) return WriteError("removing a corrupt record");
+    remove.Reset();
+    spdlog::error("journal {}: record {} (article '{}') fails its checksum; moved to {}", path_,
+                  record.journal_seq, absl::CHexEscape(record.article_id), quarantine);
+  }
+  if (transaction.Commit() != SQLITE_OK) return WriteError("committing the quarantine");
+  recovery_.quarantined_records = static_cast<int64_t>(bad.size());
+  recovery_.quarantine_path = quarantine;
+  return absl::OkStatus();
+}
+
+uint32_t SqliteJournal::RecordChecksum(uint64_t journal_seq, absl::string_view article_id,
+                                       absl::string_view serialized_article) {
+  unsigned char seq_bytes[8];
+  for (int i = 0; i < 8; ++i) seq_bytes[i] = static_cast<unsigned char>(journal_seq >> (8 * i));
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, seq_bytes, sizeof(seq_bytes));
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(article_id.data()),
+              static_cast<uInt>(article_id.size()));
+  // A separator, so that moving bytes between the id and the article changes the checksum.
+  const unsigned char separator = 0;
+  crc = crc32(crc, &separator, 1);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(serialized_article.data()),
+              static_cast<uInt>(serialized_article.size()));
+  return static_cast<uint32_t>(crc);
 }
 
 SqliteJournal::~SqliteJournal() { sqlite3_close(db_); }
@@ -129,13 +390,39 @@ absl::Status SqliteJournal::Error(absl::string_view what) const {
       absl::StrCat("journal ", path_, ": ", what, ": ", sqlite3_errmsg(db_)));
 }
 
+absl::Status SqliteJournal::WriteError(absl::string_view what) const {
+  if ((sqlite3_errcode(db_) & 0xff) == SQLITE_FULL) {
+    return absl::ResourceExhaustedError(absl::StrCat("ingest's journal disk is full (", path_, ": ",
+                                                     what, ": ", sqlite3_errmsg(db_), ")"));
+  }
+  return Error(what);
+}
+
+absl::Status SqliteJournal::ExecUnsynced(const std::function<absl::Status()>& body) {
+  if (options_.fsync) RETURN_IF_ERROR(Exec("PRAGMA synchronous = NORMAL"));
+  absl::Status status;
+  {
+    Transaction transaction(db_);
+    if (transaction.Begin() != SQLITE_OK) {
+      status = WriteError("beginning a transaction");
+    } else {
+      status = body();
+      if (status.ok() && transaction.Commit() != SQLITE_OK) {
+        status = WriteError("committing a transaction");
+      }
+    }
+  }
+  if (options_.fsync) status.Update(Exec("PRAGMA synchronous = FULL"));
+  return status;
+}
+
 absl::Status SqliteJournal::TrimWindow() {
   Statement trim(db_,
                  "DELETE FROM records WHERE committed = 1 AND journal_seq <= "
                  "(SELECT MAX(journal_seq) FROM records) - ?");
   if (!trim.prepared()) return Error("preparing the window trim");
   trim.BindInt(1, options_.dedup_window);
-  if (trim.Step() != SQLITE_DONE) return Error("trimming the dedup window");
+  if (trim.Step() != SQLITE_DONE) return WriteError("trimming the dedup window");
   return absl::OkStatus();
 }
 
@@ -144,22 +431,33 @@ absl::StatusOr<std::vector<uint64_t>> SqliteJournal::Append(const std::vector<Ne
   std::vector<uint64_t> seqs;
   if (records.empty()) return seqs;
   Transaction transaction(db_);
-  if (transaction.Begin() != SQLITE_OK) return Error("beginning the append");
+  if (transaction.Begin() != SQLITE_OK) return WriteError("beginning the append");
+  // The sequence numbers are chosen here (inside the write lock) because the checksum covers
+  // them; AUTOINCREMENT's own counter is consulted so that a number is never reused.
+  Statement last(db_,
+                 "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0),"
+                 " COALESCE((SELECT MAX(journal_seq) FROM records), 0))");
+  if (!last.prepared() || last.Step() != SQLITE_ROW) return Error("reading the last journal_seq");
+  uint64_t next_seq = static_cast<uint64_t>(sqlite3_column_int64(last.get(), 0)) + 1;
   Statement insert(db_,
-                   "INSERT INTO records (article_id, article, accepted_at_us) VALUES (?, ?, ?)");
+                   "INSERT INTO records (journal_seq, article_id, article, accepted_at_us, "
+                   "checksum) VALUES (?, ?, ?, ?, ?)");
   if (!insert.prepared()) return Error("preparing the append");
   seqs.reserve(records.size());
   for (const NewRecord& record : records) {
-    insert.BindText(1, record.article_id);
-    insert.BindBlob(2, record.serialized_article);
-    insert.BindInt(3, ToMicros(accepted_at));
-    if (insert.Step() != SQLITE_DONE) return Error("appending an article");
+    const uint64_t seq = next_seq++;
+    insert.BindInt(1, static_cast<int64_t>(seq));
+    insert.BindText(2, record.article_id);
+    insert.BindBlob(3, record.serialized_article);
+    insert.BindInt(4, ToMicros(accepted_at));
+    insert.BindInt(5, RecordChecksum(seq, record.article_id, record.serialized_article));
+    if (insert.Step() != SQLITE_DONE) return WriteError("appending an article");
     insert.Reset();
-    seqs.push_back(static_cast<uint64_t>(sqlite3_last_insert_rowid(db_)));
+    seqs.push_back(seq);
   }
   RETURN_IF_ERROR(TrimWindow());
   // With synchronous=FULL in WAL mode, COMMIT returns after the WAL is fsync'd.
-  if (transaction.Commit() != SQLITE_OK) return Error("committing the append");
+  if (transaction.Commit() != SQLITE_OK) return WriteError("committing the append");
   return seqs;
 }
 
@@ -210,8 +508,8 @@ absl::Status SqliteJournal::MarkCommittedInTransaction(const std::vector<CommitM
 
 absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::LoadPending() {
   Statement select(db_,
-                   "SELECT journal_seq, article_id, accepted_at_us FROM records "
-                   "WHERE committed = 0 ORDER BY journal_seq");
+                   "SELECT journal_seq, article_id, accepted_at_us, attempts, first_attempt_us "
+                   "FROM records WHERE committed = 0 ORDER BY journal_seq");
   if (!select.prepared()) return Error("preparing the pending scan");
   std::vector<PendingRecord> pending;
   int rc;
@@ -219,7 +517,9 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::LoadPending() {
     pending.push_back(
         PendingRecord{.journal_seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0)),
                       .article_id = select.ColumnText(1),
-                      .accepted_at = absl::FromUnixMicros(sqlite3_column_int64(select.get(), 2))});
+                      .accepted_at = absl::FromUnixMicros(sqlite3_column_int64(select.get(), 2)),
+                      .attempts = static_cast<uint32_t>(sqlite3_column_int64(select.get(), 3)),
+                      .first_attempt = ColumnTime(select.get(), 4)});
   }
   if (rc != SQLITE_DONE) return Error("reading pending records");
   return pending;
@@ -244,6 +544,120 @@ int64_t SqliteJournal::SizeBytes() {
   return sqlite3_column_int64(pages.get(), 0);
 }
 
+absl::Status SqliteJournal::RecordFailure(uint64_t journal_seq, const DeliveryFailure& failure) {
+  return ExecUnsynced([&]() -> absl::Status {
+    Statement update(db_,
+                     "UPDATE records SET attempts = ?, first_attempt_us = ?, last_attempt_us = ?, "
+                     "last_reason = ? WHERE journal_seq = ? AND committed = 0");
+    if (!update.prepared()) return Error("preparing a failure record");
+    update.BindInt(1, failure.attempts);
+    update.BindInt(2, ToMicros(failure.first_attempt));
+    update.BindInt(3, ToMicros(failure.last_attempt));
+    update.BindText(4, failure.reason);
+    update.BindInt(5, static_cast<int64_t>(journal_seq));
+    if (update.Step() != SQLITE_DONE) return WriteError("recording a failed attempt");
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SqliteJournal::MoveToDeadLetters(uint64_t journal_seq,
+                                              const DeliveryFailure& failure) {
+  Transaction transaction(db_);
+  if (transaction.Begin() != SQLITE_OK) return WriteError("beginning a dead-letter move");
+  Statement copy(db_,
+                 "INSERT OR REPLACE INTO dead_letters (journal_seq, article_id, article, checksum, "
+                 "accepted_at_us, attempts, first_attempt_us, last_attempt_us, last_reason, "
+                 "dead_at_us) SELECT journal_seq, article_id, article, checksum, accepted_at_us, "
+                 "?2, ?3, ?4, ?5, ?6 FROM records WHERE journal_seq = ?1 AND committed = 0");
+  if (!copy.prepared()) return Error("preparing a dead-letter move");
+  copy.BindInt(1, static_cast<int64_t>(journal_seq));
+  copy.BindInt(2, failure.attempts);
+  copy.BindInt(3, ToMicros(failure.first_attempt));
+  copy.BindInt(4, ToMicros(failure.last_attempt));
+  copy.BindText(5, failure.reason);
+  copy.BindInt(6, ToMicros(absl::Now()));
+  if (copy.Step() != SQLITE_DONE) return WriteError("copying a record to the dead letters");
+  if (sqlite3_changes(db_) == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("journal ", path_, " has no pending record ", journal_seq));
+  }
+  // The record stays (without its bytes) so that its id keeps answering DUPLICATE.
+  Statement mark(db_,
+                 "UPDATE records SET committed = 2, article = NULL, attempts = ?2, "
+                 "last_reason = ?3 WHERE journal_seq = ?1");
+  if (!mark.prepared()) return Error("preparing a dead-letter mark");
+  mark.BindInt(1, static_cast<int64_t>(journal_seq));
+  mark.BindInt(2, failure.attempts);
+  mark.BindText(3, failure.reason);
+  if (mark.Step() != SQLITE_DONE) return WriteError("marking a record dead-lettered");
+  if (transaction.Commit() != SQLITE_OK) return WriteError("committing a dead-letter move");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<DeadLetter>> SqliteJournal::ListDeadLetters() {
+  Statement select(db_,
+                   "SELECT journal_seq, article_id, article, accepted_at_us, attempts, "
+                   "first_attempt_us, last_attempt_us, last_reason FROM dead_letters "
+                   "ORDER BY journal_seq");
+  if (!select.prepared()) return Error("preparing the dead-letter list");
+  std::vector<DeadLetter> letters;
+  int rc;
+  while ((rc = select.Step()) == SQLITE_ROW) {
+    DeadLetter& letter = letters.emplace_back();
+    letter.journal_seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0));
+    letter.article_id = select.ColumnText(1);
+    letter.serialized_article = select.ColumnText(2);
+    letter.accepted_at = absl::FromUnixMicros(sqlite3_column_int64(select.get(), 3));
+    letter.failure.attempts = static_cast<uint32_t>(sqlite3_column_int64(select.get(), 4));
+    letter.failure.first_attempt = ColumnTime(select.get(), 5);
+    letter.failure.last_attempt = ColumnTime(select.get(), 6);
+    letter.failure.reason = select.ColumnText(7);
+  }
+  if (rc != SQLITE_DONE) return Error("reading the dead letters");
+  return letters;
+}
+
+absl::StatusOr<int64_t> SqliteJournal::CountDeadLetters() {
+  Statement count(db_, "SELECT COUNT(*) FROM dead_letters");
+  if (!count.prepared() || count.Step() != SQLITE_ROW) return Error("counting dead letters");
+  return sqlite3_column_int64(count.get(), 0);
+}
+
+absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::ReplayDeadLetters(
+    const std::vector<std::string>& article_ids, bool all) {
+  ASSIGN_OR_RETURN(std::vector<DeadLetter> letters, ListDeadLetters());
+  std::vector<PendingRecord> replayed;
+  Transaction transaction(db_);
+  if (transaction.Begin() != SQLITE_OK) return WriteError("beginning a replay");
+  Statement restore(db_,
+                    "INSERT OR REPLACE INTO records (journal_seq, article_id, article, "
+                    "accepted_at_us, committed, checksum, attempts) VALUES (?, ?, ?, ?, 0, ?, 0)");
+  Statement remove(db_, "DELETE FROM dead_letters WHERE journal_seq = ?");
+  if (!restore.prepared() || !remove.prepared()) return Error("preparing a replay");
+  for (const DeadLetter& letter : letters) {
+    if (!all &&
+        std::find(article_ids.begin(), article_ids.end(), letter.article_id) == article_ids.end()) {
+      continue;
+    }
+    restore.BindInt(1, static_cast<int64_t>(letter.journal_seq));
+    restore.BindText(2, letter.article_id);
+    restore.BindBlob(3, letter.serialized_article);
+    restore.BindInt(4, ToMicros(letter.accepted_at));
+    restore.BindInt(
+        5, RecordChecksum(letter.journal_seq, letter.article_id, letter.serialized_article));
+    if (restore.Step() != SQLITE_DONE) return WriteError("restoring a dead letter");
+    restore.Reset();
+    remove.BindInt(1, static_cast<int64_t>(letter.journal_seq));
+    if (remove.Step() != SQLITE_DONE) return WriteError("removing a dead letter");
+    remove.Reset();
+    replayed.push_back({.journal_seq = letter.journal_seq,
+                        .article_id = letter.article_id,
+                        .accepted_at = letter.accepted_at});
+  }
+  if (transaction.Commit() != SQLITE_OK) return WriteError("committing a replay");
+  return replayed;
+}
+
 absl::StatusOr<int64_t> SqliteJournal::RecordCount() {
   Statement count(db_, "SELECT COUNT(*) FROM records");
   if (!count.prepared() || count.Step() != SQLITE_ROW) return Error("counting records");
@@ -256,7 +670,9 @@ absl::StatusOr<std::vector<uint64_t>> InMemoryJournal::Append(const std::vector<
   std::vector<uint64_t> seqs;
   for (const NewRecord& record : records) {
     seqs.push_back(next_seq_);
-    records_[next_seq_++] = Record{record.article_id, record.serialized_article, accepted_at};
+    records_[next_seq_++] = Record{.article_id = record.article_id,
+                                   .article = record.serialized_article,
+                                   .accepted_at = accepted_at};
   }
   const uint64_t newest = next_seq_ - 1;
   for (auto it = records_.begin(); it != records_.end();) {
@@ -278,7 +694,10 @@ absl::StatusOr<std::vector<uint64_t>> InMemoryJournal::MarkCommitted(
   std::vector<uint64_t> matched;
   for (const auto& [seq, id] : marks) {
     auto it = records_.find(seq);
-    if (it == records_.end() || it->second.committed || it->second.article_id != id) continue;
+    if (it == records_.end() || it->second.committed || it->second.dead ||
+        it->second.article_id != id) {
+      continue;
+    }
     it->second.committed = true;
     it->second.article.clear();
     matched.push_back(seq);
@@ -289,14 +708,20 @@ absl::StatusOr<std::vector<uint64_t>> InMemoryJournal::MarkCommitted(
 absl::StatusOr<std::vector<PendingRecord>> InMemoryJournal::LoadPending() {
   std::vector<PendingRecord> pending;
   for (const auto& [seq, record] : records_) {
-    if (!record.committed) pending.push_back({seq, record.article_id, record.accepted_at});
+    if (!record.committed && !record.dead) {
+      pending.push_back({.journal_seq = seq,
+                         .article_id = record.article_id,
+                         .accepted_at = record.accepted_at,
+                         .attempts = record.failure.attempts,
+                         .first_attempt = record.failure.first_attempt});
+    }
   }
   return pending;
 }
 
 absl::StatusOr<std::string> InMemoryJournal::ReadArticle(uint64_t journal_seq) {
   auto it = records_.find(journal_seq);
-  if (it == records_.end() || it->second.committed) {
+  if (it == records_.end() || it->second.committed || it->second.dead) {
     return absl::NotFoundError(absl::StrCat("no pending record ", journal_seq));
   }
   return it->second.article;
@@ -307,6 +732,60 @@ int64_t InMemoryJournal::SizeBytes() {
   for (const auto& [seq, record] : records_)
     bytes += record.article_id.size() + record.article.size();
   return bytes;
+}
+
+absl::Status InMemoryJournal::RecordFailure(uint64_t journal_seq, const DeliveryFailure& failure) {
+  auto it = records_.find(journal_seq);
+  if (it != records_.end() && !it->second.committed && !it->second.dead) {
+    it->second.failure = failure;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryJournal::MoveToDeadLetters(uint64_t journal_seq,
+                                                const DeliveryFailure& failure) {
+  auto it = records_.find(journal_seq);
+  if (it == records_.end() || it->second.committed || it->second.dead) {
+    return absl::NotFoundError(absl::StrCat("no pending record ", journal_seq));
+  }
+  it->second.dead = true;
+  it->second.failure = failure;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<DeadLetter>> InMemoryJournal::ListDeadLetters() {
+  std::vector<DeadLetter> letters;
+  for (const auto& [seq, record] : records_) {
+    if (record.dead) {
+      letters.push_back({.journal_seq = seq,
+                         .article_id = record.article_id,
+                         .serialized_article = record.article,
+                         .accepted_at = record.accepted_at,
+                         .failure = record.failure});
+    }
+  }
+  return letters;
+}
+
+absl::StatusOr<int64_t> InMemoryJournal::CountDeadLetters() {
+  return static_cast<int64_t>(std::count_if(records_.begin(), records_.end(),
+                                            [](const auto& entry) { return entry.second.dead; }));
+}
+
+absl::StatusOr<std::vector<PendingRecord>> InMemoryJournal::ReplayDeadLetters(
+    const std::vector<std::string>& article_ids, bool all) {
+  std::vector<PendingRecord> replayed;
+  for (auto& [seq, record] : records_) {
+    if (!record.dead || (!all && std::find(article_ids.begin(), article_ids.end(),
+                                           record.article_id) == article_ids.end())) {
+      continue;
+    }
+    record.dead = false;
+    record.failure = DeliveryFailure();
+    replayed.push_back(
+        {.journal_seq = seq, .article_id = record.article_id, .accepted_at = record.accepted_at});
+  }
+  return replayed;
 }
 
 }  // namespace topicwire::ingest

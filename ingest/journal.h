@@ -6,6 +6,7 @@
 #define TOPICWIRE_INGEST_JOURNAL_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,39 @@ struct PendingRecord {
   uint64_t journal_seq = 0;
   std::string article_id;
   absl::Time accepted_at;
+  // Failed delivery attempts persisted so far (survives restarts).
+  uint32_t attempts = 0;
+  // When the first delivery attempt was made; absl::InfinitePast() when none yet.
+  absl::Time first_attempt = absl::InfinitePast();
+};
+
+// Why and when a record's delivery failed (a worker said `failed`, vanished, or timed out).
+struct DeliveryFailure {
+  uint32_t attempts = 0;  // attempts made so far, including the failed one
+  absl::Time first_attempt;
+  absl::Time last_attempt;
+  std::string reason;
+};
+
+// An article set aside after too many failed delivery attempts (a poison message).
+struct DeadLetter {
+  uint64_t journal_seq = 0;
+  std::string article_id;
+  std::string serialized_article;
+  absl::Time accepted_at;
+  DeliveryFailure failure;
+};
+
+// What Open() found and repaired in an existing journal.
+struct JournalRecovery {
+  // Records whose checksum did not match, moved to the quarantine file.
+  int64_t quarantined_records = 0;
+  // The database file itself was damaged: moved aside and replaced by a fresh one.
+  bool database_replaced = false;
+  // Pending records copied from a damaged database into the fresh one.
+  int64_t salvaged_records = 0;
+  // Where quarantined records (JSON lines) or the damaged database went; empty when none.
+  std::string quarantine_path;
 };
 
 // A (journal_seq, article_id) pair as sink confirms it in a CommitAck.
@@ -62,12 +96,32 @@ class Journal {
   virtual absl::StatusOr<std::string> ReadArticle(uint64_t journal_seq) = 0;
   // Bytes the journal occupies (for the journal_bytes gauge).
   virtual int64_t SizeBytes() = 0;
+
+  // Persists a failed delivery attempt of a pending record (not fsync'd: losing it only costs
+  // one more attempt).
+  virtual absl::Status RecordFailure(uint64_t journal_seq, const DeliveryFailure& failure) = 0;
+  // Moves a pending record to the dead letters (kept, never dropped); its id stays in the
+  // dedup window. kNotFound when it is not pending.
+  virtual absl::Status MoveToDeadLetters(uint64_t journal_seq, const DeliveryFailure& failure) = 0;
+  // Every dead letter, oldest first.
+  virtual absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters() = 0;
+  // Number of dead letters held.
+  virtual absl::StatusOr<int64_t> CountDeadLetters() = 0;
+  // Makes the dead letters with these article ids (every one when `all`) pending again, with a
+  // fresh attempt budget, and returns them.
+  virtual absl::StatusOr<std::vector<PendingRecord>> ReplayDeadLetters(
+      const std::vector<std::string>& article_ids, bool all) = 0;
+  // What opening the journal found and repaired.
+  virtual JournalRecovery recovery() const { return {}; }
 };
 
 struct SqliteJournalOptions {
   // true: every Append is fsync'd before it returns (PRAGMA synchronous=FULL). false: NORMAL,
   // faster, and a power loss may lose the last transactions (a crash of ingest alone does not).
   bool fsync = true;
+  // Upper bound on the database size in bytes (PRAGMA max_page_count); 0: no bound. Reaching it
+  // behaves like a full disk: appends fail with kResourceExhausted until space is freed.
+  int64_t max_bytes = 0;
   // How many of the most recently accepted ids are remembered for DUPLICATE answers; older
   // committed records are deleted. Pending records are kept however old they are.
   int64_t dedup_window = 10'000'000;
@@ -77,7 +131,11 @@ struct SqliteJournalOptions {
 // freed by committed records is given back.
 class SqliteJournal : public Journal {
  public:
-  // Opens or creates the journal at `path` (its directory is created when missing).
+  // Opens or creates the journal at `path` (its directory is created when missing). Verifies
+  // the file (PRAGMA quick_check) and each pending record's checksum: a damaged file is moved
+  // aside to `path`.damaged-<time> and replaced by a fresh journal holding what could be read;
+  // a record whose checksum fails is moved to `path`.quarantine.jsonl. Both are logged and
+  // reported by recovery(). Append fails with kResourceExhausted when the disk is full.
   static absl::StatusOr<std::unique_ptr<SqliteJournal>> Open(const std::string& path,
                                                              const SqliteJournalOptions& options);
   ~SqliteJournal() override;
@@ -92,6 +150,17 @@ class SqliteJournal : public Journal {
   absl::StatusOr<std::vector<PendingRecord>> LoadPending() override;
   absl::StatusOr<std::string> ReadArticle(uint64_t journal_seq) override;
   int64_t SizeBytes() override;
+  absl::Status RecordFailure(uint64_t journal_seq, const DeliveryFailure& failure) override;
+  absl::Status MoveToDeadLetters(uint64_t journal_seq, const DeliveryFailure& failure) override;
+  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters() override;
+  absl::StatusOr<int64_t> CountDeadLetters() override;
+  absl::StatusOr<std::vector<PendingRecord>> ReplayDeadLetters(
+      const std::vector<std::string>& article_ids, bool all) override;
+  JournalRecovery recovery() const override { return recovery_; }
+
+  // The checksum stored with each record: CRC-32 over the sequence number, id and article.
+  static uint32_t RecordChecksum(uint64_t journal_seq, absl::string_view article_id,
+                                 absl::string_view serialized_article);
 
   // Number of records (pending and committed) held, for tests of the window bound.
   absl::StatusOr<int64_t> RecordCount();
@@ -99,8 +168,19 @@ class SqliteJournal : public Journal {
  private:
   SqliteJournal(std::string path, sqlite3* db, const SqliteJournalOptions& options)
       : path_(std::move(path)), db_(db), options_(options) {}
+  static absl::StatusOr<std::unique_ptr<SqliteJournal>> OpenFile(
+      const std::string& path, const SqliteJournalOptions& options);
+  absl::Status CreateSchema();
+  // True when PRAGMA quick_check passes.
+  bool Healthy();
+  // Moves pending records whose checksum fails to the quarantine file.
+  absl::Status QuarantineCorruptRecords();
   absl::Status Exec(const char* sql);
   absl::Status Error(absl::string_view what) const;
+  // Like Error(), but a full disk becomes kResourceExhausted with a reason publishers can read.
+  absl::Status WriteError(absl::string_view what) const;
+  // Runs `body` in one transaction that skips the fsync (for marks whose loss is harmless).
+  absl::Status ExecUnsynced(const std::function<absl::Status()>& body);
   absl::Status MarkCommittedInTransaction(const std::vector<CommitMark>& marks,
                                           std::vector<uint64_t>& matched);
   // Deletes committed records older than the dedup window.
@@ -109,6 +189,7 @@ class SqliteJournal : public Journal {
   std::string path_;
   sqlite3* db_;
   SqliteJournalOptions options_;
+  JournalRecovery recovery_;
 };
 
 // In-memory Journal for tests: same semantics, nothing durable.
@@ -124,6 +205,12 @@ class InMemoryJournal : public Journal {
   absl::StatusOr<std::vector<PendingRecord>> LoadPending() override;
   absl::StatusOr<std::string> ReadArticle(uint64_t journal_seq) override;
   int64_t SizeBytes() override;
+  absl::Status RecordFailure(uint64_t journal_seq, const DeliveryFailure& failure) override;
+  absl::Status MoveToDeadLetters(uint64_t journal_seq, const DeliveryFailure& failure) override;
+  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters() override;
+  absl::StatusOr<int64_t> CountDeadLetters() override;
+  absl::StatusOr<std::vector<PendingRecord>> ReplayDeadLetters(
+      const std::vector<std::string>& article_ids, bool all) override;
 
   // When set, Append fails with this status (to test how the stage handles a failing disk).
   void FailAppends(absl::Status status) { append_failure_ = std::move(status); }
@@ -134,6 +221,8 @@ class InMemoryJournal : public Journal {
     std::string article;  // empty once committed
     absl::Time accepted_at;
     bool committed = false;
+    bool dead = false;
+    DeliveryFailure failure = {};
   };
   int64_t dedup_window_;
   uint64_t next_seq_ = 1;

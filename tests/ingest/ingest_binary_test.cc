@@ -30,17 +30,19 @@ class IngestBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = MakeTempDir();
-    const int port = FreeLoopbackPortRange(3);
+    const int port = FreeLoopbackPortRange(4);
     publish_ = absl::StrCat("tcp://127.0.0.1:", port);
     work_ = absl::StrCat("tcp://127.0.0.1:", port + 1);
     commit_ = absl::StrCat("tcp://127.0.0.1:", port + 2);
+    admin_ = absl::StrCat("tcp://127.0.0.1:", port + 3);
   }
 
   absl::StatusOr<Subprocess> StartIngest() {
-    return Subprocess::Start({BinDir() + "/ingest", "--publish_endpoint=" + publish_,
-                              "--work_endpoint=" + work_, "--commit_endpoint=" + commit_,
-                              "--journal=" + dir_ + "/journal.db", "--heartbeat_interval=100ms"},
-                             dir_ + "/ingest.log");
+    return Subprocess::Start(
+        {BinDir() + "/ingest", "--publish_endpoint=" + publish_, "--work_endpoint=" + work_,
+         "--commit_endpoint=" + commit_, "--admin_endpoint=" + admin_,
+         "--journal=" + dir_ + "/journal.db", "--heartbeat_interval=100ms"},
+        dir_ + "/ingest.log");
   }
 
   std::unique_ptr<zmq::socket_t> Connected(zmq::socket_type type, const std::string& endpoint) {
@@ -51,7 +53,7 @@ class IngestBinaryTest : public ::testing::Test {
     return socket;
   }
 
-  std::string dir_, publish_, work_, commit_;
+  std::string dir_, publish_, work_, commit_, admin_;
   zmq::context_t context_;
 };
 

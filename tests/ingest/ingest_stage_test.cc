@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "ingest/journal.h"
 #include "ingest/lenient_publish.pb.h"
+#include "proto/admin.pb.h"
 #include "proto/article.pb.h"
 #include "proto/internal.pb.h"
 #include "tests/testing/status_matchers.h"
@@ -74,6 +75,7 @@ class IngestStageTest : public ::testing::Test {
     options_.publish_endpoint = absl::StrCat("inproc://publish-", run_);
     options_.work_endpoint = absl::StrCat("inproc://work-", run_);
     options_.commit_endpoint = absl::StrCat("inproc://commit-", run_);
+    options_.admin_endpoint = absl::StrCat("inproc://admin-", run_);
     options_.readiness = std::make_shared<IngestReadiness>();
     absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
     ASSERT_THAT(shutdown, IsOk());
@@ -180,6 +182,26 @@ class IngestStageTest : public ::testing::Test {
       }
     }
     return -1;
+  }
+
+  // Sends one admin request (as `topicwire deadletters` does) and returns the reply.
+  absl::StatusOr<v1::AdminReply> Admin(const v1::AdminRequest& request) {
+    auto admin = NewSocket(zmq::socket_type::dealer, options_.admin_endpoint);
+    if (absl::Status sent = SendProto(*admin, request); !sent.ok()) return sent;
+    Frames reply;
+    absl::StatusOr<bool> got = RecvFrames(*admin, reply);
+    if (!got.ok()) return got.status();
+    if (!*got) return absl::DeadlineExceededError("no admin reply within 5s");
+    v1::AdminReply parsed;
+    if (absl::Status status = ParseFrame(reply.back(), parsed); !status.ok()) return status;
+    return parsed;
+  }
+
+  void Fail(zmq::socket_t& worker, uint64_t seq) {
+    v1::WorkerMessage failed;
+    failed.mutable_failed()->set_journal_seq(seq);
+    failed.mutable_failed()->set_reason("classifier crashed");
+    ASSERT_THAT(SendProto(worker, failed), IsOk());
   }
 
   std::unique_ptr<SqliteJournal> OpenJournalFromTest() {
@@ -398,6 +420,7 @@ TEST_F(IngestStageTest, FailedItemIsRequeued) {
 
 TEST_F(IngestStageTest, RepeatedFailuresBackOffButNeverDrop) {
   options_.redelivery_timeout = absl::Milliseconds(400);  // also the first backoff step
+  options_.max_attempts = 10;                             // backoff starts after 5
   StartStage();
   auto publisher = NewPublisher();
   ASSERT_THAT(Publish(*publisher, {MakeArticle("poison", "Poison")}), IsOk());
@@ -486,7 +509,7 @@ TEST_F(IngestStageTest, CommitWithTheWrongArticleIdIsIgnored) {
   EXPECT_EQ((*pending)[0].article_id, "right");
 }
 
-TEST_F(IngestStageTest, InMemoryJournalFailureAnswersBusyAndStopsTheStage) {
+TEST_F(IngestStageTest, InMemoryJournalFailureAnswersBusyAndTheStageKeepsRunning) {
   InMemoryJournal journal;
   journal.FailAppends(absl::UnavailableError("disk full"));
   options_.publish_endpoint = "inproc://publish-failing";
@@ -501,7 +524,133 @@ TEST_F(IngestStageTest, InMemoryJournalFailureAnswersBusyAndStopsTheStage) {
   ASSERT_THAT(reply, IsOk());
   ASSERT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::BUSY));
   EXPECT_THAT(reply->acks(0).reason(), HasSubstr("disk full"));
-  EXPECT_THAT(stage.get(), ::topicwire::testing::StatusIs(absl::StatusCode::kUnavailable));
+  reply = Publish(*publisher, {MakeArticle("y", "Y")});
+  ASSERT_THAT(reply, IsOk()) << "the stage is still answering";
+  EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::BUSY));
+  shutdown->Trigger();
+  EXPECT_THAT(stage.get(), IsOk());
+}
+
+TEST_F(IngestStageTest, FullJournalDiskAnswersBusyThenAcceptsWhenSpaceIsBack) {
+  options_.max_journal_bytes = 256 * 1024;  // PRAGMA max_page_count: a disk that fills up
+  StartStage();
+  auto publisher = NewPublisher();
+  const std::string body(20 * 1024, 'w');
+  std::vector<std::pair<uint64_t, std::string>> accepted;
+  std::optional<v1::PublishAck> busy;
+  for (int i = 0; i < 100 && !busy.has_value(); ++i) {
+    v1::Article article = MakeArticle(absl::StrCat("full-", i), "Full");
+    article.set_body(body);
+    absl::StatusOr<v1::PublishReply> reply = Publish(*publisher, {article});
+    ASSERT_THAT(reply, IsOk());
+    ASSERT_EQ(reply->acks_size(), 1);
+    if (reply->acks(0).status() == v1::PublishAck::ACCEPTED) {
+      accepted.emplace_back(accepted.size() + 1, article.id());  // seqs count from 1
+    } else {
+      busy = reply->acks(0);
+    }
+  }
+  ASSERT_TRUE(busy.has_value()) << "the journal never filled up";
+  EXPECT_EQ(busy->status(), v1::PublishAck::BUSY);
+  EXPECT_EQ(busy->reason(), "ingest's journal disk is full; retry later");
+  EXPECT_GE(Metric("topicwire_ingest_journal_full_total"), 1);
+  // Nothing answered ACCEPTED is missing: every accepted article is pending in the journal.
+  EXPECT_EQ(Metric("topicwire_ingest_pending_articles"), static_cast<double>(accepted.size()));
+
+  // Sink confirms everything: the journal gives the space back and the stage accepts again.
+  SendCommit(accepted);
+  ASSERT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_pending_articles") == 0; }, kTimeout));
+  v1::Article retry = MakeArticle("retry-after-full", "Retry");
+  retry.set_body(body);
+  absl::StatusOr<v1::PublishReply> reply = Publish(*publisher, {retry});
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED));
+}
+
+TEST_F(IngestStageTest, PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed) {
+  options_.max_attempts = 3;
+  options_.redelivery_timeout = absl::Seconds(60);  // only failures count here
+  StartStage();
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("poison", "Poison pill"), MakeArticle("good", "G")}),
+              IsOk());
+  auto worker = NewWorker(/*credit=*/100);
+  // A worker that fails on "poison" every time and stores everything else.
+  uint32_t poison_attempts = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const v1::WorkItem& item : ReceiveItems(*worker, 1, absl::Milliseconds(100))) {
+          if (item.article().id() == "poison") {
+            EXPECT_EQ(item.attempt(), ++poison_attempts);
+            Fail(*worker, item.journal_seq());
+          } else {
+            SendCommit({{item.journal_seq(), item.article().id()}});
+          }
+        }
+        return Metric("topicwire_ingest_dead_letters") == 1 &&
+               Metric("topicwire_ingest_pending_articles") == 0;
+      },
+      kTimeout));
+  EXPECT_EQ(poison_attempts, 3u) << "set aside after --max_attempts, never retried forever";
+  EXPECT_EQ(Metric("topicwire_ingest_dead_letters_total"), 1);
+  EXPECT_TRUE(ReceiveItems(*worker, 1, absl::Milliseconds(500)).empty());
+
+  v1::AdminRequest list;
+  list.mutable_list_dead_letters();
+  absl::StatusOr<v1::AdminReply> listed = Admin(list);
+  ASSERT_THAT(listed, IsOk());
+  ASSERT_EQ(listed->list_dead_letters().dead_letters_size(), 1);
+  const v1::DeadLetter& letter = listed->list_dead_letters().dead_letters(0);
+  EXPECT_EQ(letter.id(), "poison");
+  EXPECT_EQ(letter.title(), "Poison pill");
+  EXPECT_EQ(letter.attempts(), 3u);
+  EXPECT_THAT(letter.last_reason(), HasSubstr("classifier crashed"));
+  EXPECT_LE(letter.first_attempt().seconds(), letter.last_attempt().seconds());
+  EXPECT_GT(letter.first_attempt().seconds(), 0);
+
+  // Still a known id: a publisher's retry is a DUPLICATE, not a second copy.
+  absl::StatusOr<v1::PublishReply> again = Publish(*publisher, {MakeArticle("poison", "P")});
+  ASSERT_THAT(again, IsOk());
+  EXPECT_THAT(Statuses(*again), ElementsAre(v1::PublishAck::DUPLICATE));
+
+  v1::AdminRequest replay;
+  replay.mutable_replay_dead_letters()->add_ids("poison");
+  replay.mutable_replay_dead_letters()->add_ids("never-heard-of");
+  absl::StatusOr<v1::AdminReply> replayed = Admin(replay);
+  ASSERT_THAT(replayed, IsOk());
+  EXPECT_EQ(replayed->replay_dead_letters().replayed(), 1u);
+  EXPECT_THAT(replayed->replay_dead_letters().unknown_ids(), ElementsAre("never-heard-of"));
+  std::vector<v1::WorkItem> items = ReceiveItems(*worker, 1);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].article().id(), "poison");
+  EXPECT_EQ(items[0].attempt(), 1u) << "a fresh attempt budget";
+  EXPECT_EQ(Metric("topicwire_ingest_dead_letters"), 0);
+}
+
+TEST_F(IngestStageTest, VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts) {
+  options_.max_attempts = 3;
+  options_.redelivery_timeout = absl::Milliseconds(200);
+  StartStage();
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("crasher", "C")}), IsOk());
+  {
+    auto worker = NewWorker(/*credit=*/10);
+    ASSERT_EQ(ReceiveItems(*worker, 1).size(), 1u);  // attempt 1: then nothing (timeout)
+    std::vector<v1::WorkItem> items = ReceiveItems(*worker, 1);
+    ASSERT_EQ(items.size(), 1u);
+    EXPECT_EQ(items[0].attempt(), 2u);
+  }
+  // Attempt 2 times out too; restart ingest before a third dispatch.
+  ASSERT_TRUE(
+      WaitFor([&] { return Metric("topicwire_ingest_in_flight_articles") == 0; }, kTimeout));
+  StopStage();
+  StartStage();
+  auto worker = NewWorker(/*credit=*/10);
+  std::vector<v1::WorkItem> items = ReceiveItems(*worker, 1);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].attempt(), 3u) << "the attempt count survived the restart";
+  ASSERT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_dead_letters") == 1; }, kTimeout));
+  EXPECT_EQ(Metric("topicwire_ingest_pending_articles"), 0);
 }
 
 }  // namespace

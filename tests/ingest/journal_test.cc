@@ -1,8 +1,16 @@
 #include "ingest/journal.h"
 
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <random>
 #include <string>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -127,6 +135,252 @@ TEST(InMemoryJournalTest, BehavesLikeTheSqliteJournal) {
   EXPECT_FALSE(*journal.ContainsId("a"));
   EXPECT_TRUE(*journal.ContainsId("b"));
   EXPECT_EQ(*journal.ReadArticle(4), "D");
+}
+
+}  // namespace
+}  // namespace topicwire::ingest
+
+// --- Healing: checksums, damaged files, full disk, dead letters ------------------------------
+
+namespace topicwire::ingest {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Runs one SQL statement on the journal file from outside, the way a bad disk would change it.
+void RunSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+      << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteFile(const std::string& path, const std::string& bytes, bool append = false) {
+  std::ofstream out(path, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
+  out << bytes;
+}
+
+std::string RandomBytes(size_t size, uint32_t seed) {
+  std::mt19937 random(seed);
+  std::string bytes(size, '\0');
+  for (char& byte : bytes) byte = static_cast<char>(random());
+  return bytes;
+}
+
+TEST(JournalHealingTest, RecordWithCorruptBytesIsQuarantinedAndOthersResume) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  {
+    auto journal = OpenJournal(path);
+    ASSERT_NE(journal, nullptr);
+    ASSERT_THAT(journal->Append({{"a", "A"}, {"b", "B"}, {"c", "C"}}, absl::Now()), IsOk());
+  }
+  RunSql(path, "UPDATE records SET article = X'DEADBEEF' WHERE journal_seq = 2");
+  auto journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->recovery().quarantined_records, 1);
+  EXPECT_FALSE(journal->recovery().database_replaced);
+  EXPECT_THAT(SeqsOf(*journal->LoadPending()), ElementsAre(1, 3));
+  const std::string quarantine = ReadFile(path + ".quarantine.jsonl");
+  EXPECT_THAT(quarantine, HasSubstr("\"journal_seq\":2,"));
+  EXPECT_THAT(quarantine, HasSubstr("checksum mismatch"));
+  EXPECT_THAT(quarantine, HasSubstr(absl::Base64Escape("\xDE\xAD\xBE\xEF")));
+  // The rest works as before, and the next open finds nothing more to quarantine.
+  EXPECT_THAT(*journal->Append({{"d", "D"}}, absl::Now()), ElementsAre(4));
+  journal.reset();
+  journal = OpenJournal(path);
+  EXPECT_EQ(journal->recovery().quarantined_records, 0);
+  EXPECT_THAT(SeqsOf(*journal->LoadPending()), ElementsAre(1, 3, 4));
+}
+
+TEST(JournalHealingTest, RecordWithCorruptChecksumOrIdIsQuarantined) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  {
+    auto journal = OpenJournal(path);
+    ASSERT_NE(journal, nullptr);
+    ASSERT_THAT(journal->Append({{"a", "A"}, {"b", "B"}, {"c", "C"}}, absl::Now()), IsOk());
+  }
+  RunSql(path, "UPDATE records SET checksum = checksum + 1 WHERE journal_seq = 1");
+  RunSql(path, "UPDATE records SET article_id = 'x' WHERE journal_seq = 3");
+  auto journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->recovery().quarantined_records, 2);
+  EXPECT_THAT(SeqsOf(*journal->LoadPending()), ElementsAre(2));
+}
+
+// A crash leaves the WAL with frames SQLite has not checkpointed; this copies the files while
+// the journal is open, as a crash would leave them.
+std::string CrashSnapshot(const std::string& path) {
+  const std::string copy = MakeTempDir() + "/journal.db";
+  std::filesystem::copy_file(path, copy);
+  std::filesystem::copy_file(path + "-wal", copy + "-wal");
+  return copy;
+}
+
+TEST(JournalHealingTest, GarbageAppendedToTheWalIsIgnored) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  auto journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(journal->Append({{"a", "A"}, {"b", "B"}}, absl::Now()), IsOk());
+  const std::string crashed = CrashSnapshot(path);
+  ASSERT_GT(std::filesystem::file_size(crashed + "-wal"), 0u);
+  WriteFile(crashed + "-wal", RandomBytes(10000, 1), /*append=*/true);
+  auto recovered = OpenJournal(crashed);
+  ASSERT_NE(recovered, nullptr);
+  EXPECT_FALSE(recovered->recovery().database_replaced);
+  EXPECT_EQ(recovered->recovery().quarantined_records, 0);
+  EXPECT_THAT(SeqsOf(*recovered->LoadPending()), ElementsAre(1, 2));
+  EXPECT_EQ(*recovered->ReadArticle(2), "B");
+}
+
+TEST(JournalHealingTest, TornWalTailLosesOnlyTheUnfinishedTransaction) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  auto journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(journal->Append({{"a", "A"}}, absl::Now()), IsOk());
+  const uintmax_t first_size = std::filesystem::file_size(path + "-wal");
+  ASSERT_THAT(journal->Append({{"b", std::string(3000, 'b')}}, absl::Now()), IsOk());
+  const std::string crashed = CrashSnapshot(path);
+  const uintmax_t full_size = std::filesystem::file_size(crashed + "-wal");
+  ASSERT_GT(full_size, first_size);
+  // Cut the second transaction's last frame in half: its commit never reached the disk.
+  std::filesystem::resize_file(crashed + "-wal", full_size - 100);
+  auto recovered = OpenJournal(crashed);
+  ASSERT_NE(recovered, nullptr);
+  EXPECT_FALSE(recovered->recovery().database_replaced);
+  EXPECT_THAT(SeqsOf(*recovered->LoadPending()), ElementsAre(1));
+  EXPECT_EQ(*recovered->ReadArticle(1), "A");
+  EXPECT_THAT(*recovered->Append({{"c", "C"}}, absl::Now()), ElementsAre(2));
+}
+
+TEST(JournalHealingTest, FileOfRandomBytesIsMovedAsideAndAFreshJournalStarts) {
+  const std::string dir = MakeTempDir();
+  const std::string path = dir + "/journal.db";
+  const std::string garbage = RandomBytes(64 * 1024, 2);
+  WriteFile(path, garbage);
+  auto journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  const JournalRecovery recovery = journal->recovery();
+  EXPECT_TRUE(recovery.database_replaced);
+  EXPECT_THAT(recovery.quarantine_path, HasSubstr(path + ".damaged-"));
+  EXPECT_EQ(ReadFile(recovery.quarantine_path), garbage) << "kept for a post-mortem";
+  EXPECT_THAT(*journal->LoadPending(), IsEmpty());
+  EXPECT_THAT(*journal->Append({{"a", "A"}}, absl::Now()), ElementsAre(1));
+}
+
+TEST(JournalHealingTest, DamagedPageIsDetectedAndReadableRecordsAreSalvaged) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  {
+    auto journal = OpenJournal(path);
+    ASSERT_NE(journal, nullptr);
+    std::vector<NewRecord> records;
+    for (int i = 0; i < 200; ++i)
+      records.push_back({absl::StrCat("id-", i), std::string(900, 'x')});
+    ASSERT_THAT(journal->Append(records, absl::Now()), IsOk());
+  }
+  // Overwrite the last pages (the newest records' b-tree leaves) with garbage.
+  const uintmax_t size = std::filesystem::file_size(path);
+  std::string bytes = ReadFile(path);
+  const std::string garbage = RandomBytes(8192, 3);
+  bytes.replace(size - 8192, 8192, garbage);
+  WriteFile(path, bytes);
+  auto journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_TRUE(journal->recovery().database_replaced);
+  EXPECT_LT(journal->recovery().salvaged_records, 200);
+  absl::StatusOr<std::vector<PendingRecord>> pending = journal->LoadPending();
+  ASSERT_THAT(pending, IsOk());
+  EXPECT_EQ(static_cast<int64_t>(pending->size()), journal->recovery().salvaged_records);
+  for (const PendingRecord& record : *pending) {
+    EXPECT_EQ(*journal->ReadArticle(record.journal_seq), std::string(900, 'x'));
+  }
+  EXPECT_THAT(journal->Append({{"new", "N"}}, absl::Now()), IsOk());
+}
+
+TEST(JournalHealingTest, FullDiskIsResourceExhaustedLosesNothingAndRecovers) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> opened =
+      SqliteJournal::Open(path, {.fsync = true, .max_bytes = 256 * 1024, .dedup_window = 1000});
+  ASSERT_THAT(opened, IsOk());
+  SqliteJournal& journal = **opened;
+  const std::string article(20 * 1024, 'z');
+  std::vector<CommitMark> accepted;
+  absl::Status full;
+  for (int i = 0; i < 100 && full.ok(); ++i) {
+    const std::string id = absl::StrCat("id-", i);
+    absl::StatusOr<std::vector<uint64_t>> seqs = journal.Append({{id, article}}, absl::Now());
+    if (seqs.ok()) {
+      accepted.emplace_back((*seqs)[0], id);
+    } else {
+      full = seqs.status();
+    }
+  }
+  ASSERT_THAT(full, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("disk is full")));
+  ASSERT_GT(accepted.size(), 2u);
+  // Everything acknowledged before the disk filled up is still there.
+  EXPECT_EQ(SeqsOf(*journal.LoadPending()).size(), accepted.size());
+  // Space comes back once sink confirms articles; appends work again.
+  ASSERT_THAT(journal.MarkCommitted(accepted), IsOk());
+  EXPECT_THAT(journal.Append({{"after", article}}, absl::Now()), IsOk());
+}
+
+TEST(JournalHealingTest, DeadLettersKeepTheArticleAndPersistAttemptsAcrossReopen) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  const absl::Time first = absl::FromUnixSeconds(1700000000);
+  const absl::Time last = absl::FromUnixSeconds(1700000100);
+  {
+    auto journal = OpenJournal(path);
+    ASSERT_NE(journal, nullptr);
+    ASSERT_THAT(journal->Append({{"a", "A"}, {"poison", "P"}}, first), IsOk());
+    ASSERT_THAT(
+        journal->RecordFailure(
+            1, {.attempts = 2, .first_attempt = first, .last_attempt = last, .reason = "timeout"}),
+        IsOk());
+    ASSERT_THAT(journal->MoveToDeadLetters(2, {.attempts = 5,
+                                               .first_attempt = first,
+                                               .last_attempt = last,
+                                               .reason = "classifier crashed"}),
+                IsOk());
+    EXPECT_THAT(journal->MoveToDeadLetters(2, {}), StatusIs(absl::StatusCode::kNotFound));
+  }
+  auto journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<PendingRecord>> pending = journal->LoadPending();
+  ASSERT_THAT(pending, IsOk());
+  ASSERT_THAT(SeqsOf(*pending), ElementsAre(1));
+  EXPECT_EQ((*pending)[0].attempts, 2u) << "attempts survive a restart";
+  EXPECT_EQ((*pending)[0].first_attempt, first);
+  EXPECT_TRUE(*journal->ContainsId("poison")) << "a dead letter's id still answers DUPLICATE";
+  EXPECT_EQ(*journal->CountDeadLetters(), 1);
+  absl::StatusOr<std::vector<DeadLetter>> letters = journal->ListDeadLetters();
+  ASSERT_THAT(letters, IsOk());
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ((*letters)[0].article_id, "poison");
+  EXPECT_EQ((*letters)[0].serialized_article, "P");
+  EXPECT_EQ((*letters)[0].failure.attempts, 5u);
+  EXPECT_EQ((*letters)[0].failure.reason, "classifier crashed");
+  EXPECT_EQ((*letters)[0].failure.last_attempt, last);
+
+  EXPECT_THAT(*journal->ReplayDeadLetters({"nope"}, false), IsEmpty());
+  absl::StatusOr<std::vector<PendingRecord>> replayed =
+      journal->ReplayDeadLetters({"poison"}, false);
+  ASSERT_THAT(replayed, IsOk());
+  ASSERT_THAT(SeqsOf(*replayed), ElementsAre(2));
+  EXPECT_EQ(*journal->CountDeadLetters(), 0);
+  pending = journal->LoadPending();
+  ASSERT_THAT(SeqsOf(*pending), ElementsAre(1, 2));
+  EXPECT_EQ((*pending)[1].attempts, 0u) << "a replay starts a fresh attempt budget";
+  EXPECT_EQ(*journal->ReadArticle(2), "P");
+  journal.reset();
+  journal = OpenJournal(path);
+  EXPECT_EQ(journal->recovery().quarantined_records, 0) << "the replayed record's checksum holds";
 }
 
 }  // namespace
