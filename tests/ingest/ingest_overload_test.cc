@@ -1,0 +1,124 @@
+// Backpressure: the real `ingest` binary under a publisher far faster than the pipeline (no
+// workers at all, so nothing ever leaves). Every article beyond --max_pending must be answered
+// BUSY at once, and ingest's memory must stay flat however much more is offered.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/subprocess.h"
+#include "common/zmq_channel.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/article.pb.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_util.h"
+
+namespace topicwire::ingest {
+namespace {
+
+using ::topicwire::testing::BinDir;
+using ::topicwire::testing::FreeLoopbackPortRange;
+using ::topicwire::testing::IsOk;
+using ::topicwire::testing::MakeTempDir;
+
+// The process's resident set size in KiB (VmRSS in /proc/<pid>/status); -1 when unreadable.
+int64_t ResidentKib(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+TEST(IngestOverloadTest, MemoryStaysFlatUnderTwentyTimesMoreThanItCanTake) {
+  constexpr int kMaxPending = 1000;
+  constexpr int kArticlesPerRequest = 10;
+  constexpr int kRequests = 2000;          // 20000 articles: 20x what ingest may hold
+  constexpr int kRequestsInFlight = 32;    // the publisher never waits for a reply to send more
+  const std::string body(16 * 1024, 'o');  // 320 MiB offered in total
+
+  const std::string dir = MakeTempDir();
+  const int port = FreeLoopbackPortRange(4);
+  const std::string publish = absl::StrCat("tcp://127.0.0.1:", port);
+  absl::StatusOr<Subprocess> ingest = Subprocess::Start(
+      {BinDir() + "/ingest", "--publish_endpoint=" + publish,
+       absl::StrCat("--work_endpoint=tcp://127.0.0.1:", port + 1),
+       absl::StrCat("--commit_endpoint=tcp://127.0.0.1:", port + 2),
+       absl::StrCat("--admin_endpoint=tcp://127.0.0.1:", port + 3), "--journal=" + dir + "/j.db",
+       absl::StrCat("--max_pending=", kMaxPending), "--fsync=false"},
+      dir + "/ingest.log");
+  ASSERT_THAT(ingest, IsOk());
+
+  zmq::context_t context;
+  zmq::socket_t publisher(context, zmq::socket_type::dealer);
+  ASSERT_THAT(ConfigureSocket(publisher, 0), IsOk());
+  publisher.set(zmq::sockopt::rcvtimeo, 10000);  // includes the child's start-up
+  ASSERT_THAT(Connect(publisher, publish), IsOk());
+
+  int sent = 0, answered = 0, accepted = 0, busy = 0;
+  int64_t warm_kib = -1;
+  std::vector<int64_t> samples;
+  const absl::Time start = absl::Now();
+  while (answered < kRequests) {
+    while (sent < kRequests && sent - answered < kRequestsInFlight) {
+      v1::PublishRequest request;
+      for (int i = 0; i < kArticlesPerRequest; ++i) {
+        v1::Article* article = request.add_articles();
+        article->set_id(absl::StrCat("overload-", sent, "-", i));
+        article->set_title("Overload");
+        article->set_body(body);
+      }
+      ASSERT_THAT(SendProto(publisher, request), IsOk());
+      ++sent;
+    }
+    Frames reply;
+    absl::StatusOr<bool> got = RecvFrames(publisher, reply);
+    ASSERT_THAT(got, IsOk());
+    ASSERT_TRUE(*got) << "ingest stopped answering; see " << dir << "/ingest.log";
+    v1::PublishReply parsed;
+    ASSERT_THAT(ParseFrame(reply.back(), parsed), IsOk());
+    for (const v1::PublishAck& ack : parsed.acks()) {
+      if (ack.status() == v1::PublishAck::ACCEPTED) ++accepted;
+      if (ack.status() == v1::PublishAck::BUSY) {
+        ++busy;
+        EXPECT_THAT(ack.reason(), ::testing::HasSubstr("retry later"));
+      }
+    }
+    ++answered;
+    if (answered % 100 == 0) {
+      samples.push_back(ResidentKib(ingest->pid()));
+      // Warm-up: the pending set is full and the first BUSY wave has passed through.
+      if (answered == 300) warm_kib = samples.back();
+    }
+  }
+  const absl::Duration took = absl::Now() - start;
+  const int64_t final_kib = ResidentKib(ingest->pid());
+  std::cout << "ingest VmRSS (KiB) every 100 requests of " << kArticlesPerRequest << " x "
+            << body.size() / 1024 << " KiB articles: " << absl::StrJoin(samples, " ") << "\n"
+            << "warm-up " << warm_kib << " KiB, final " << final_kib << " KiB; accepted "
+            << accepted << " busy " << busy << " in " << absl::FormatDuration(took) << "\n";
+
+  EXPECT_EQ(accepted, kMaxPending) << "exactly --max_pending articles fit";
+  EXPECT_EQ(busy, kRequests * kArticlesPerRequest - kMaxPending) << "everything else is BUSY";
+  ASSERT_GT(warm_kib, 0);
+  for (const int64_t sample : samples) {
+    EXPECT_LT(sample, warm_kib * 3 / 2 + 8 * 1024) << "memory grew with the overload";
+  }
+  EXPECT_LT(final_kib, warm_kib * 3 / 2 + 8 * 1024);
+
+  ingest->Signal(SIGTERM);
+  absl::StatusOr<int> wait_status = ingest->Wait(absl::Seconds(5));
+  ASSERT_THAT(wait_status, IsOk());
+  EXPECT_TRUE(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0);
+}
+
+}  // namespace
+}  // namespace topicwire::ingest
