@@ -223,6 +223,12 @@ absl::StatusOr<std::string> MakeDataDir(const Options& options, bool& created) {
   return pattern;
 }
 
+// The first few examples, for one line of text (the JSON report has up to 20).
+std::string ExampleList(const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  std::vector<std::string> first(ids.begin(), ids.begin() + std::min(ids.size(), 5));
+  return absl::StrCat(absl::StrJoin(first, ", "), ids.size() > 5 ? ", ..." : "");
+}
+
 }  // namespace
 
 absl::StatusOr<ChaosReport> Run(zmq::context_t& context, const Options& options, int shutdown_fd) {
@@ -410,12 +416,12 @@ void Judge(ChaosReport& report) {
   if (verification.lost() > 0) {
     report.add_failures(absl::StrCat(verification.lost(),
                                      " accepted articles are not in the store, e.g. ",
-                                     absl::StrJoin(verification.lost_examples(), ", ")));
+                                     ExampleList(verification.lost_examples())));
   }
   if (verification.duplicated() > 0) {
     report.add_failures(absl::StrCat(verification.duplicated(),
                                      " articles were stored or published more than once, e.g. ",
-                                     absl::StrJoin(verification.duplicated_examples(), ", ")));
+                                     ExampleList(verification.duplicated_examples())));
   }
   for (const std::string& problem : verification.stream_problems()) report.add_failures(problem);
   if (publishing.unanswered() > 0) {

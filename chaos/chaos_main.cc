@@ -12,6 +12,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "chaos/chaos.h"
 #include "common/env_flags.h"
@@ -63,6 +65,14 @@ std::string DirectoryOfThisProgram() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The program is called topicwire-chaos, so Abseil's default (flags defined in a file named
+  // like the program) would make --help list nothing: name this file instead.
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) {
+    return absl::EndsWith(path, "chaos_main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "publishes a stream through ingest, classify workers and sink while kill -9'ing random "
       "stages, then checks that every accepted article was stored and published exactly once. "

@@ -73,5 +73,20 @@ TEST(ChaosRunTest, MissingBinariesExitWithTwo) {
   EXPECT_NE(ReadFile(dir + "/chaos.log").find("no ingest binary"), std::string::npos);
 }
 
+TEST(ChaosRunTest, HelpListsEveryFlagWithItsDefault) {
+  const std::string dir = testing::MakeTempDir();
+  absl::StatusOr<Subprocess> chaos =
+      Subprocess::Start({testing::BinDir() + "/topicwire-chaos", "--help"}, dir + "/help.txt");
+  ASSERT_TRUE(chaos.ok()) << chaos.status();
+  ASSERT_TRUE(chaos->Wait(absl::Seconds(20)).ok());
+  const std::string help = ReadFile(dir + "/help.txt");
+  for (const char* flag :
+       {"--articles", "--workers", "--kill_interval", "--seed", "--data_dir", "--base_port",
+        "--bin_dir", "--article_bytes", "--redelivery_timeout", "--timeout", "--json", "--rate"}) {
+    EXPECT_NE(help.find(flag), std::string::npos) << flag << " missing from\n" << help;
+  }
+  EXPECT_NE(help.find("default: 100000"), std::string::npos) << help;
+}
+
 }  // namespace
 }  // namespace topicwire::chaos
