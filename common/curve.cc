@@ -103,9 +103,9 @@ absl::StatusOr<KeyPair> GenerateKeyPair() {
   char public_key[kZ85KeyLength + 1] = {};
   char secret_key[kZ85KeyLength + 1] = {};
   if (zmq_curve_keypair(public_key, secret_key) != 0) {
-    return absl::UnimplementedError(absl::StrCat(
-        "cannot generate a CURVE key pair (libzmq built without libsodium?): ",
-        zmq_strerror(zmq_errno())));
+    return absl::UnimplementedError(
+        absl::StrCat("cannot generate a CURVE key pair (libzmq built without libsodium?): ",
+                     zmq_strerror(zmq_errno())));
   }
   return KeyPair{.public_key = public_key, .secret_key = secret_key};
 }
@@ -114,9 +114,9 @@ absl::Status ValidateKey(absl::string_view key) {
   uint8_t decoded[32];
   const std::string text(key);
   if (text.size() != kZ85KeyLength || zmq_z85_decode(decoded, text.c_str()) == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", absl::CHexEscape(key.substr(0, 60)),
-        "' is not a CURVE key (40 Z85 characters, as `topicwire keygen` writes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", absl::CHexEscape(key.substr(0, 60)),
+                     "' is not a CURVE key (40 Z85 characters, as `topicwire keygen` writes)"));
   }
   return absl::OkStatus();
 }
@@ -128,9 +128,8 @@ absl::Status WriteKeyFiles(const std::string& prefix, const KeyPair& keys) {
   if (std::error_code error; !parent.empty()) std::filesystem::create_directories(parent, error);
   RETURN_IF_ERROR(WriteFile(
       prefix + ".key",
-      absl::StrCat("# topicwire CURVE secret key: keep it private (mode 0600)\n",
-                   "public-key = \"", keys.public_key, "\"\n", "secret-key = \"",
-                   keys.secret_key, "\"\n"),
+      absl::StrCat("# topicwire CURVE secret key: keep it private (mode 0600)\n", "public-key = \"",
+                   keys.public_key, "\"\n", "secret-key = \"", keys.secret_key, "\"\n"),
       O_EXCL, 0600));
   return WriteFile(prefix + ".pub",
                    absl::StrCat("# topicwire CURVE public key: share it, add it to allow-lists\n",
@@ -253,8 +252,7 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Start(
   }
   ASSIGN_OR_RETURN(AllowList allowed, ReadAllowList(options.allow_list_file));
   if (allowed.empty()) {
-    spdlog::warn("{} lists no client keys: every client will be refused",
-                 options.allow_list_file);
+    spdlog::warn("{} lists no client keys: every client will be refused", options.allow_list_file);
   }
   return Start(context, keys, std::move(allowed), registry, metric_name);
 }
@@ -326,9 +324,9 @@ absl::Status Authenticator::SecureServer(zmq::socket_t& socket) {
   // before ZAP is asked: only the socket's own events show those refusals.
   static std::atomic<int> next_monitor{0};
   const std::string address = absl::StrCat("inproc://topicwire-curve-monitor-", next_monitor++);
-  if (zmq_socket_monitor(socket.handle(), address.c_str(),
-                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
+  if (zmq_socket_monitor(
+          socket.handle(), address.c_str(),
+          ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot monitor a CURVE socket: ", zmq_strerror(zmq_errno())));
   }
@@ -425,8 +423,8 @@ void Authenticator::AnswerZap() {
       status_text = "OK";
       user_id = z85;
     } else {
-      Refuse(Refusal::kUnknownKey, absl::StrCat("client key ", z85, " from ", address,
-                                                " is not in the allow-list"));
+      Refuse(Refusal::kUnknownKey,
+             absl::StrCat("client key ", z85, " from ", address, " is not in the allow-list"));
     }
   } else if (mechanism == "NULL" && domain != kZapDomain) {
     // The process' unsecured sockets (internal endpoints) stay plaintext, as before.
@@ -437,9 +435,8 @@ void Authenticator::AnswerZap() {
            absl::StrCat("mechanism ", mechanism, " from ", address, " is not accepted"));
   }
   Frames reply;
-  for (const std::string& text :
-       {version.empty() ? std::string("1.0") : version, frame_text(1), status, status_text,
-        user_id, std::string()}) {
+  for (const std::string& text : {version.empty() ? std::string("1.0") : version, frame_text(1),
+                                  status, status_text, user_id, std::string()}) {
     reply.emplace_back(text.data(), text.size());
   }
   if (absl::Status sent = SendFrames(zap_, reply); !sent.ok()) {
@@ -457,8 +454,7 @@ void Authenticator::DrainMonitor(zmq::socket_t& monitor) {
     uint16_t event = 0;
     uint32_t value = 0;
     std::memcpy(&event, frames[0].data(), sizeof(event));
-    std::memcpy(&value, static_cast<const char*>(frames[0].data()) + sizeof(event),
-                sizeof(value));
+    std::memcpy(&value, static_cast<const char*>(frames[0].data()) + sizeof(event), sizeof(value));
     const std::string endpoint = frames.size() > 1 ? frames[1].to_string() : std::string();
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
         value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {

@@ -26,9 +26,7 @@ KeyPair NewKeys() {
   return keys.ok() ? *keys : KeyPair{};
 }
 
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void WriteText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 TEST(CurveKeysTest, CurveIsAvailableAndKeysAreZ85) {
   ASSERT_TRUE(Available()) << "libzmq without libsodium: CURVE cannot work";
@@ -81,10 +79,9 @@ TEST(CurveKeysTest, KeyFileWhosePublicKeyDoesNotMatchIsRefused) {
 TEST(AllowListTest, AcceptsBareKeysPubFileLinesAndComments) {
   const KeyPair alice = NewKeys();
   const KeyPair bob = NewKeys();
-  absl::StatusOr<AllowList> allowed =
-      ParseAllowList(absl::StrCat("# clients\n\n  ", alice.public_key, "  \n",
-                                  "# topicwire CURVE public key\npublic-key = \"", bob.public_key,
-                                  "\"\n"));
+  absl::StatusOr<AllowList> allowed = ParseAllowList(
+      absl::StrCat("# clients\n\n  ", alice.public_key, "  \n",
+                   "# topicwire CURVE public key\npublic-key = \"", bob.public_key, "\"\n"));
   ASSERT_THAT(allowed, IsOk());
   EXPECT_EQ(allowed->size(), 2u);
   EXPECT_TRUE(allowed->contains(alice.public_key));
@@ -167,9 +164,8 @@ class ZapHandlerTest : public ::testing::Test {
   std::string Ask(const std::string& domain, const std::string& mechanism,
                   const std::string& credential) {
     Frames request;
-    for (const std::string& text :
-         {std::string("1.0"), std::string("42"), domain, std::string("127.0.0.1"),
-          std::string("id"), mechanism}) {
+    for (const std::string& text : {std::string("1.0"), std::string("42"), domain,
+                                    std::string("127.0.0.1"), std::string("id"), mechanism}) {
       request.emplace_back(text.data(), text.size());
     }
     if (!credential.empty()) request.emplace_back(credential.data(), credential.size());
@@ -283,8 +279,8 @@ TEST_F(CurveServerTest, UnknownKeyIsRefusedAndCounted) {
 
 TEST_F(CurveServerTest, PlaintextClientIsRefusedAndCounted) {
   zmq::socket_t client = Client(nullptr, "");
-  EXPECT_TRUE(WaitFor([&] { return authenticator_->refused(Refusal::kPlaintext) >= 1; },
-                      absl::Seconds(5)));
+  EXPECT_TRUE(
+      WaitFor([&] { return authenticator_->refused(Refusal::kPlaintext) >= 1; }, absl::Seconds(5)));
   EXPECT_FALSE(ServerReceives(absl::Milliseconds(300)));
 }
 

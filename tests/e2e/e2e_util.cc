@@ -64,10 +64,13 @@ void Pipeline::StartIngest(const std::vector<std::string>& extra_flags) {
   Start("ingest", argv);
 }
 
-void Pipeline::StartSink() {
-  Start("sink", {testing::BinDir() + "/sink", "--input_endpoint=" + Endpoint(4),
-                 "--stream_endpoint=" + Endpoint(1), "--history_endpoint=" + Endpoint(2),
-                 "--commit_endpoint=" + Endpoint(5), "--store=" + dir_ + "/sink/store.db"});
+void Pipeline::StartSink(const std::vector<std::string>& extra_flags) {
+  std::vector<std::string> argv = {
+      testing::BinDir() + "/sink", "--input_endpoint=" + Endpoint(4),
+      "--stream_endpoint=" + Endpoint(1), "--history_endpoint=" + Endpoint(2),
+      "--commit_endpoint=" + Endpoint(5), "--store=" + dir_ + "/sink/store.db"};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  Start("sink", argv);
 }
 
 void Pipeline::StartWorker(int index) {

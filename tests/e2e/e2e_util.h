@@ -33,7 +33,7 @@ class Pipeline {
 
   // Starts (or restarts) a stage; `extra_flags` are appended to the standard ones.
   void StartIngest(const std::vector<std::string>& extra_flags = {});
-  void StartSink();
+  void StartSink(const std::vector<std::string>& extra_flags = {});
   void StartWorker(int index);
   void StartAll(int workers);
 
