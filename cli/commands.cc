@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/article_reader.h"
+#include "cli/deadletters.h"
 #include "cli/keygen.h"
 #include "cli/output.h"
 #include "cli/publish.h"
@@ -335,8 +336,8 @@ int RunEvalCommand(const ParsedArgs& args, CommandIo& io) {
 }  // namespace
 
 const std::vector<CommandSpec>& AllCommands() {
-  static const std::vector<CommandSpec>* const commands =
-      new std::vector<CommandSpec>{kUp, kPublish, kSubscribe, kTag, kEval, kKeygen};
+  static const std::vector<CommandSpec>* const commands = new std::vector<CommandSpec>{
+      kUp, kPublish, kSubscribe, kTag, kEval, kKeygen, DeadLettersSpec()};
   return *commands;
 }
 
@@ -373,6 +374,7 @@ int RunCli(const std::vector<std::string>& args, CommandIo io) {
   if (spec->name == "subscribe") return RunSubscribeCommand(*parsed, io);
   if (spec->name == "tag") return RunTagCommand(*parsed, io);
   if (spec->name == "keygen") return RunKeygenCommand(*parsed, io);
+  if (spec->name == "deadletters") return RunDeadLettersCommand(*parsed, io);
   return RunEvalCommand(*parsed, io);
 }
 
