@@ -47,22 +47,23 @@ class Worker {
                  options_.work_endpoint, options_.credit, options_.sink_endpoint,
                  classifier_.version());
     while (true) {
-      enum { kShutdown, kWork, kSink, kMonitor };
+      enum { kShutdown, kWork, kSink, kSinkMonitor, kWorkMonitor };
+      // A null socket in a pollitem with fd -1 and no events is never ready.
       std::vector<zmq::pollitem_t> items = {
           {nullptr, shutdown_fd, ZMQ_POLLIN, 0},
           {work_.handle(), 0, ZMQ_POLLIN, 0},
           {sink_.handle(), 0, static_cast<short>(outbox_.empty() ? 0 : ZMQ_POLLOUT), 0},
+          {sink_monitor_.handle(), -1, static_cast<short>(sink_monitor_ ? ZMQ_POLLIN : 0), 0},
+          {work_monitor_.handle(), -1, static_cast<short>(work_monitor_ ? ZMQ_POLLIN : 0), 0},
       };
-      if (monitor_.handle() != nullptr) items.push_back({monitor_.handle(), 0, ZMQ_POLLIN, 0});
       const absl::Time now = absl::Now();
       const absl::Time wake = std::min(last_sent_ + options_.heartbeat_interval,
                                        last_heard_ + options_.heartbeat_interval * liveness());
       ASSIGN_OR_RETURN(int ready, Poll(items, std::max(wake - now, absl::ZeroDuration())));
       if (ready > 0 && (items[kShutdown].revents & ZMQ_POLLIN)) break;
-      if (monitor_.handle() != nullptr && (items[kMonitor].revents & ZMQ_POLLIN)) {
-        RETURN_IF_ERROR(DrainMonitor());
-      }
+      if (items[kSinkMonitor].revents & ZMQ_POLLIN) RETURN_IF_ERROR(DrainSinkMonitor());
       if (items[kWork].revents & ZMQ_POLLIN) RETURN_IF_ERROR(DrainWork());
+      if (items[kWorkMonitor].revents & ZMQ_POLLIN) RETURN_IF_ERROR(DrainWorkMonitor());
       RETURN_IF_ERROR(FlushOutbox());
       RETURN_IF_ERROR(KeepAlive());
     }
@@ -81,38 +82,48 @@ class Worker {
       return absl::UnavailableError(
           absl::StrCat("cannot set ZMQ_IMMEDIATE: ", zmq_strerror(zmq_errno())));
     }
-    RETURN_IF_ERROR(MonitorSinkSocket());
+    RETURN_IF_ERROR(Monitor(sink_, options_.sink_endpoint, sink_monitor_));
     RETURN_IF_ERROR(Connect(sink_, options_.sink_endpoint));
-    if (monitor_.handle() == nullptr) SetSinkConnected(true);
+    if (!sink_monitor_) SetSinkConnected(true);
     return absl::OkStatus();
   }
 
-  // Readiness needs to know whether sink is reachable; a ZeroMQ socket monitor reports the
-  // PUSH's handshakes and disconnects. inproc:// emits no events, so it is not watched.
-  absl::Status MonitorSinkSocket() {
-    if (absl::StartsWith(options_.sink_endpoint, "inproc://")) return absl::OkStatus();
+  // Watches `socket`'s handshakes and disconnects through a ZeroMQ socket monitor (a PAIR
+  // socket in `monitor`). inproc:// emits no events, so it is not watched (`monitor` stays null).
+  absl::Status Monitor(zmq::socket_t& socket, const std::string& endpoint, zmq::socket_t& monitor) {
+    monitor = zmq::socket_t();
+    if (absl::StartsWith(endpoint, "inproc://")) return absl::OkStatus();
     static std::atomic<int> next_monitor{0};
     const std::string address =
-        absl::StrCat("inproc://topicwire-classify-sink-monitor-", next_monitor++);
-    if (zmq_socket_monitor(sink_.handle(), address.c_str(),
+        absl::StrCat("inproc://topicwire-classify-monitor-", next_monitor++);
+    if (zmq_socket_monitor(socket.handle(), address.c_str(),
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0) {
       return absl::UnavailableError(
-          absl::StrCat("cannot monitor the sink socket: ", zmq_strerror(zmq_errno())));
+          absl::StrCat("cannot monitor the socket to ", endpoint, ": ", zmq_strerror(zmq_errno())));
     }
-    monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
-    RETURN_IF_ERROR(ConfigureSocket(monitor_, /*linger_ms=*/0));
-    return Connect(monitor_, address);
+    monitor = zmq::socket_t(context_, zmq::socket_type::pair);
+    RETURN_IF_ERROR(ConfigureSocket(monitor, /*linger_ms=*/0));
+    return Connect(monitor, address);
   }
 
-  absl::Status DrainMonitor() {
+  // The events queued on `monitor` (ZMQ_EVENT_*), oldest first.
+  absl::StatusOr<std::vector<uint16_t>> MonitorEvents(zmq::socket_t& monitor) {
+    std::vector<uint16_t> events;
     while (true) {
       Frames frames;
-      ASSIGN_OR_RETURN(bool got, RecvFrames(monitor_, frames, /*dont_wait=*/true));
-      if (!got) return absl::OkStatus();
+      ASSIGN_OR_RETURN(bool got, RecvFrames(monitor, frames, /*dont_wait=*/true));
+      if (!got) return events;
       // Monitor events: [uint16 event, uint32 value][endpoint].
       if (frames.empty() || frames[0].size() < sizeof(uint16_t)) continue;
       uint16_t event = 0;
       std::memcpy(&event, frames[0].data(), sizeof(event));
+      events.push_back(event);
+    }
+  }
+
+  absl::Status DrainSinkMonitor() {
+    ASSIGN_OR_RETURN(std::vector<uint16_t> events, MonitorEvents(sink_monitor_));
+    for (uint16_t event : events) {
       if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         spdlog::info("connected to sink at {}", options_.sink_endpoint);
         SetSinkConnected(true);
@@ -122,6 +133,26 @@ class Worker {
         SetSinkConnected(false);
       }
     }
+    return absl::OkStatus();
+  }
+
+  // A DEALER reconnects by itself after ingest restarts, but the new ingest knows nothing of
+  // this worker's credit, and its heartbeats would keep the worker from ever noticing. So a
+  // handshake after a disconnect counts as a new ingest: register afresh (new socket, new
+  // identity, full free credit); the old identity's in-flight items are redelivered.
+  absl::Status DrainWorkMonitor() {
+    ASSIGN_OR_RETURN(std::vector<uint16_t> events, MonitorEvents(work_monitor_));
+    for (uint16_t event : events) {
+      if (event == ZMQ_EVENT_DISCONNECTED) {
+        spdlog::warn("lost ingest at {}", options_.work_endpoint);
+        work_disconnected_ = true;
+        SetIngestConnected(false);
+      } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && work_disconnected_) {
+        spdlog::info("ingest at {} is back; registering again", options_.work_endpoint);
+        return ConnectToIngest();  // replaces work_monitor_: stop reading the old one
+      }
+    }
+    return absl::OkStatus();
   }
 
   void SetSinkConnected(bool value) {
@@ -139,7 +170,9 @@ class Worker {
     // Whatever the old socket still queues is stale (ingest forgot us): drop it at once.
     if (work_.handle() != nullptr) RETURN_IF_ERROR(ConfigureSocket(work_, /*linger_ms=*/0));
     work_ = zmq::socket_t(context_, zmq::socket_type::dealer);
+    work_disconnected_ = false;
     RETURN_IF_ERROR(ConfigureSocket(work_, options_.linger_ms));
+    RETURN_IF_ERROR(Monitor(work_, options_.work_endpoint, work_monitor_));
     RETURN_IF_ERROR(Connect(work_, options_.work_endpoint));
     last_heard_ = absl::Now();
     const int free_credit = std::max(0, options_.credit - static_cast<int>(outbox_.size()));
@@ -295,8 +328,10 @@ class Worker {
   ClassifyMetrics metrics_;
   std::shared_ptr<ClassifyHealth> health_;
   zmq::socket_t sink_{context_, zmq::socket_type::push};
-  zmq::socket_t monitor_;
+  zmq::socket_t sink_monitor_;
   zmq::socket_t work_;
+  zmq::socket_t work_monitor_;
+  bool work_disconnected_ = false;
   std::deque<Pending> outbox_;
   absl::Time last_heard_ = absl::Now();
   absl::Time last_sent_ = absl::Now();

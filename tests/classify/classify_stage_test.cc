@@ -91,6 +91,7 @@ class ClassifyStageTest : public ::testing::Test {
       EXPECT_THAT(ParseFrame(frames[1], message), IsOk());
       if (message.has_heartbeat()) {
         ++heartbeats_;
+        if (answer_heartbeats_) SendToWorker("");  // like ingest: an empty Dispatch
         continue;
       }
       return message;
@@ -137,6 +138,7 @@ class ClassifyStageTest : public ::testing::Test {
   std::future<absl::Status> stage_;
   std::string identity_;
   int heartbeats_ = 0;
+  bool answer_heartbeats_ = false;
 };
 
 TEST_F(ClassifyStageTest, GrantsCreditTagsDeliversAndSaysGoodbye) {
@@ -221,6 +223,29 @@ TEST_F(ClassifyStageTest, ReconnectsWithFreshSocketAndFullCreditWhenIngestIsSile
   EXPECT_EQ(again->credit().credit(), 4u);
   EXPECT_NE(identity_, first_identity);
   EXPECT_FALSE(health_->ingest_connected());
+}
+
+TEST_F(ClassifyStageTest, RegistersAgainWhenARestartedIngestAnswersHeartbeats) {
+  BindSink();
+  // Long liveness: only the reconnect handshake, not silence, can trigger the new grant.
+  options_.heartbeat_interval = absl::Seconds(1);
+  answer_heartbeats_ = true;
+  StartStage();
+  ASSERT_TRUE(NextControl().has_value());
+  const std::string first_identity = identity_;
+
+  // ingest restarts on the same port: the old socket goes, a new one binds.
+  ingest_ = zmq::socket_t(context_, zmq::socket_type::router);
+  ASSERT_THAT(ConfigureSocket(ingest_, 0), IsOk());
+  ASSERT_TRUE(::topicwire::testing::WaitFor(
+      [&] { return Bind(ingest_, options_.work_endpoint).ok(); }, absl::Seconds(5)));
+  // The new ingest answers the worker's heartbeats, so the worker keeps hearing from "ingest";
+  // it must still notice the new connection and grant its credit again.
+  std::optional<v1::WorkerMessage> again = NextControl(absl::Milliseconds(2500));
+  ASSERT_TRUE(again.has_value());
+  ASSERT_TRUE(again->has_credit());
+  EXPECT_EQ(again->credit().credit(), 4u);
+  EXPECT_NE(identity_, first_identity);
 }
 
 TEST_F(ClassifyStageTest, HoldsCreditWhileSinkIsUnreachable) {
