@@ -33,7 +33,8 @@ const CommandSpec kUp = {
         {"data-dir", "DIR", "topicwire-data", "Journal, store and logs/<stage>.log live here"},
         {"workers", "N", "2", "Number of classify workers"},
         {"base-port", "P", "7400",
-         "Ports P..P+5 (publish, stream, history, work, sink input, commit), HTTP P+6.."},
+         "Ports P..P+5 (publish, stream, history, work, sink input, commit), HTTP P+6, P+7, "
+         "P+10+i; ingest admin P+9"},
         {"bind", "HOST", "127.0.0.1", "Address the stages bind (0.0.0.0: every interface)"},
         {"bin-dir", "DIR", "",
          "Where the ingest/classify/sink binaries are (\"\": beside topicwire)"},
@@ -190,11 +191,11 @@ int RunUpCommand(const ParsedArgs& args, CommandIo& io) {
   if (*workers < 1 || *workers > 64) {
     return Fail(io, "up", absl::InvalidArgumentError("--workers must be between 1 and 64"));
   }
-  if (*base_port < 1 || *base_port + 8 + *workers > 65535) {
+  if (*base_port < 1 || *base_port + 10 + *workers > 65535) {
     return Fail(
         io, "up",
         absl::InvalidArgumentError(absl::StrCat(
-            "--base-port ", *base_port, " leaves no room for ports P..P+", 8 + *workers - 1)));
+            "--base-port ", *base_port, " leaves no room for ports P..P+", 10 + *workers - 1)));
   }
   options.workers = static_cast<int>(*workers);
   options.base_port = static_cast<int>(*base_port);

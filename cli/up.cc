@@ -109,8 +109,9 @@ std::vector<StagePlan> PlanStages(const UpOptions& options, const std::string& b
                  absl::StrCat("--publish_endpoint=", BindEndpoint(options, 0)),
                  absl::StrCat("--work_endpoint=", BindEndpoint(options, 3)),
                  absl::StrCat("--commit_endpoint=", BindEndpoint(options, 5)),
-                 absl::StrCat("--journal=", (data / "ingest" / "journal.db").string()),
-                 log_level};
+                 // Admin (dead letters) stays on loopback whatever --bind says.
+                 absl::StrCat("--admin_endpoint=tcp://127.0.0.1:", options.base_port + 9),
+                 absl::StrCat("--journal=", (data / "ingest" / "journal.db").string()), log_level};
   if (options.http) ingest.argv.push_back(absl::StrCat("--http_listen=", HttpListen(options, 6)));
   plans.push_back(std::move(ingest));
 
@@ -134,7 +135,7 @@ std::vector<StagePlan> PlanStages(const UpOptions& options, const std::string& b
       worker.argv.push_back(absl::StrCat("--taxonomy=", options.taxonomy));
     }
     if (options.http) {
-      worker.argv.push_back(absl::StrCat("--http_listen=", HttpListen(options, 8 + i)));
+      worker.argv.push_back(absl::StrCat("--http_listen=", HttpListen(options, 10 + i)));
     }
     plans.push_back(std::move(worker));
   }
@@ -152,8 +153,10 @@ std::string DescribeEndpoints(const UpOptions& options) {
   if (options.http) {
     absl::StrAppend(&text, "metrics    http://", host, ":", options.base_port + 6,
                     "/metrics (ingest), :", options.base_port + 7,
-                    " (sink), :", options.base_port + 8, "+i (classify-i)\n");
+                    " (sink), :", options.base_port + 10, "+i (classify-i)\n");
   }
+  absl::StrAppend(&text, "admin      tcp://127.0.0.1:", options.base_port + 9,
+                  "   (topicwire deadletters --admin)\n");
   absl::StrAppend(&text, "data       ", options.data_dir, "  (logs in ",
                   (std::filesystem::path(options.data_dir) / "logs").string(), ")\n");
   return text;

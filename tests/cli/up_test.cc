@@ -47,7 +47,8 @@ TEST(UpPlanTest, StagesGetTheArchitecturePorts) {
   EXPECT_EQ(plans[3].name, "classify-1");
   EXPECT_THAT(plans[3].argv, Contains("--work_endpoint=tcp://127.0.0.1:9003"));
   EXPECT_THAT(plans[3].argv, Contains("--sink_endpoint=tcp://127.0.0.1:9004"));
-  EXPECT_THAT(plans[3].argv, Contains("--http_listen=127.0.0.1:9009"));
+  EXPECT_THAT(plans[3].argv, Contains("--http_listen=127.0.0.1:9011"));
+  EXPECT_THAT(plans[0].argv, Contains("--admin_endpoint=tcp://127.0.0.1:9009"));
 }
 
 TEST(UpPlanTest, WildcardBindConnectsThroughLoopback) {
