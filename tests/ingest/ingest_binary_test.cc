@@ -115,5 +115,32 @@ TEST_F(IngestBinaryTest, UnwritableJournalExitsNonZeroWithTheReason) {
   EXPECT_THAT(text, ::testing::HasSubstr("cannot create the journal directory /proc/no/such/dir"));
 }
 
+TEST_F(IngestBinaryTest, JournalOfRandomBytesIsMovedAsideAndIngestStarts) {
+  {
+    std::ofstream garbage(dir_ + "/journal.db", std::ios::binary);
+    for (int i = 0; i < 100000; ++i) garbage.put(static_cast<char>((i * 7919) ^ (i >> 3)));
+  }
+  absl::StatusOr<Subprocess> ingest = StartIngest();
+  ASSERT_THAT(ingest, IsOk());
+  auto publisher = Connected(zmq::socket_type::dealer, publish_);
+  v1::PublishRequest request;
+  request.add_articles()->set_title("After the damage");
+  ASSERT_THAT(SendProto(*publisher, request), IsOk());
+  Frames reply;
+  absl::StatusOr<bool> got = RecvFrames(*publisher, reply);
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(*got) << "no reply from ingest; see " << dir_ << "/ingest.log";
+  v1::PublishReply parsed;
+  ASSERT_THAT(ParseFrame(reply.back(), parsed), IsOk());
+  ASSERT_EQ(parsed.acks_size(), 1);
+  EXPECT_EQ(parsed.acks(0).status(), v1::PublishAck::ACCEPTED);
+  ingest->Signal(SIGTERM);
+  ASSERT_THAT(ingest->Wait(absl::Seconds(5)), IsOk());
+  std::ifstream log(dir_ + "/ingest.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text,
+              ::testing::HasSubstr("was damaged: moved it to " + dir_ + "/journal.db.damaged-"));
+}
+
 }  // namespace
 }  // namespace topicwire::ingest

@@ -2,6 +2,8 @@
 // publisher (DEALER and REQ), a fake classify worker (DEALER) and a fake sink (PUSH).
 #include "ingest/ingest_stage.h"
 
+#include <sqlite3.h>
+
 #include <future>
 #include <memory>
 #include <optional>
@@ -651,6 +653,31 @@ TEST_F(IngestStageTest, VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts
   EXPECT_EQ(items[0].attempt(), 3u) << "the attempt count survived the restart";
   ASSERT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_dead_letters") == 1; }, kTimeout));
   EXPECT_EQ(Metric("topicwire_ingest_pending_articles"), 0);
+}
+
+TEST_F(IngestStageTest, CorruptJournalRecordIsQuarantinedCountedAndTheRestFlows) {
+  {
+    auto journal = OpenJournalFromTest();
+    ASSERT_NE(journal, nullptr);
+    ASSERT_THAT(journal->Append({{"q-1", MakeArticle("q-1", "One").SerializeAsString()},
+                                 {"q-2", MakeArticle("q-2", "Two").SerializeAsString()}},
+                                absl::Now()),
+                IsOk());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.journal_path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE records SET article = X'00' WHERE journal_seq = 1", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  StartStage();
+  EXPECT_EQ(Metric("topicwire_ingest_journal_quarantined_records_total"), 1);
+  EXPECT_EQ(Metric("topicwire_ingest_pending_articles"), 1);
+  auto worker = NewWorker(/*credit=*/10);
+  std::vector<v1::WorkItem> items = ReceiveItems(*worker, 1);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].article().id(), "q-2");
 }
 
 }  // namespace
