@@ -23,6 +23,11 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
+// Cap on what a subscriber may send the stream socket: only subscriptions arrive there, and XPUB
+// keeps about 100 bytes of trie per byte of a subscription, so one subscription at the common
+// 64 MiB frame cap would cost gigabytes. Topic ids are short.
+constexpr int64_t kMaxSubscriptionBytes = 1024;
+
 // The whole stage: sockets, metrics and the handlers the poll loop calls.
 class SinkStage {
  public:
@@ -76,6 +81,11 @@ class SinkStage {
     // Input is dropped on exit: anything unread is redelivered by ingest.
     RETURN_IF_ERROR(ConfigureSocket(input_, /*linger_ms=*/0));
     RETURN_IF_ERROR(ConfigureSocket(stream_, options_.linger_ms));
+    if (zmq_setsockopt(stream_.handle(), ZMQ_MAXMSGSIZE, &kMaxSubscriptionBytes,
+                       sizeof(kMaxSubscriptionBytes)) != 0) {
+      return absl::InternalError(
+          absl::StrCat("cannot cap subscriptions: ", zmq_strerror(zmq_errno())));
+    }
     RETURN_IF_ERROR(ConfigureSocket(history_, options_.linger_ms));
     RETURN_IF_ERROR(ConfigureSocket(commit_, options_.linger_ms));
     // The C API returns an error code instead of throwing like cppzmq's set().

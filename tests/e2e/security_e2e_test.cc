@@ -308,6 +308,16 @@ TEST(SocketCapE2eTest, OverCapFrameDropsTheConnectionOnEverySocketAndServiceCont
         << target.what << " accepted a frame over kMaxFrameBytes";
   }
 
+  // Subscribers may send only short subscriptions: XPUB's subscription trie costs about 100
+  // bytes per byte, so a 1 MiB "subscription" is refused by a much lower cap on the stream.
+  {
+    WatchedClient client(context, zmq::socket_type::xsub, pipeline.stream_endpoint());
+    Frames frames;
+    frames.emplace_back(std::string(1 << 20, 'x').data(), size_t{1} << 20);
+    ASSERT_THAT(SendFrames(client.socket(), frames), IsOk());
+    EXPECT_TRUE(client.Disconnected(absl::Seconds(10))) << "sink took a 1 MiB subscription";
+  }
+
   // An article over the 1 MiB article limit but far under the socket cap is answered, with the
   // size and the limit in the reason (a limit that drops without a word would be a bug).
   v1::PublishRequest oversized;
