@@ -252,6 +252,28 @@ TEST_F(SecurePipelineTest, PlaintextAndUnknownKeySubscribersSeeNothingAndAreCoun
   EXPECT_EQ(ReadyCount(items, absl::Milliseconds(500)), 0);
 }
 
+TEST(CurveConfigE2eTest, HalfACurveConfigurationOrABadKeyFileExitsWithAHint) {
+  Pipeline pipeline;
+  const std::string keys = pipeline.dir() + "/keys";
+  ASSERT_EQ(RunCli({"keygen", "--out", keys + "/server"}, pipeline.dir() + "/logs/keygen.log"), 0);
+  const std::string log = pipeline.dir() + "/logs/ingest.log";
+
+  pipeline.StartIngest({"--curve_secret_key_file=" + keys + "/server.key"});
+  absl::StatusOr<int> status = pipeline.process("ingest").Wait(absl::Seconds(20));
+  ASSERT_THAT(status, IsOk());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1);
+  EXPECT_THAT(ReadFile(log), HasSubstr("--curve_allow"));
+
+  // The public key file is not a server key: the secret is missing.
+  std::ofstream(keys + "/allowed") << ReadFile(keys + "/server.pub");
+  pipeline.StartIngest(
+      {"--curve_secret_key_file=" + keys + "/server.pub", "--curve_allow=" + keys + "/allowed"});
+  status = pipeline.process("ingest").Wait(absl::Seconds(20));
+  ASSERT_THAT(status, IsOk());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1);
+  EXPECT_THAT(ReadFile(log), HasSubstr("holds no secret key"));
+}
+
 // A client socket of `type` with a monitor that reports its disconnection.
 class WatchedClient {
  public:
