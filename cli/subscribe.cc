@@ -94,6 +94,8 @@ absl::Status ReplayHistory(zmq::context_t& context, const SubscribeOptions& opti
         static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
   }
   for (const std::string& topic : topics) request.add_topics(topic);
+  // Large pages: catching up on a long history is dominated by round trips (sink caps the size).
+  request.set_limit(1000);
 
   while (true) {
     RETURN_IF_ERROR(SendProto(socket, request));

@@ -59,7 +59,8 @@ void Pipeline::StartIngest(const std::vector<std::string>& extra_flags) {
   std::vector<std::string> argv = {
       testing::BinDir() + "/ingest", "--publish_endpoint=" + Endpoint(0),
       "--work_endpoint=" + Endpoint(3), "--commit_endpoint=" + Endpoint(5),
-      "--journal=" + dir_ + "/ingest/journal.db"};
+      // The admin endpoint's default is a fixed port: tests running in parallel must not share it.
+      "--admin_endpoint=" + Endpoint(9), "--journal=" + dir_ + "/ingest/journal.db"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   Start("ingest", argv);
 }
