@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "spdlog/spdlog.h"
 
 #ifdef TOPICWIRE_HAVE_OPENCC
 #include <opencc.h>
@@ -195,7 +196,15 @@ std::vector<std::string> TraditionalVariants(const std::string& text) {
     auto* opened = new std::vector<opencc_t>;
     for (const char* config : {"s2t.json", "s2tw.json", "s2twp.json", "s2hk.json"}) {
       opencc_t handle = opencc_open(config);
-      if (handle != reinterpret_cast<opencc_t>(-1)) opened->push_back(handle);
+      if (handle != reinterpret_cast<opencc_t>(-1)) {
+        opened->push_back(handle);
+      } else {
+        // Still usable, but traditional-script articles will miss simplified-only terms.
+        spdlog::warn(
+            "OpenCC cannot open {} ({}): no traditional variants from it (is "
+            "libopencc-data installed?)",
+            config, opencc_error());
+      }
     }
     return opened;
   }();
