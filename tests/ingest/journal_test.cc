@@ -385,3 +385,24 @@ TEST(JournalHealingTest, DeadLettersKeepTheArticleAndPersistAttemptsAcrossReopen
 
 }  // namespace
 }  // namespace topicwire::ingest
+
+namespace topicwire::ingest {
+namespace {
+
+TEST(JournalHealingTest, JournalFromBeforeChecksumsIsUpgradedAndTrusted) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  RunSql(path,
+         "CREATE TABLE records (journal_seq INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT "
+         "NOT NULL, article BLOB, accepted_at_us INTEGER NOT NULL, committed INTEGER NOT NULL "
+         "DEFAULT 0);"
+         "INSERT INTO records (article_id, article, accepted_at_us) VALUES ('old', 'O', 1)");
+  auto journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->recovery().quarantined_records, 0);
+  EXPECT_THAT(SeqsOf(*journal->LoadPending()), ElementsAre(1));
+  EXPECT_EQ(*journal->ReadArticle(1), "O");
+  EXPECT_THAT(*journal->Append({{"new", "N"}}, absl::Now()), ElementsAre(2));
+}
+
+}  // namespace
+}  // namespace topicwire::ingest
