@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/article_reader.h"
+#include "cli/bench.h"
 #include "cli/deadletters.h"
 #include "cli/keygen.h"
 #include "cli/output.h"
@@ -15,6 +16,7 @@
 #include "cli/tag.h"
 #include "cli/up.h"
 #include "common/logging.h"
+#include "google/protobuf/util/json_util.h"
 #include "common/shutdown.h"
 #include "zmq.hpp"
 
@@ -125,6 +127,31 @@ const CommandSpec kEval = {
         {"taxonomy", "FILE", "", "Taxonomy file (\"\": classify's bundled default)"},
         {"json", "", "false", "Print the report as JSON", true},
         {"min-macro-f1", "X", "0", "Exit 1 when macro-F1 is below X"},
+    }};
+
+const CommandSpec kBench = {
+    .name = "bench",
+    .arguments = "",
+    .brief = "Measure throughput, latency and stage resources against the passthrough limit",
+    .summary =
+        "Starts the real stages (or uses a running pipeline: --to and --from), publishes\n"
+        "synthetic articles as fast as they are accepted, then at --rate and at half the\n"
+        "maximum, subscribes at the far end, and reports throughput, latency percentiles,\n"
+        "each stage's CPU time and peak memory, and the ratio to the passthrough limit:\n"
+        "the same ZeroMQ hops and protobuf encode/decode without journal, tagging or store.",
+    .flags = {
+        {"count", "N", "20000", "Articles per run"},
+        {"size", "BYTES", "3300", "Approximate size of each article"},
+        {"rate", "R", "10000", "Articles per second of the first latency run"},
+        {"workers", "N", "2", "Classify workers to start"},
+        {"base-port", "P", "7450", "Ports for the stages bench starts (layout as in up)"},
+        {"data-dir", "DIR", "", "Journal, store and logs (\"\": a temporary directory)"},
+        {"bin-dir", "DIR", "", "Where the stage binaries are (\"\": beside topicwire)"},
+        {"to", "ENDPOINT", "", "Measure a running pipeline: ingest's publish endpoint"},
+        {"from", "ENDPOINT", "", "... and sink's stream endpoint"},
+        {"fsync", "", "true", "Durable journal and store (--fsync=false: faster, unsafe)", true},
+        {"passthrough", "", "true", "Also measure the passthrough limit", true},
+        {"json", "", "false", "Print one JSON object (BenchReport in proto/bench.proto)", true},
     }};
 
 std::string TopLevelUsage() {
@@ -316,6 +343,58 @@ int RunTagCommand(const ParsedArgs& args, CommandIo& io) {
   return kExitOk;
 }
 
+int RunBenchCommand(const ParsedArgs& args, CommandIo& io) {
+  BenchOptions options;
+  absl::StatusOr<int64_t> count = args.GetInt("count");
+  absl::StatusOr<int64_t> size = args.GetInt("size");
+  absl::StatusOr<double> rate = args.GetDouble("rate");
+  absl::StatusOr<int64_t> workers = args.GetInt("workers");
+  absl::StatusOr<int64_t> base_port = args.GetInt("base-port");
+  absl::StatusOr<bool> fsync = args.GetBool("fsync");
+  absl::StatusOr<bool> passthrough = args.GetBool("passthrough");
+  absl::StatusOr<bool> json = args.GetBool("json");
+  for (const absl::Status& status :
+       {count.status(), size.status(), rate.status(), workers.status(), base_port.status(),
+        fsync.status(), passthrough.status(), json.status()}) {
+    if (!status.ok()) return Fail(io, "bench", status);
+  }
+  if (*workers < 1 || *workers > 64 || *base_port < 1 || *base_port + 10 + *workers > 65535) {
+    return Fail(io, "bench",
+                absl::InvalidArgumentError("--workers must be 1..64 and --base-port leave room "
+                                           "for the stages' ports"));
+  }
+  if (args.Get("to").empty() != args.Get("from").empty()) {
+    return Fail(io, "bench", absl::InvalidArgumentError("give both --to and --from, or neither"));
+  }
+  options.count = *count;
+  options.article_bytes = *size;
+  options.rate = *rate;
+  options.workers = static_cast<int>(*workers);
+  options.base_port = static_cast<int>(*base_port);
+  options.data_dir = args.Get("data-dir");
+  options.bin_dir = args.Get("bin-dir");
+  options.publish_endpoint = args.Get("to");
+  options.stream_endpoint = args.Get("from");
+  options.fsync = *fsync;
+  options.passthrough = *passthrough;
+  absl::StatusOr<v1::BenchReport> report = RunBench(options, io.err);
+  if (!report.ok()) return Fail(io, "bench", report.status(), kExitFailed);
+  if (*json) {
+    std::string line;
+    google::protobuf::util::JsonPrintOptions print;
+    print.preserve_proto_field_names = true;
+    print.always_print_primitive_fields = true;
+    if (!google::protobuf::util::MessageToJsonString(*report, &line, print).ok()) {
+      return Fail(io, "bench", absl::InternalError("cannot print the report as JSON"),
+                  kExitFailed);
+    }
+    io.out << line << "\n";
+  } else {
+    io.out << FormatBenchReport(*report);
+  }
+  return kExitOk;
+}
+
 int RunEvalCommand(const ParsedArgs& args, CommandIo& io) {
   EvalOptions options;
   options.taxonomy_path = args.Get("taxonomy");
@@ -338,7 +417,7 @@ int RunEvalCommand(const ParsedArgs& args, CommandIo& io) {
 
 const std::vector<CommandSpec>& AllCommands() {
   static const std::vector<CommandSpec>* const commands = new std::vector<CommandSpec>{
-      kUp, kPublish, kSubscribe, kTag, kEval, kKeygen, DeadLettersSpec()};
+      kUp, kPublish, kSubscribe, kTag, kEval, kKeygen, DeadLettersSpec(), kBench};
   return *commands;
 }
 
@@ -376,6 +455,7 @@ int RunCli(const std::vector<std::string>& args, CommandIo io) {
   if (spec->name == "tag") return RunTagCommand(*parsed, io);
   if (spec->name == "keygen") return RunKeygenCommand(*parsed, io);
   if (spec->name == "deadletters") return RunDeadLettersCommand(*parsed, io);
+  if (spec->name == "bench") return RunBenchCommand(*parsed, io);
   return RunEvalCommand(*parsed, io);
 }
 
