@@ -17,6 +17,10 @@
 namespace topicwire {
 
 absl::StatusOr<Shutdown> Shutdown::FromSignals() {
+  // A shell starts background jobs with SIGINT ignored, and an ignored signal is discarded
+  // even while blocked: restore the default disposition so it reaches the signalfd.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGINT);

@@ -19,16 +19,7 @@
 
 namespace topicwire::e2e {
 
-int RandomFreePortRange(int count) {
-  // FreeLoopbackPortRange draws from std::rand(), which starts from the same seed in every
-  // process: seed it per process so that tests running in parallel pick different ranges.
-  static const bool seeded = [] {
-    std::srand(std::random_device{}());
-    return true;
-  }();
-  (void)seeded;
-  return testing::FreeLoopbackPortRange(count);
-}
+int RandomFreePortRange(int count) { return testing::FreeLoopbackPortRange(count); }
 
 Pipeline::Pipeline() : base_port_(RandomFreePortRange(12)), dir_(testing::MakeTempDir()) {
   std::filesystem::create_directories(dir_ + "/logs");

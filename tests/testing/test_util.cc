@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
@@ -55,10 +56,14 @@ int FreeLoopbackPort() {
 }
 
 int FreeLoopbackPortRange(int count) {
-  // Ephemeral ports are handed out from the top of the range; starting low and random avoids
-  // racing with them and with parallel tests.
+  // Tests run in parallel processes: seed per process and per call so that they do not probe
+  // the same ports, and stay below Linux's ephemeral range (32768+), which the OS hands out to
+  // outgoing connections at any moment.
+  static std::mt19937 random(static_cast<unsigned>(getpid()) * 2654435761u ^
+                             static_cast<unsigned>(absl::ToUnixNanos(absl::Now())));
+  std::uniform_int_distribution<int> pick(10000, 32000 - count);
   for (int attempt = 0; attempt < 200; ++attempt) {
-    const int base = 20000 + (std::rand() ^ getpid()) % 20000;
+    const int base = pick(random);
     bool all_free = true;
     for (int i = 0; i < count && all_free; ++i) all_free = TryBind(base + i) == base + i;
     if (all_free) return base;
