@@ -33,7 +33,7 @@ ABSL_FLAG(uint64_t, seed, 0, "Seeds victims, timing and article texts; 0: random
 ABSL_FLAG(std::string, data_dir, "",
           "Directory for journal, store and logs; empty: a fresh temporary directory");
 ABSL_FLAG(bool, keep_data, false, "Keep the data directory after a passing run");
-ABSL_FLAG(int, base_port, 0, "First of 8 + workers consecutive loopback ports; 0: free ports");
+ABSL_FLAG(int, base_port, 0, "First of 10 + workers consecutive loopback ports (layout as in topicwire up); 0: free ports");
 ABSL_FLAG(std::string, bin_dir, "",
           "Directory with the ingest, classify and sink binaries; empty: beside this program");
 ABSL_FLAG(uint64_t, article_bytes, 600, "Approximate body size of each article");

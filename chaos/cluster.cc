@@ -79,6 +79,7 @@ std::vector<std::string> Cluster::Argv(const std::string& stage) const {
             "--publish_endpoint=" + Endpoint(0),
             "--work_endpoint=" + Endpoint(3),
             "--commit_endpoint=" + Endpoint(5),
+            "--admin_endpoint=" + Endpoint(9),
             "--journal=" + options_.data_dir + "/ingest/journal.db",
             "--redelivery_timeout=" + absl::FormatDuration(options_.redelivery_timeout),
             absl::StrCat("--http_listen=127.0.0.1:", ingest_http_port()),
@@ -98,7 +99,7 @@ std::vector<std::string> Cluster::Argv(const std::string& stage) const {
   (void)absl::SimpleAtoi(stage.substr(stage.find('-') + 1), &index);
   return {options_.bin_dir + "/classify", "--work_endpoint=" + Endpoint(3),
           "--sink_endpoint=" + Endpoint(4),
-          absl::StrCat("--http_listen=127.0.0.1:", options_.base_port + 8 + index), log_level};
+          absl::StrCat("--http_listen=127.0.0.1:", options_.base_port + 10 + index), log_level};
 }
 
 absl::Status Cluster::Start(const std::string& stage) {
