@@ -42,6 +42,9 @@ ABSL_FLAG(int64_t, dedup_window, 10'000'000,
           "How many recently accepted ids are remembered to answer DUPLICATE");
 ABSL_FLAG(int64_t, max_pending, 100'000,
           "Articles accepted but not yet confirmed by sink; at this many, publishers get BUSY");
+ABSL_FLAG(int64_t, max_in_flight, 4096,
+          "Articles dispatched to workers but not yet committed by sink, at most; bounds what "
+          "waits between workers and sink so that --redelivery_timeout fires only for lost ones");
 ABSL_FLAG(bool, fsync, true,
           "fsync the journal before answering ACCEPTED; false is faster but a power loss may "
           "lose the last accepted articles");
@@ -92,6 +95,7 @@ int main(int argc, char** argv) {
       .heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval),
       .dedup_window = absl::GetFlag(FLAGS_dedup_window),
       .max_pending = absl::GetFlag(FLAGS_max_pending),
+      .max_in_flight = absl::GetFlag(FLAGS_max_in_flight),
       .max_attempts = absl::GetFlag(FLAGS_max_attempts),
       .max_journal_bytes = absl::GetFlag(FLAGS_max_journal_bytes),
       .fsync = absl::GetFlag(FLAGS_fsync),
@@ -102,11 +106,12 @@ int main(int argc, char** argv) {
                 .allow_list_file = absl::GetFlag(FLAGS_curve_allow)}};
   if (options.redelivery_timeout <= absl::ZeroDuration() ||
       options.heartbeat_interval <= absl::ZeroDuration() || options.max_pending <= 0 ||
-      options.max_article_bytes <= 0 || options.dedup_window < 0 || options.max_attempts == 0 ||
-      options.max_journal_bytes < 0) {
+      options.max_in_flight <= 0 || options.max_article_bytes <= 0 || options.dedup_window < 0 ||
+      options.max_attempts == 0 || options.max_journal_bytes < 0) {
     spdlog::critical(
-        "--redelivery_timeout, --heartbeat_interval, --max_pending, --max_article_bytes and "
-        "--max_attempts must be positive and --dedup_window, --max_journal_bytes not negative");
+        "--redelivery_timeout, --heartbeat_interval, --max_pending, --max_in_flight, "
+        "--max_article_bytes and --max_attempts must be positive and --dedup_window, "
+        "--max_journal_bytes not negative");
     return 1;
   }
 

@@ -602,6 +602,9 @@ absl::Status Stage::DispatchReady() {
   const absl::Time now = absl::Now();
   for (const std::string& routing_id : order) {
     if (ready_.empty()) break;
+    const int64_t in_flight = static_cast<int64_t>(deadlines_.size());
+    if (in_flight >= options_.max_in_flight) break;  // commits from sink make room
+    const size_t room = static_cast<size_t>(options_.max_in_flight - in_flight);
     auto worker_it = workers_.find(routing_id);
     if (worker_it == workers_.end() || worker_it->second.credit == 0) continue;
     Worker& worker = worker_it->second;
@@ -609,7 +612,8 @@ absl::Status Stage::DispatchReady() {
     v1::Dispatch dispatch;
     std::vector<uint64_t> seqs;
     size_t bytes = 0;
-    while (!ready_.empty() && seqs.size() < worker.credit && bytes < kMaxDispatchBytes) {
+    while (!ready_.empty() && seqs.size() < worker.credit && seqs.size() < room &&
+           bytes < kMaxDispatchBytes) {
       const uint64_t seq = *ready_.begin();
       ready_.erase(ready_.begin());
       Item& item = pending_.at(seq);

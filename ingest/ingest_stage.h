@@ -51,6 +51,11 @@ struct Options {
   int64_t dedup_window = 10'000'000;
   // Articles accepted and not yet confirmed by sink; at this many, new articles get BUSY.
   int64_t max_pending = 100'000;
+  // Articles dispatched to workers and not yet committed by sink, at most. A worker returns
+  // credit when it hands an item to sink, not when sink commits it, so without this bound a
+  // slow sink lets items pile up between workers and sink until they outlive
+  // redelivery_timeout and are redelivered needlessly.
+  int64_t max_in_flight = 4096;
   // Delivery attempts (timed out, failed by a worker, or lost with a vanished worker) after
   // which an article is moved to the dead letters instead of being dispatched again.
   uint32_t max_attempts = 5;

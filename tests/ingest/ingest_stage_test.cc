@@ -494,6 +494,25 @@ TEST_F(IngestStageTest, BusyAtMaxPendingUntilSinkConfirms) {
   EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED));
 }
 
+TEST_F(IngestStageTest, AtMostMaxInFlightDispatchedUntilSinkCommits) {
+  options_.max_in_flight = 2;
+  options_.redelivery_timeout = absl::Seconds(30);  // only the bound may hold items back
+  StartStage();
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("f-1", "1"), MakeArticle("f-2", "2"),
+                                   MakeArticle("f-3", "3"), MakeArticle("f-4", "4")}),
+              IsOk());
+  auto worker = NewWorker(/*credit=*/10);  // credit for all four: the bound must hold them back
+  std::vector<v1::WorkItem> items = ReceiveItems(*worker, 4, absl::Milliseconds(500));
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(Metric("topicwire_ingest_in_flight_articles"), 2);
+
+  SendCommit({{items[0].journal_seq(), items[0].article().id()}});
+  std::vector<v1::WorkItem> more = ReceiveItems(*worker, 4, absl::Milliseconds(500));
+  ASSERT_EQ(more.size(), 1u) << "one commit makes room for one more";
+  EXPECT_EQ(more[0].article().id(), "f-3");
+}
+
 TEST_F(IngestStageTest, CommitWithTheWrongArticleIdIsIgnored) {
   StartStage();
   auto publisher = NewPublisher();
