@@ -267,6 +267,8 @@ std::vector<v1::Tag> Classifier::ScoreTopics(const v1::Article& article) const {
     tag.set_threshold(threshold);
     tag.set_label_en(topic.label_en());
     tag.set_label_zh(topic.label_zh());
+    tag.set_uri(topic.uri().empty() ? spec_.taxonomy.uri_prefix() + topic.id() : topic.uri());
+    tag.set_iptc_parent(topic.iptc_parent());
     tags.push_back(std::move(tag));
   }
   std::stable_sort(tags.begin(), tags.end(), [](const v1::Tag& a, const v1::Tag& b) {

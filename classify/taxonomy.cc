@@ -146,6 +146,13 @@ bool IsValidTopicId(absl::string_view id) {
 
 }  // namespace
 
+std::vector<PatternSpec> TermPatterns(const v1::Term& term, int topic_index, int term_index,
+                                      bool is_exclusion) {
+  std::vector<PatternSpec> patterns;
+  AppendTermPatterns(term, topic_index, term_index, is_exclusion, patterns);
+  return patterns;
+}
+
 bool IsAcronym(const std::string& text) {
   bool has_capital = false;
   for (char c : text) {

@@ -47,6 +47,11 @@ absl::StatusOr<TaxonomySpec> ParseTaxonomy(const std::string& text, const std::s
 // Reads `path` and parses it as above; the path is the source name.
 absl::StatusOr<TaxonomySpec> LoadTaxonomyFile(const std::string& path);
 
+// The Vectorscan patterns implementing one term (see proto/taxonomy.proto), for checking a term
+// on its own (taxonomy lint). `term` must set exactly one of text and regex.
+std::vector<PatternSpec> TermPatterns(const v1::Term& term, int topic_index, int term_index,
+                                      bool is_exclusion);
+
 // True when `text` is an acronym in the sense of proto/taxonomy.proto: ASCII only, at least one
 // capital letter and no lower-case letter ("AI", "6G", "LLM").
 bool IsAcronym(const std::string& text);

@@ -80,7 +80,8 @@ const CommandSpec kSubscribe = {
         {"from", "ENDPOINT", "tcp://127.0.0.1:7401", "sink's stream endpoint"},
         {"count", "N", "0", "Stop after N messages (0: no limit)"},
         {"timeout", "SECONDS", "0", "Stop after this long without a message (0: never)"},
-        {"format", "json|text", "json", "json: TaggedArticle JSON mapping; text: one short line"},
+        {"format", "json|text|ninjs", "json",
+         "json: TaggedArticle JSON mapping; text: one short line; ninjs: IPTC ninjs 3.x"},
         {"since", "SEQ|TIME", "",
          "First print history after store sequence SEQ (0: all) or since an RFC 3339 TIME"},
         {"history", "ENDPOINT", "", "sink's history endpoint (\"\": stream port + 1)"},
@@ -110,11 +111,28 @@ const CommandSpec kTag = {
     .brief = "Tag articles offline with the taxonomy, no pipeline needed",
     .summary =
         "Tags articles offline with the taxonomy (no sockets) and prints one line per\n"
-        "article: the TaggedArticle JSON mapping, or a short text line.",
+        "article: the TaggedArticle JSON mapping, IPTC ninjs 3.x, or a short text line.\n"
+        "--explain prints, for people, why each tag was given: every matched term, where\n"
+        "(title/body, byte offsets) and what it added to the score.",
     .flags = {
         {"taxonomy", "FILE", "", "Taxonomy file (\"\": classify's bundled default)"},
-        {"format", "json|text", "json", "Output format"},
+        {"format", "json|text|ninjs", "json", "Output format"},
+        {"explain", "", "false", "Explain every tag (evidence and score) instead of --format",
+         true},
     }};
+
+const CommandSpec kTaxonomy = {
+    .name = "taxonomy",
+    .arguments = "lint FILE | test FILE GOLDEN.jsonl...",
+    .brief = "Check a taxonomy file (lint) or run golden cases against it (test)",
+    .summary =
+        "lint FILE: prints every problem with file, line and term (unknown fields,\n"
+        "duplicate terms, patterns Vectorscan cannot compile, topics without labels in\n"
+        "both languages or without an IPTC parent); exit 1 on any.\n"
+        "test FILE GOLDEN.jsonl...: each golden line is an Article's JSON plus \"expect\"\n"
+        "and \"absent\" lists of topic ids; prints a diff for each failing case; exit 1\n"
+        "on any failure. FILE \"default\" means classify's bundled taxonomy.",
+    .flags = {}};
 
 const CommandSpec kEval = {
     .name = "eval",
@@ -336,7 +354,10 @@ int RunTagCommand(const ParsedArgs& args, CommandIo& io) {
   if (!format.ok()) return Fail(io, "tag", format.status());
   absl::StatusOr<std::vector<SourcedArticle>> articles = ReadAll(args.positional(), io.in);
   if (!articles.ok()) return Fail(io, "tag", articles.status());
-  if (absl::Status status = TagArticles(args.Get("taxonomy"), *articles, *format, io.out);
+  absl::StatusOr<bool> explain = args.GetBool("explain");
+  if (!explain.ok()) return Fail(io, "tag", explain.status());
+  if (absl::Status status =
+          TagArticles(args.Get("taxonomy"), *articles, *format, io.out, *explain);
       !status.ok()) {
     return Fail(io, "tag", status);
   }
@@ -417,7 +438,7 @@ int RunEvalCommand(const ParsedArgs& args, CommandIo& io) {
 
 const std::vector<CommandSpec>& AllCommands() {
   static const std::vector<CommandSpec>* const commands = new std::vector<CommandSpec>{
-      kUp, kPublish, kSubscribe, kTag, kEval, kKeygen, DeadLettersSpec(), kBench};
+      kUp, kPublish, kSubscribe, kTag, kEval, kTaxonomy, kKeygen, DeadLettersSpec(), kBench};
   return *commands;
 }
 
@@ -453,6 +474,9 @@ int RunCli(const std::vector<std::string>& args, CommandIo io) {
   if (spec->name == "publish") return RunPublishCommand(*parsed, io);
   if (spec->name == "subscribe") return RunSubscribeCommand(*parsed, io);
   if (spec->name == "tag") return RunTagCommand(*parsed, io);
+  if (spec->name == "taxonomy") {
+    return RunTaxonomyCommand(parsed->positional(), io.out, io.err);
+  }
   if (spec->name == "keygen") return RunKeygenCommand(*parsed, io);
   if (spec->name == "deadletters") return RunDeadLettersCommand(*parsed, io);
   if (spec->name == "bench") return RunBenchCommand(*parsed, io);

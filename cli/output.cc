@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "classify/tag_output.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace topicwire::cli {
@@ -12,8 +13,9 @@ namespace topicwire::cli {
 absl::StatusOr<OutputFormat> ParseOutputFormat(const std::string& text) {
   if (text == "json") return OutputFormat::kJson;
   if (text == "text") return OutputFormat::kText;
+  if (text == "ninjs") return OutputFormat::kNinjs;
   return absl::InvalidArgumentError(
-      absl::StrCat("--format=", text, " is not a format; use json or text"));
+      absl::StrCat("--format=", text, " is not a format; use json, text or ninjs"));
 }
 
 std::string FormatJson(const v1::TaggedArticle& tagged) {
@@ -53,8 +55,15 @@ std::string FormatText(const v1::TaggedArticle& tagged) {
 }
 
 std::string FormatLine(const v1::TaggedArticle& tagged, OutputFormat format) {
-  return absl::StrCat(format == OutputFormat::kJson ? FormatJson(tagged) : FormatText(tagged),
-                      "\n");
+  switch (format) {
+    case OutputFormat::kJson:
+      return absl::StrCat(FormatJson(tagged), "\n");
+    case OutputFormat::kNinjs:
+      return absl::StrCat(classify::FormatNinjs(tagged), "\n");
+    case OutputFormat::kText:
+      break;
+  }
+  return absl::StrCat(FormatText(tagged), "\n");
 }
 
 }  // namespace topicwire::cli

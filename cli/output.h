@@ -10,9 +10,10 @@
 
 namespace topicwire::cli {
 
-enum class OutputFormat { kJson, kText };
+// kNinjs: IPTC ninjs 3.x JSON, one news item per line (classify/tag_output.h).
+enum class OutputFormat { kJson, kText, kNinjs };
 
-// Parses "json" or "text"; kInvalidArgument otherwise.
+// Parses "json", "text" or "ninjs"; kInvalidArgument otherwise.
 absl::StatusOr<OutputFormat> ParseOutputFormat(const std::string& text);
 
 // The TaggedArticle's JSON mapping on one line (no trailing newline).

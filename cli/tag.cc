@@ -6,6 +6,9 @@
 #include "absl/strings/str_format.h"
 #include "classify/classifier.h"
 #include "classify/evaluation.h"
+#include "classify/golden.h"
+#include "classify/tag_output.h"
+#include "classify/taxonomy_lint.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -41,15 +44,98 @@ absl::StatusOr<std::unique_ptr<classify::Classifier>> LoadClassifier(const std::
   return classify::Classifier::FromFile(path.empty() ? classify::DefaultTaxonomyPath() : path);
 }
 
+google::protobuf::Struct MistakeToStruct(const classify::Mistake& mistake) {
+  google::protobuf::Struct out;
+  auto& fields = *out.mutable_fields();
+  fields["article_id"].set_string_value(mistake.article_id);
+  fields["lang"].set_string_value(mistake.lang);
+  fields["topic"].set_string_value(mistake.topic);
+  fields["kind"].set_string_value(mistake.false_positive ? "false_positive" : "false_negative");
+  fields["title"].set_string_value(mistake.title);
+  // The tag (or the partial score of a miss) with its evidence, as in TaggedArticle.tags.
+  std::string tag_json;
+  (void)google::protobuf::util::MessageToJsonString(mistake.tag, &tag_json);
+  google::protobuf::Struct tag;
+  if (google::protobuf::util::JsonStringToMessage(tag_json, &tag).ok()) {
+    *fields["tag"].mutable_struct_value() = std::move(tag);
+  }
+  return out;
+}
+
+constexpr int kTaxonomyOk = 0;
+constexpr int kTaxonomyFailed = 1;
+constexpr int kTaxonomyUsage = 2;
+
+std::string TaxonomyPath(const std::string& arg) {
+  return arg == "default" ? classify::DefaultTaxonomyPath() : arg;
+}
+
+int LintCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() != 2) {
+    err << "topicwire taxonomy lint: give one taxonomy FILE\n";
+    return kTaxonomyUsage;
+  }
+  absl::StatusOr<std::vector<classify::LintProblem>> problems =
+      classify::LintTaxonomyFile(TaxonomyPath(args[1]));
+  if (!problems.ok()) {
+    err << "topicwire taxonomy lint: " << problems.status().message() << "\n";
+    return kTaxonomyUsage;
+  }
+  for (const classify::LintProblem& problem : *problems) out << problem.ToString() << "\n";
+  if (problems->empty()) {
+    // Lint found nothing; the compiler has the last word (e.g. the database as a whole).
+    absl::StatusOr<std::unique_ptr<classify::Classifier>> compiled =
+        classify::Classifier::FromFile(TaxonomyPath(args[1]));
+    if (!compiled.ok()) {
+      out << compiled.status().message() << "\n";
+      return kTaxonomyFailed;
+    }
+    err << TaxonomyPath(args[1]) << ": ok, version " << (*compiled)->version() << ", "
+        << (*compiled)->taxonomy().topics_size() << " topics\n";
+    return kTaxonomyOk;
+  }
+  err << problems->size() << " problem(s)\n";
+  return kTaxonomyFailed;
+}
+
+int TestCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() < 3) {
+    err << "topicwire taxonomy test: give a taxonomy FILE and at least one GOLDEN.jsonl\n";
+    return kTaxonomyUsage;
+  }
+  absl::StatusOr<std::unique_ptr<classify::Classifier>> classifier =
+      classify::Classifier::FromFile(TaxonomyPath(args[1]));
+  if (!classifier.ok()) {
+    err << "topicwire taxonomy test: " << classifier.status().message() << "\n";
+    return kTaxonomyUsage;
+  }
+  int passed = 0, failed = 0;
+  for (size_t i = 2; i < args.size(); ++i) {
+    absl::StatusOr<std::vector<classify::GoldenCase>> cases = classify::ReadGoldenFile(args[i]);
+    if (!cases.ok()) {
+      err << "topicwire taxonomy test: " << cases.status().message() << "\n";
+      return kTaxonomyUsage;
+    }
+    const classify::GoldenResult result = classify::RunGoldenCases(**classifier, *cases);
+    out << result.diff;
+    passed += result.passed;
+    failed += result.failed;
+  }
+  out << "taxonomy " << (*classifier)->version() << ": " << passed << " passed, " << failed
+      << " failed\n";
+  return failed == 0 ? kTaxonomyOk : kTaxonomyFailed;
+}
+
 }  // namespace
 
 absl::Status TagArticles(const std::string& taxonomy_path,
                          const std::vector<SourcedArticle>& articles, OutputFormat format,
-                         std::ostream& out) {
+                         std::ostream& out, bool explain) {
   absl::StatusOr<std::unique_ptr<classify::Classifier>> classifier = LoadClassifier(taxonomy_path);
   if (!classifier.ok()) return classifier.status();
   for (const SourcedArticle& article : articles) {
-    out << FormatLine((*classifier)->Tag(article.article), format);
+    const v1::TaggedArticle tagged = (*classifier)->Tag(article.article);
+    out << (explain ? classify::ExplainTags(tagged) : FormatLine(tagged, format));
   }
   out.flush();
   return absl::OkStatus();
@@ -76,7 +162,10 @@ absl::StatusOr<int> Evaluate(const EvalOptions& options, const std::vector<std::
     for (const auto& [lang, scores] : report.by_lang) {
       *by_lang[lang].mutable_struct_value() = ScoresToStruct(scores);
     }
-    fields["mistakes"].set_number_value(static_cast<double>(report.mistakes.size()));
+    auto& mistakes = *fields["mistakes"].mutable_list_value();
+    for (const classify::Mistake& mistake : report.mistakes) {
+      *mistakes.add_values()->mutable_struct_value() = MistakeToStruct(mistake);
+    }
     std::string json;
     (void)google::protobuf::util::MessageToJsonString(root, &json);
     out << json << "\n";
@@ -89,6 +178,13 @@ absl::StatusOr<int> Evaluate(const EvalOptions& options, const std::vector<std::
     return 1;
   }
   return 0;
+}
+
+int RunTaxonomyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (!args.empty() && args[0] == "lint") return LintCommand(args, out, err);
+  if (!args.empty() && args[0] == "test") return TestCommand(args, out, err);
+  err << "topicwire taxonomy: give 'lint FILE' or 'test FILE GOLDEN.jsonl...' (see --help)\n";
+  return kTaxonomyUsage;
 }
 
 }  // namespace topicwire::cli

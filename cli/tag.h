@@ -14,10 +14,11 @@ namespace topicwire::cli {
 
 // Tags `articles` with the taxonomy at `taxonomy_path` (empty: classify's bundled default) and
 // writes one line per article in `format` to `out`. kInvalidArgument when the taxonomy does not
-// load (the message names the file and line).
+// load (the message names the file and line). With `explain`, prints classify::ExplainTags()
+// for each article instead.
 absl::Status TagArticles(const std::string& taxonomy_path,
                          const std::vector<SourcedArticle>& articles, OutputFormat format,
-                         std::ostream& out);
+                         std::ostream& out, bool explain = false);
 
 struct EvalOptions {
   std::string taxonomy_path;  // empty: the bundled default
@@ -30,6 +31,11 @@ struct EvalOptions {
 // not built in.
 absl::StatusOr<int> Evaluate(const EvalOptions& options, const std::vector<std::string>& paths,
                              std::ostream& out, std::ostream& err);
+
+// `topicwire taxonomy lint FILE` and `topicwire taxonomy test FILE GOLDEN...` (`args` are the
+// positional arguments, starting with "lint" or "test"). Returns the exit code: 0 clean/passed,
+// 1 problems/failures, 2 bad arguments or unreadable files.
+int RunTaxonomyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace topicwire::cli
 
