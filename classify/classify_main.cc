@@ -26,6 +26,9 @@ ABSL_FLAG(std::string, sink_endpoint, "tcp://127.0.0.1:7404",
 ABSL_FLAG(std::string, taxonomy, "",
           "Taxonomy file (topicwire.v1.Taxonomy in protobuf text format); empty: the bundled "
           "default (share/topicwire/taxonomy/default.textproto)");
+ABSL_FLAG(absl::Duration, taxonomy_check_interval, absl::Seconds(1),
+          "How often to check the taxonomy file for changes (reloaded when it changes; SIGHUP "
+          "reloads at once); 0: only on SIGHUP");
 ABSL_FLAG(int, credit, 32, "Most articles this worker holds at once (credit granted to ingest)");
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(1),
           "Heartbeat period; ingest silent for 3 periods makes the worker reconnect");
@@ -54,6 +57,12 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", shutdown.status().ToString());
     return 1;
   }
+  // SIGHUP means "reload the taxonomy"; blocked here for the same reason as above.
+  absl::StatusOr<int> reload_fd = topicwire::classify::BlockSighupIntoFd();
+  if (!reload_fd.ok()) {
+    spdlog::critical("{}", reload_fd.status().ToString());
+    return 1;
+  }
 
   std::string taxonomy_path = absl::GetFlag(FLAGS_taxonomy);
   if (taxonomy_path.empty()) taxonomy_path = topicwire::classify::DefaultTaxonomyPath();
@@ -72,7 +81,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<topicwire::HttpEndpoint> http;
   if (const std::string listen = absl::GetFlag(FLAGS_http_listen); !listen.empty()) {
     absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> started =
-        topicwire::HttpEndpoint::Start(listen, registry, [health] { return health->Ready(); });
+        topicwire::HttpEndpoint::Start(
+            listen, registry, [health] { return health->Ready(); },
+            [health] { return health->taxonomy_summary(); });
     if (!started.ok()) {
       spdlog::error("exiting: {}", started.status().ToString());
       return 1;
@@ -89,9 +100,14 @@ int main(int argc, char** argv) {
       .heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval),
       .linger_ms = absl::GetFlag(FLAGS_linger_ms),
       .registry = registry,
-      .health = health};
-  absl::Status status =
-      topicwire::classify::RunStage(context, options, **classifier, shutdown->fd());
+      .health = health,
+      .taxonomy_path = taxonomy_path,
+      .reload_fd = *reload_fd,
+      .taxonomy_check_interval = absl::GetFlag(FLAGS_taxonomy_check_interval)};
+  absl::Status status = topicwire::classify::RunStage(
+      context, options,
+      std::shared_ptr<const topicwire::classify::Classifier>(*std::move(classifier)),
+      shutdown->fd());
   if (!status.ok()) {  // infrastructure failure: exit non-zero and let the orchestrator restart us
     spdlog::error("exiting: {}", status.ToString());
     return 1;

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace topicwire::classify {
@@ -45,22 +46,51 @@ ClassifyMetrics::ClassifyMetrics(prometheus::Registry& registry,
                                 "1 while ingest's heartbeats arrive")),
       sink_connected(AddGauge(registry, "topicwire_classify_sink_connected",
                               "1 while the PUSH to sink has a connection")),
+      reloads_ok(ReloadsFamily(registry).Add({{"result", "ok"}})),
+      reloads_refused(ReloadsFamily(registry).Add({{"result", "refused"}})),
       tags_family_(prometheus::BuildCounter()
                        .Name("topicwire_classify_tags_total")
                        .Help("Tags given, by topic")
-                       .Register(registry)) {
-  prometheus::BuildGauge()
-      .Name("topicwire_classify_taxonomy_info")
-      .Help("The taxonomy in use; always 1")
-      .Register(registry)
-      .Add({{"version", taxonomy_version}})
-      .Set(1);
+                       .Register(registry)),
+      taxonomy_info_family_(prometheus::BuildGauge()
+                                .Name("topicwire_classify_taxonomy_info")
+                                .Help("The taxonomy in use (its version label); always 1")
+                                .Register(registry)) {
+  SetTaxonomyVersion(taxonomy_version);
+}
+
+prometheus::Family<prometheus::Counter>& ClassifyMetrics::ReloadsFamily(
+    prometheus::Registry& registry) {
+  // Register() on an existing name with the same help and type returns the same family.
+  return prometheus::BuildCounter()
+      .Name("topicwire_classify_taxonomy_reloads_total")
+      .Help("Taxonomy reloads (SIGHUP or file change), by result: ok or refused (old one kept)")
+      .Register(registry);
+}
+
+void ClassifyMetrics::SetTaxonomyVersion(const std::string& version) {
+  if (taxonomy_info_ != nullptr) taxonomy_info_family_.Remove(taxonomy_info_);
+  taxonomy_info_ = &taxonomy_info_family_.Add({{"version", version}});
+  taxonomy_info_->Set(1);
 }
 
 void ClassifyMetrics::CountTag(const std::string& topic) {
   auto [it, inserted] = tags_by_topic_.try_emplace(topic, nullptr);
   if (inserted) it->second = &tags_family_.Add({{"topic", topic}});
   it->second->Increment();
+}
+
+void ClassifyHealth::set_taxonomy(const std::string& version, int reloads_ok, int reloads_refused) {
+  std::lock_guard<std::mutex> lock(taxonomy_mutex_);
+  taxonomy_version_ = version;
+  reloads_ok_ = reloads_ok;
+  reloads_refused_ = reloads_refused;
+}
+
+std::string ClassifyHealth::taxonomy_summary() const {
+  std::lock_guard<std::mutex> lock(taxonomy_mutex_);
+  return absl::StrCat("taxonomy ", taxonomy_version_, " (reloads: ", reloads_ok_, " ok, ",
+                      reloads_refused_, " refused)");
 }
 
 absl::Status ClassifyHealth::Ready() const {

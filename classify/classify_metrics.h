@@ -3,6 +3,7 @@
 #define TOPICWIRE_CLASSIFY_CLASSIFY_METRICS_H_
 
 #include <atomic>
+#include <mutex>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -24,6 +25,8 @@ class ClassifyMetrics {
 
   // topicwire_classify_tags_total{topic=...}: one per tag given.
   void CountTag(const std::string& topic);
+  // After a reload: topicwire_classify_taxonomy_info{version=`version`} becomes the only series.
+  void SetTaxonomyVersion(const std::string& version);
 
   prometheus::Counter& articles;           // topicwire_classify_articles_total
   prometheus::Counter& untagged;           // topicwire_classify_untagged_total
@@ -34,9 +37,16 @@ class ClassifyMetrics {
   prometheus::Gauge& in_hand;              // items received and not yet handed to sink
   prometheus::Gauge& ingest_connected;     // 1 while ingest's heartbeats arrive
   prometheus::Gauge& sink_connected;       // 1 while the PUSH to sink has a connection
+  // topicwire_classify_taxonomy_reloads_total{result="ok"|"refused"}
+  prometheus::Counter& reloads_ok;
+  prometheus::Counter& reloads_refused;
 
  private:
+  static prometheus::Family<prometheus::Counter>& ReloadsFamily(prometheus::Registry& registry);
+
   prometheus::Family<prometheus::Counter>& tags_family_;
+  prometheus::Family<prometheus::Gauge>& taxonomy_info_family_;
+  prometheus::Gauge* taxonomy_info_ = nullptr;
   absl::flat_hash_map<std::string, prometheus::Counter*> tags_by_topic_;
 };
 
@@ -51,6 +61,9 @@ class ClassifyHealth {
   void set_sink_connected(bool value) { sink_connected_ = value; }
   bool ingest_connected() const { return ingest_connected_; }
   bool sink_connected() const { return sink_connected_; }
+  // The taxonomy version in use and how many reloads succeeded / were refused (for /readyz).
+  void set_taxonomy(const std::string& version, int reloads_ok, int reloads_refused);
+  std::string taxonomy_summary() const;
   // OK when ready, else kUnavailable saying what is missing.
   absl::Status Ready() const;
 
@@ -58,6 +71,10 @@ class ClassifyHealth {
   std::atomic<bool> taxonomy_loaded_{false};
   std::atomic<bool> ingest_connected_{false};
   std::atomic<bool> sink_connected_{false};
+  mutable std::mutex taxonomy_mutex_;
+  std::string taxonomy_version_;
+  int reloads_ok_ = 0;
+  int reloads_refused_ = 0;
 };
 
 }  // namespace topicwire::classify

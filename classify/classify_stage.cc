@@ -1,7 +1,13 @@
 #include "classify/classify_stage.h"
 
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <vector>
@@ -31,23 +37,26 @@ struct Pending {
 
 class Worker {
  public:
-  Worker(zmq::context_t& context, const StageOptions& options, const Classifier& classifier)
+  Worker(zmq::context_t& context, const StageOptions& options,
+         std::shared_ptr<const Classifier> classifier)
       : context_(context),
         options_(options),
-        classifier_(classifier),
+        classifier_(std::move(classifier)),
         registry_(options.registry ? options.registry : std::make_shared<prometheus::Registry>()),
-        metrics_(*registry_, classifier.version()),
+        metrics_(*registry_, classifier_->version()),
         health_(options.health ? options.health : std::make_shared<ClassifyHealth>()) {}
 
   absl::Status Run(int shutdown_fd) {
     health_->set_taxonomy_loaded(true);
+    health_->set_taxonomy(classifier_->version(), 0, 0);
+    taxonomy_file_ = FileStamp();
     RETURN_IF_ERROR(SetUpSink());
     RETURN_IF_ERROR(ConnectToIngest());
     spdlog::info("taking work from {} with credit {}, delivering to {}, taxonomy {}",
                  options_.work_endpoint, options_.credit, options_.sink_endpoint,
-                 classifier_.version());
+                 classifier_->version());
     while (true) {
-      enum { kShutdown, kWork, kSink, kSinkMonitor, kWorkMonitor };
+      enum { kShutdown, kWork, kSink, kSinkMonitor, kWorkMonitor, kReload };
       // A null socket in a pollitem with fd -1 and no events is never ready.
       std::vector<zmq::pollitem_t> items = {
           {nullptr, shutdown_fd, ZMQ_POLLIN, 0},
@@ -55,15 +64,30 @@ class Worker {
           {sink_.handle(), 0, static_cast<short>(outbox_.empty() ? 0 : ZMQ_POLLOUT), 0},
           {sink_monitor_.handle(), -1, static_cast<short>(sink_monitor_ ? ZMQ_POLLIN : 0), 0},
           {work_monitor_.handle(), -1, static_cast<short>(work_monitor_ ? ZMQ_POLLIN : 0), 0},
+          {nullptr, options_.reload_fd,
+           static_cast<short>(options_.reload_fd >= 0 ? ZMQ_POLLIN : 0), 0},
       };
       const absl::Time now = absl::Now();
-      const absl::Time wake = std::min(last_sent_ + options_.heartbeat_interval,
-                                       last_heard_ + options_.heartbeat_interval * liveness());
+      absl::Time wake = std::min(last_sent_ + options_.heartbeat_interval,
+                                 last_heard_ + options_.heartbeat_interval * liveness());
+      if (WatchesFile()) wake = std::min(wake, last_file_check_ + options_.taxonomy_check_interval);
       ASSIGN_OR_RETURN(int ready, Poll(items, std::max(wake - now, absl::ZeroDuration())));
       if (ready > 0 && (items[kShutdown].revents & ZMQ_POLLIN)) break;
       if (items[kSinkMonitor].revents & ZMQ_POLLIN) RETURN_IF_ERROR(DrainSinkMonitor());
       if (items[kWork].revents & ZMQ_POLLIN) RETURN_IF_ERROR(DrainWork());
       if (items[kWorkMonitor].revents & ZMQ_POLLIN) RETURN_IF_ERROR(DrainWorkMonitor());
+      if (items[kReload].revents & ZMQ_POLLIN) {
+        char discard[128];  // one signalfd_siginfo (128 bytes), or an eventfd's 8-byte count
+        (void)!read(options_.reload_fd, discard, sizeof(discard));
+        Reload("reload requested (SIGHUP)");
+      } else if (WatchesFile() &&
+                 absl::Now() - last_file_check_ >= options_.taxonomy_check_interval) {
+        last_file_check_ = absl::Now();
+        if (const std::string stamp = FileStamp(); stamp != taxonomy_file_) {
+          taxonomy_file_ = stamp;
+          Reload("the taxonomy file changed");
+        }
+      }
       RETURN_IF_ERROR(FlushOutbox());
       RETURN_IF_ERROR(KeepAlive());
     }
@@ -72,6 +96,49 @@ class Worker {
 
  private:
   int liveness() const { return std::max(1, options_.liveness); }
+
+  bool WatchesFile() const {
+    return !options_.taxonomy_path.empty() &&
+           options_.taxonomy_check_interval > absl::ZeroDuration();
+  }
+
+  // Modification time and size of the taxonomy file ("" when unreadable): a change means reload.
+  std::string FileStamp() const {
+    struct stat info {};
+    if (options_.taxonomy_path.empty() || stat(options_.taxonomy_path.c_str(), &info) != 0) {
+      return "";
+    }
+    return absl::StrCat(info.st_mtim.tv_sec, ".", info.st_mtim.tv_nsec, "/", info.st_size, "/",
+                        info.st_ino);
+  }
+
+  // Loads and compiles the taxonomy file and swaps it in between two items, so that every
+  // article is tagged wholly by one version; a file that does not load is refused and the old
+  // taxonomy keeps serving.
+  void Reload(const std::string& why) {
+    if (options_.taxonomy_path.empty()) {
+      spdlog::warn("{}, but no taxonomy file was given to reload from", why);
+      return;
+    }
+    taxonomy_file_ = FileStamp();
+    absl::StatusOr<std::unique_ptr<Classifier>> loaded =
+        Classifier::FromFile(options_.taxonomy_path);
+    if (!loaded.ok()) {
+      metrics_.reloads_refused.Increment();
+      spdlog::error("{}: refused the new taxonomy, still serving version {}: {}", why,
+                    classifier_->version(), std::string(loaded.status().message()));
+    } else {
+      const std::string old_version = classifier_->version();
+      classifier_ = std::shared_ptr<const Classifier>(*std::move(loaded));
+      metrics_.reloads_ok.Increment();
+      metrics_.SetTaxonomyVersion(classifier_->version());
+      spdlog::info("{}: taxonomy {} version {} replaces version {} ({} topics, {} patterns)", why,
+                   options_.taxonomy_path, classifier_->version(), old_version,
+                   classifier_->taxonomy().topics_size(), classifier_->pattern_count());
+    }
+    health_->set_taxonomy(classifier_->version(), static_cast<int>(metrics_.reloads_ok.Value()),
+                          static_cast<int>(metrics_.reloads_refused.Value()));
+  }
 
   absl::Status SetUpSink() {
     RETURN_IF_ERROR(ConfigureSocket(sink_, options_.linger_ms));
@@ -244,7 +311,7 @@ class Worker {
     v1::Delivery delivery;
     delivery.set_journal_seq(item.journal_seq());
     v1::TaggedArticle* tagged = delivery.mutable_tagged();
-    *tagged = classifier_.Tag(item.article());
+    *tagged = classifier_->Tag(item.article());
     if (item.has_accepted_at()) *tagged->mutable_accepted_at() = item.accepted_at();
     *tagged->mutable_classified_at() = ToTimestamp(absl::Now());
     metrics_.articles.Increment();
@@ -323,7 +390,9 @@ class Worker {
 
   zmq::context_t& context_;
   const StageOptions& options_;
-  const Classifier& classifier_;
+  std::shared_ptr<const Classifier> classifier_;  // replaced by Reload() between items
+  std::string taxonomy_file_;                     // FileStamp() when last loaded
+  absl::Time last_file_check_ = absl::Now();
   std::shared_ptr<prometheus::Registry> registry_;
   ClassifyMetrics metrics_;
   std::shared_ptr<ClassifyHealth> health_;
@@ -340,8 +409,29 @@ class Worker {
 
 }  // namespace
 
+absl::StatusOr<int> BlockSighupIntoFd() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) {
+    return absl::InternalError("cannot block SIGHUP");
+  }
+  const int fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) return absl::InternalError(absl::StrCat("signalfd: ", std::strerror(errno)));
+  return fd;
+}
+
 absl::Status RunStage(zmq::context_t& context, const StageOptions& options,
                       const Classifier& classifier, int shutdown_fd) {
+  // Not owned: the caller keeps it alive for the whole run.
+  return RunStage(context, options,
+                  std::shared_ptr<const Classifier>(&classifier, [](const Classifier*) {}),
+                  shutdown_fd);
+}
+
+absl::Status RunStage(zmq::context_t& context, const StageOptions& options,
+                      std::shared_ptr<const Classifier> classifier, int shutdown_fd) {
+  if (classifier == nullptr) return absl::InvalidArgumentError("no classifier");
   if (options.credit <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("credit must be at least 1, got ", options.credit));
@@ -349,7 +439,7 @@ absl::Status RunStage(zmq::context_t& context, const StageOptions& options,
   if (options.heartbeat_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("heartbeat_interval must be positive");
   }
-  Worker worker(context, options, classifier);
+  Worker worker(context, options, std::move(classifier));
   return worker.Run(shutdown_fd);
 }
 

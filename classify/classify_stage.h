@@ -31,7 +31,19 @@ struct StageOptions {
   std::shared_ptr<prometheus::Registry> registry;
   // Readiness shared with the HTTP endpoint; null means a private one.
   std::shared_ptr<ClassifyHealth> health;
+  // Hot reload. The taxonomy file to reload from; empty: no reload.
+  std::string taxonomy_path;
+  // Readable means "reload now" (a SIGHUP signalfd from BlockSighupIntoFd(), or an eventfd in
+  // tests); -1: none. What is readable is read and discarded.
+  int reload_fd = -1;
+  // How often the file's modification time and size are checked; a change means reload. Zero:
+  // never (reload on reload_fd only).
+  absl::Duration taxonomy_check_interval = absl::Seconds(1);
 };
+
+// Blocks SIGHUP in the calling thread (call it before creating the zmq context, so that every
+// thread inherits the mask) and returns a non-blocking signalfd that becomes readable on SIGHUP.
+absl::StatusOr<int> BlockSighupIntoFd();
 
 // Runs the worker until `shutdown_fd` becomes readable, then sends `goodbye`, hands what it
 // holds to sink (bounded by `linger_ms`) and returns OK. The loop is single-threaded: one Tag()
@@ -39,6 +51,18 @@ struct StageOptions {
 // while sink is unreachable Deliveries wait in the worker and no credit goes back to ingest:
 // ingest stops dispatching to it instead of piling work into a dead socket. Returns an error
 // only for infrastructure failures (a socket that cannot be created or connected).
+//
+// Hot reload (options.taxonomy_path set): on reload_fd or a change of the file, the worker
+// loads, validates and compiles the new taxonomy between two items and swaps it in; every article
+// is tagged wholly by one taxonomy and none is dropped. A file that does not load is refused,
+// logged and counted (topicwire_classify_taxonomy_reloads_total{result="refused"}) and the old
+// taxonomy keeps serving. The version in use is in every tag, in
+// topicwire_classify_taxonomy_info{version=...} and on /readyz (ClassifyHealth).
+absl::Status RunStage(zmq::context_t& context, const StageOptions& options,
+                      std::shared_ptr<const Classifier> classifier, int shutdown_fd);
+
+// The same with a classifier the caller keeps alive for the whole run (a reload, if any,
+// replaces it in the worker without freeing it).
 absl::Status RunStage(zmq::context_t& context, const StageOptions& options,
                       const Classifier& classifier, int shutdown_fd);
 

@@ -75,8 +75,9 @@ class CivetwebLibrary {
 
 class CivetwebEndpoint : public HttpEndpoint {
  public:
-  CivetwebEndpoint(std::shared_ptr<prometheus::Registry> registry, ReadinessCheck ready)
-      : registry_(std::move(registry)), ready_(std::move(ready)) {
+  CivetwebEndpoint(std::shared_ptr<prometheus::Registry> registry, ReadinessCheck ready,
+                   std::function<std::string()> detail)
+      : registry_(std::move(registry)), ready_(std::move(ready)), detail_(std::move(detail)) {
     CivetwebLibrary::Acquire();
   }
 
@@ -146,12 +147,14 @@ class CivetwebEndpoint : public HttpEndpoint {
     if (!IsGetOrHead(connection)) return MethodNotAllowed(connection);
     const auto* endpoint = static_cast<CivetwebEndpoint*>(self);
     const absl::Status status = endpoint->ready_ ? endpoint->ready_() : absl::OkStatus();
+    const std::string detail = endpoint->detail_ ? absl::StrCat(endpoint->detail_(), "\n") : "";
     if (status.ok()) {
-      RespondWithCode(connection, 200, "text/plain; charset=utf-8", "ready\n");
+      RespondWithCode(connection, 200, "text/plain; charset=utf-8",
+                      absl::StrCat("ready\n", detail));
       return 200;
     }
     RespondWithCode(connection, 503, "text/plain; charset=utf-8",
-                    absl::StrCat("not ready: ", status.message(), "\n"));
+                    absl::StrCat("not ready: ", status.message(), "\n", detail));
     return 503;
   }
 
@@ -176,6 +179,7 @@ class CivetwebEndpoint : public HttpEndpoint {
 
   std::shared_ptr<prometheus::Registry> registry_;
   ReadinessCheck ready_;
+  std::function<std::string()> detail_;
   mg_context* context_ = nullptr;
   int port_ = 0;
   std::string wake_host_ = "127.0.0.1";  // where a connection reaches the listening socket
@@ -186,6 +190,12 @@ class CivetwebEndpoint : public HttpEndpoint {
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
     const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
     ReadinessCheck ready) {
+  return Start(listen, std::move(registry), std::move(ready), nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
+    const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
+    ReadinessCheck ready, std::function<std::string()> detail) {
   if (registry == nullptr) return absl::InvalidArgumentError("HttpEndpoint needs a registry");
   // civetweb takes "host:port"; a bare port would listen on every interface, which is only
   // right when the user says so.
@@ -196,7 +206,8 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
     return absl::InvalidArgumentError(absl::StrCat(
         "--http_listen=\"", listen, "\" is not HOST:PORT (e.g. 0.0.0.0:7406 or 127.0.0.1:0)"));
   }
-  auto endpoint = std::make_unique<CivetwebEndpoint>(std::move(registry), std::move(ready));
+  auto endpoint = std::make_unique<CivetwebEndpoint>(std::move(registry), std::move(ready),
+                                                     std::move(detail));
   if (absl::Status status = endpoint->Listen(listen, host_port.first); !status.ok()) return status;
   return endpoint;
 }

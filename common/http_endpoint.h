@@ -27,6 +27,11 @@ class HttpEndpoint {
   static absl::StatusOr<std::unique_ptr<HttpEndpoint>> Start(
       const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
       ReadinessCheck ready);
+  // The same; `detail`, when set, adds a line to /readyz's answer (e.g. classify's taxonomy
+  // version and reload counts), ready or not. Called from the HTTP server's threads.
+  static absl::StatusOr<std::unique_ptr<HttpEndpoint>> Start(
+      const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
+      ReadinessCheck ready, std::function<std::string()> detail);
   virtual ~HttpEndpoint() = default;
   // The port actually bound (useful with port 0).
   virtual int port() const = 0;

@@ -3,8 +3,11 @@
 // is away.
 #include "classify/classify_stage.h"
 
+#include <cstdio>
+#include <fstream>
 #include <future>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/shutdown.h"
 #include "common/zmq_channel.h"
@@ -274,6 +277,137 @@ TEST_F(ClassifyStageTest, RefusesZeroCredit) {
   options_.credit = 0;
   EXPECT_THAT(RunStage(context_, options_, *classifier_, shutdown_->fd()),
               ::topicwire::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// Hot reload: writes `text` to the taxonomy file atomically (rename), as an editor or a
+// ConfigMap update would.
+void WriteTaxonomy(const std::string& path, const std::string& text) {
+  {
+    std::ofstream out(path + ".tmp");
+    out << text;
+  }
+  ASSERT_EQ(std::rename((path + ".tmp").c_str(), path.c_str()), 0);
+}
+
+constexpr char kReloadV1[] = R"pb(
+  version: "reload-1"
+  topics {
+    id: "quantum"
+    terms { text: "quantum" }
+  }
+)pb";
+
+constexpr char kReloadV2[] = R"pb(
+  version: "reload-2"
+  topics {
+    id: "quantum"
+    terms { text: "quantum" }
+  }
+  topics {
+    id: "space"
+    terms { text: "rocket" }
+  }
+)pb";
+
+// The version label of topicwire_classify_taxonomy_info (the only series), or "".
+std::string TaxonomyInfoVersion(prometheus::Registry& registry) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != "topicwire_classify_taxonomy_info") continue;
+    if (family.metric.size() != 1) return absl::StrCat(family.metric.size(), " series");
+    for (const prometheus::ClientMetric::Label& label : family.metric[0].label) {
+      if (label.name == "version") return label.value;
+    }
+  }
+  return "";
+}
+
+class ClassifyReloadTest : public ClassifyStageTest {
+ protected:
+  void StartWithFile(absl::Duration check_interval, int reload_fd) {
+    path_ = topicwire::testing::MakeTempDir() + "/taxonomy.textproto";
+    WriteTaxonomy(path_, kReloadV1);
+    absl::StatusOr<std::unique_ptr<Classifier>> loaded = Classifier::FromFile(path_);
+    ASSERT_THAT(loaded, IsOk());
+    options_.taxonomy_path = path_;
+    options_.reload_fd = reload_fd;
+    options_.taxonomy_check_interval = check_interval;
+    options_.registry = registry_;
+    BindSink();
+    std::shared_ptr<const Classifier> classifier(*std::move(loaded));
+    stage_ = std::async(std::launch::async, [this, classifier] {
+      return RunStage(context_, options_, classifier, shutdown_->fd());
+    });
+    ASSERT_TRUE(NextControl().has_value());  // the initial credit
+  }
+
+  // Sends one article mentioning both topics and returns its Delivery's tagged article.
+  v1::TaggedArticle TagOne(uint64_t journal_seq) {
+    Dispatch(journal_seq, "A quantum sensor rides on a rocket.");
+    std::optional<v1::Delivery> delivery = NextDelivery();
+    EXPECT_TRUE(delivery.has_value()) << "journal_seq " << journal_seq;
+    if (!delivery.has_value()) return {};
+    EXPECT_EQ(delivery->journal_seq(), journal_seq);
+    return delivery->tagged();
+  }
+
+  std::string path_;
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  absl::StatusOr<Shutdown> reload_ = Shutdown::Manual();  // an eventfd standing in for SIGHUP
+};
+
+TEST_F(ClassifyReloadTest, SwapsOnSignalWithAStreamRunningAndRefusesABadFile) {
+  ASSERT_THAT(reload_, IsOk());
+  StartWithFile(absl::ZeroDuration(), reload_->fd());
+  EXPECT_THAT(health_->taxonomy_summary(), ::testing::HasSubstr("reload-1"));
+  constexpr int kArticles = 120;
+  int old_count = 0, new_count = 0;
+  bool swapped = false;
+  for (int seq = 1; seq <= kArticles; ++seq) {
+    if (seq == 20) {
+      WriteTaxonomy(path_, kReloadV2);
+      reload_->Trigger();  // the stream keeps running while the worker reloads
+    }
+    const v1::TaggedArticle tagged = TagOne(seq);
+    // Wholly one version: the old one finds one topic, the new one two.
+    if (tagged.taxonomy_version() == "reload-1") {
+      EXPECT_FALSE(swapped) << "journal_seq " << seq
+                            << " tagged by the old taxonomy after the swap";
+      EXPECT_EQ(tagged.tags_size(), 1);
+      ++old_count;
+    } else {
+      EXPECT_EQ(tagged.taxonomy_version(), "reload-2");
+      EXPECT_EQ(tagged.tags_size(), 2) << "journal_seq " << seq;
+      swapped = true;
+      ++new_count;
+    }
+  }
+  EXPECT_EQ(old_count + new_count, kArticles);  // none dropped
+  EXPECT_GE(old_count, 19);
+  EXPECT_GT(new_count, 0);
+  EXPECT_EQ(TaxonomyInfoVersion(*registry_), "reload-2");
+  EXPECT_THAT(health_->taxonomy_summary(), ::testing::HasSubstr("reload-2 (reloads: 1 ok, 0"));
+
+  // A broken file is refused: the old taxonomy keeps serving, and the refusal is counted.
+  WriteTaxonomy(path_, "topics { id: \"x\" terms { regex: \"(unclosed\" } }\n");
+  reload_->Trigger();
+  EXPECT_TRUE(::topicwire::testing::WaitFor(
+      [&] { return absl::StrContains(health_->taxonomy_summary(), "1 refused"); },
+      absl::Seconds(5)))
+      << health_->taxonomy_summary();
+  const v1::TaggedArticle after = TagOne(kArticles + 1);
+  EXPECT_EQ(after.taxonomy_version(), "reload-2");
+  EXPECT_EQ(after.tags_size(), 2);
+  EXPECT_EQ(TaxonomyInfoVersion(*registry_), "reload-2");
+}
+
+TEST_F(ClassifyReloadTest, ReloadsWhenTheFileChanges) {
+  StartWithFile(absl::Milliseconds(20), /*reload_fd=*/-1);
+  EXPECT_EQ(TagOne(1).taxonomy_version(), "reload-1");
+  WriteTaxonomy(path_, kReloadV2);
+  uint64_t seq = 2;
+  EXPECT_TRUE(::topicwire::testing::WaitFor(
+      [&] { return TagOne(seq++).taxonomy_version() == "reload-2"; }, absl::Seconds(5)));
+  EXPECT_EQ(TaxonomyInfoVersion(*registry_), "reload-2");
 }
 
 }  // namespace
