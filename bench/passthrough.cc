@@ -32,12 +32,14 @@ class PassthroughImpl : public Passthrough {
   }
 
   absl::Status Init() {
+    // Before binding: a listener copies the socket's options when it binds, so a later
+    // high-water mark would not apply and PUB would drop beyond the default 1000 messages.
+    stream_.set(zmq::sockopt::sndhwm, 0);
     ASSIGN_OR_RETURN(publish_endpoint_, BindLoopback(publish_));
     ASSIGN_OR_RETURN(work_endpoint_, BindLoopback(work_));
     ASSIGN_OR_RETURN(commit_endpoint_, BindLoopback(commit_));
     ASSIGN_OR_RETURN(input_endpoint_, BindLoopback(input_));
     ASSIGN_OR_RETURN(stream_endpoint_, BindLoopback(stream_));
-    stream_.set(zmq::sockopt::sndhwm, 0);
     RETURN_IF_ERROR(ConfigureSocket(worker_in_, 0));
     RETURN_IF_ERROR(ConfigureSocket(worker_out_, 0));
     RETURN_IF_ERROR(ConfigureSocket(sink_commit_, 0));

@@ -57,6 +57,9 @@ class Classifier {
   std::string version() const { return version_; }
   // How many Vectorscan patterns the taxonomy compiled into.
   size_t pattern_count() const { return spec_.patterns.size(); }
+  // The compiled Vectorscan database Tag() scans with, so that a benchmark can compare tagging
+  // with a bare scan of the same patterns (bench/micro_bench.cc).
+  const hs_database* database() const { return database_; }
 
  private:
   Classifier(TaxonomySpec spec, hs_database* database, hs_scratch* prototype_scratch);

@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   }
 
   const topicwire::sink::SqliteStoreOptions store_options{.path = absl::GetFlag(FLAGS_store),
-                                                          .fsync = absl::GetFlag(FLAGS_fsync)};
+                                                          .fsync = absl::GetFlag(FLAGS_fsync),
+                                                          .fill_copies = false};
   absl::StatusOr<std::unique_ptr<topicwire::sink::SqliteStore>> store =
       topicwire::sink::SqliteStore::Open(store_options);
   if (!store.ok()) {

@@ -88,6 +88,7 @@ class SqliteStore::Impl {
   ~Impl() { sqlite3_close_v2(db_); }
 
   absl::Status Open(const SqliteStoreOptions& options) {
+    fill_copies_ = options.fill_copies;
     if (options.path != ":memory:") {
       const std::filesystem::path parent = std::filesystem::path(options.path).parent_path();
       std::error_code error;
@@ -235,13 +236,25 @@ class SqliteStore::Impl {
         continue;
       }
       const int64_t sequence = head_sequence_ + 1;
-      v1::TaggedArticle stored = incoming;
-      stored.clear_stream();
-      stored.clear_stream_sequence();
-      stored.set_sequence(static_cast<uint64_t>(sequence));
-      *stored.mutable_stored_at() = TimeUtil::MicrosecondsToTimestamp(stored_at_us);
-      const std::string blob = stored.SerializeAsString();
-      const std::string& id = stored.article().id();
+      v1::TaggedArticle stored_fields;
+      stored_fields.set_sequence(static_cast<uint64_t>(sequence));
+      *stored_fields.mutable_stored_at() = TimeUtil::MicrosecondsToTimestamp(stored_at_us);
+      // What workers send has none of sink's fields: serialize it and append ours (concatenated
+      // messages merge) instead of copying the article. Otherwise copy and overwrite.
+      const bool has_sink_fields = incoming.has_stored_at() || incoming.sequence() != 0 ||
+                                   !incoming.stream().empty() || incoming.stream_sequence() != 0;
+      std::optional<v1::TaggedArticle> stored;
+      if (has_sink_fields || fill_copies_) {
+        stored.emplace(incoming);
+        stored->clear_stream();
+        stored->clear_stream_sequence();
+        stored->set_sequence(stored_fields.sequence());
+        *stored->mutable_stored_at() = stored_fields.stored_at();
+      }
+      std::string blob = has_sink_fields
+                             ? stored->SerializeAsString()
+                             : incoming.SerializeAsString() + stored_fields.SerializeAsString();
+      const std::string& id = incoming.article().id();
 
       insert_article_.Reset();
       sqlite3_bind_int64(insert_article_.get(), 1, sequence);
@@ -254,7 +267,7 @@ class SqliteStore::Impl {
       insert_article_.Reset();
       if (rc != SQLITE_DONE) return SqliteError(db_, "storing an article");
 
-      const std::vector<std::string> streams = StreamsOf(stored);
+      const std::vector<std::string> streams = StreamsOf(incoming);
       for (size_t position = 0; position < streams.size(); ++position) {
         const std::string& stream = streams[position];
         ASSIGN_OR_RETURN(int64_t stream_head, StreamHead(stream));
@@ -269,10 +282,15 @@ class SqliteStore::Impl {
         insert_stream_.Reset();
         if (stream_rc != SQLITE_DONE) return SqliteError(db_, "storing a stream entry");
         stream_heads_[stream] = stream_sequence;
-        v1::TaggedArticle& copy = outcome.copies.emplace_back(stored);
-        copy.set_stream(stream);
-        copy.set_stream_sequence(static_cast<uint64_t>(stream_sequence));
+        outcome.streams.emplace_back(stream, static_cast<uint64_t>(stream_sequence));
+        if (fill_copies_) {
+          v1::TaggedArticle& copy = outcome.copies.emplace_back(*stored);
+          copy.set_stream(stream);
+          copy.set_stream_sequence(static_cast<uint64_t>(stream_sequence));
+        }
       }
+      outcome.serialized = std::move(blob);
+      outcome.stored_at = absl::FromUnixMicros(stored_at_us);
       head_sequence_ = sequence;
       last_stored_at_us_ = stored_at_us;
       outcome.newly_stored = true;
@@ -325,6 +343,7 @@ class SqliteStore::Impl {
     return absl::OkStatus();
   }
 
+  bool fill_copies_ = true;
   sqlite3* db_ = nullptr;
   Statement find_article_;
   Statement insert_article_;
@@ -336,6 +355,13 @@ class SqliteStore::Impl {
   // Cache of MAX(stream_sequence) per stream; cleared when a transaction rolls back.
   absl::flat_hash_map<std::string, int64_t> stream_heads_;
 };
+
+std::string PublishedCopyBytes(const StoreOutcome& outcome, size_t index) {
+  v1::TaggedArticle stream_fields;
+  stream_fields.set_stream(outcome.streams[index].first);
+  stream_fields.set_stream_sequence(outcome.streams[index].second);
+  return outcome.serialized + stream_fields.SerializeAsString();
+}
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions& options) {
   auto impl = std::make_unique<Impl>();

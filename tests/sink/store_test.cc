@@ -123,6 +123,32 @@ TEST_F(SqliteStoreTest, CreatesParentDirectoriesAndStartsEmpty) {
   EXPECT_EQ(page.head_sequence, 0u);
 }
 
+TEST_F(SqliteStoreTest, PublishedCopyBytesParseExactlyAsTheCopiesAndAsStored) {
+  v1::TaggedArticle with_sink_fields = MakeArticle("s", {"ai"});
+  with_sink_fields.set_stream("forged");  // a worker should not set these; the store overrides
+  with_sink_fields.set_sequence(99);
+  *with_sink_fields.mutable_stored_at() = TimeUtil::SecondsToTimestamp(5);
+  std::vector<StoreOutcome> outcomes =
+      Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), with_sink_fields});
+  ASSERT_EQ(outcomes.size(), 3u);
+  HistoryPage page = Read(Query());
+  size_t copy_in_history = 0;
+  for (const StoreOutcome& outcome : outcomes) {
+    ASSERT_EQ(outcome.streams.size(), outcome.copies.size());
+    EXPECT_EQ(outcome.stored_at, kNoon);
+    for (size_t i = 0; i < outcome.streams.size(); ++i) {
+      v1::TaggedArticle parsed;
+      ASSERT_TRUE(parsed.ParseFromString(PublishedCopyBytes(outcome, i)));
+      EXPECT_EQ(outcome.streams[i].first, outcome.copies[i].stream());
+      EXPECT_EQ(outcome.streams[i].second, outcome.copies[i].stream_sequence());
+      EXPECT_EQ(parsed.SerializeAsString(), outcome.copies[i].SerializeAsString());
+      ASSERT_LT(copy_in_history, page.copies.size());
+      EXPECT_EQ(parsed.SerializeAsString(), page.copies[copy_in_history++].SerializeAsString());
+    }
+  }
+  EXPECT_EQ(copy_in_history, page.copies.size());
+}
+
 TEST_F(SqliteStoreTest, AssignsSequencesAndStreamSequencesWithoutHoles) {
   std::vector<StoreOutcome> outcomes =
       Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), MakeArticle("c", {"ai"})});

@@ -1,0 +1,234 @@
+// Microbenchmarks of the per-article work of each stage (not a ctest; see README "Performance"):
+//   build/bin/topicwire_micro_bench
+// Tagging is reported next to a bare Vectorscan scan of the same text with the same compiled
+// database, and the tag/scan ratio is printed after the run.
+#include <benchmark/benchmark.h>
+#include <hs/hs.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "bench/load.h"
+#include "classify/classifier.h"
+#include "ingest/journal.h"
+#include "proto/article.pb.h"
+#include "proto/internal.pb.h"
+#include "sink/store.h"
+
+namespace topicwire::bench {
+namespace {
+
+constexpr size_t kArticleBytes = 3300;  // what `topicwire bench` publishes
+
+const classify::Classifier* DefaultClassifier() {
+  static const classify::Classifier* classifier = [] {
+    auto loaded = classify::Classifier::FromFile(classify::DefaultTaxonomyPath());
+    return loaded.ok() ? loaded->release() : nullptr;
+  }();
+  return classifier;
+}
+
+// A few distinct articles so that the scans do not see one text only.
+const std::vector<v1::Article>& Articles() {
+  static const auto* articles = [] {
+    auto* made = new std::vector<v1::Article>();
+    for (int n = 0; n < 16; ++n) made->push_back(MakeSyntheticArticle("micro", n, kArticleBytes));
+    return made;
+  }();
+  return *articles;
+}
+
+void BM_TagArticle(benchmark::State& state) {
+  const classify::Classifier* classifier = DefaultClassifier();
+  if (classifier == nullptr) {
+    state.SkipWithError("cannot load the default taxonomy");
+    return;
+  }
+  size_t i = 0;
+  int64_t bytes = 0;
+  for (auto _ : state) {
+    const v1::Article& article = Articles()[i++ % Articles().size()];
+    benchmark::DoNotOptimize(classifier->Tag(article));
+    bytes += static_cast<int64_t>(article.title().size() + article.body().size());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetBytesProcessed(bytes);
+}
+BENCHMARK(BM_TagArticle)->UseRealTime();
+
+int CountMatch(unsigned int, unsigned long long, unsigned long long, unsigned int,  // NOLINT
+               void* context) {
+  ++*static_cast<int*>(context);
+  return 0;
+}
+
+// The floor under tagging: the same database over the same title and body, matches only counted.
+void BM_RawVectorscanScan(benchmark::State& state) {
+  const classify::Classifier* classifier = DefaultClassifier();
+  if (classifier == nullptr) {
+    state.SkipWithError("cannot load the default taxonomy");
+    return;
+  }
+  hs_scratch_t* scratch = nullptr;
+  if (hs_alloc_scratch(classifier->database(), &scratch) != HS_SUCCESS) {
+    state.SkipWithError("hs_alloc_scratch failed");
+    return;
+  }
+  size_t i = 0;
+  int64_t bytes = 0;
+  int matches = 0;
+  for (auto _ : state) {
+    const v1::Article& article = Articles()[i++ % Articles().size()];
+    for (const std::string* text : {&article.title(), &article.body()}) {
+      hs_scan(classifier->database(), text->data(), static_cast<unsigned>(text->size()), 0, scratch,
+              CountMatch, &matches);
+      bytes += static_cast<int64_t>(text->size());
+    }
+  }
+  benchmark::DoNotOptimize(matches);
+  hs_free_scratch(scratch);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetBytesProcessed(bytes);
+}
+BENCHMARK(BM_RawVectorscanScan)->UseRealTime();
+
+// What a worker sends sink for one article: the article with its tags.
+v1::Delivery MakeDelivery() {
+  v1::Delivery delivery;
+  delivery.set_journal_seq(12345);
+  if (DefaultClassifier() != nullptr) {
+    *delivery.mutable_tagged() = DefaultClassifier()->Tag(Articles()[0]);
+  } else {
+    *delivery.mutable_tagged()->mutable_article() = Articles()[0];
+  }
+  return delivery;
+}
+
+void BM_EncodeTaggedArticle(benchmark::State& state) {
+  const v1::Delivery delivery = MakeDelivery();
+  std::string bytes;
+  for (auto _ : state) {
+    delivery.SerializeToString(&bytes);
+    benchmark::DoNotOptimize(bytes.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
+}
+BENCHMARK(BM_EncodeTaggedArticle);
+
+void BM_DecodeTaggedArticle(benchmark::State& state) {
+  const std::string bytes = MakeDelivery().SerializeAsString();
+  v1::Delivery decoded;
+  for (auto _ : state) {
+    decoded.ParseFromString(bytes);
+    benchmark::DoNotOptimize(decoded.journal_seq());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
+}
+BENCHMARK(BM_DecodeTaggedArticle);
+
+std::string FreshDirectory(const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    absl::StrCat("topicwire-micro-", name, "-", getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+// One group commit of state.range(0) articles under the default durability (fsync before
+// returning), as ingest does for everything that arrived in one poll wake-up.
+void BM_JournalAppend(benchmark::State& state) {
+  const std::string dir = FreshDirectory("journal");
+  auto journal = ingest::SqliteJournal::Open(dir + "/journal.db", {.fsync = true});
+  if (!journal.ok()) {
+    state.SkipWithError(journal.status().ToString().c_str());
+    return;
+  }
+  const std::string serialized = Articles()[0].SerializeAsString();
+  int64_t n = 0;
+  for (auto _ : state) {
+    std::vector<ingest::NewRecord> records;
+    for (int64_t i = 0; i < state.range(0); ++i) {
+      records.push_back(
+          {.article_id = absl::StrCat("journal-", n++), .serialized_article = serialized});
+    }
+    if (!(*journal)->Append(records, absl::Now()).ok()) {
+      state.SkipWithError("append failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+  journal->reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_JournalAppend)->Arg(1)->Arg(32)->Arg(512)->UseRealTime();
+
+// One store transaction of state.range(0) tagged articles, fsync'd (sink's default).
+void BM_StoreInsert(benchmark::State& state) {
+  const std::string dir = FreshDirectory("store");
+  auto store = sink::SqliteStore::Open({.path = dir + "/store.db", .fsync = true});
+  if (!store.ok()) {
+    state.SkipWithError(store.status().ToString().c_str());
+    return;
+  }
+  const v1::TaggedArticle tagged = MakeDelivery().tagged();
+  int64_t n = 0;
+  for (auto _ : state) {
+    std::vector<v1::TaggedArticle> batch(static_cast<size_t>(state.range(0)), tagged);
+    for (v1::TaggedArticle& article : batch) {
+      article.mutable_article()->set_id(absl::StrCat("store-", n++));
+    }
+    if (!(*store)->StoreBatch(batch, absl::Now()).ok()) {
+      state.SkipWithError("store failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_StoreInsert)->Arg(1)->Arg(32)->Arg(512)->UseRealTime();
+
+// Remembers each run's items per second so that main() can print the tagging ratio.
+class RateReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      auto rate = run.counters.find("items_per_second");
+      if (rate != run.counters.end()) rates_[run.benchmark_name()] = rate->second.value;
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  double Rate(const std::string& name) const {
+    auto it = rates_.find(name);
+    return it == rates_.end() ? 0 : it->second;
+  }
+
+ private:
+  std::map<std::string, double> rates_;
+};
+
+}  // namespace
+}  // namespace topicwire::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  topicwire::bench::RateReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  const double tag = reporter.Rate("BM_TagArticle/real_time");
+  const double scan = reporter.Rate("BM_RawVectorscanScan/real_time");
+  if (tag > 0 && scan > 0) {
+    std::printf("tagging / raw Vectorscan scan of the same text: %.2f (target >= 0.50)\n",
+                tag / scan);
+  }
+  benchmark::Shutdown();
+  return 0;
+}

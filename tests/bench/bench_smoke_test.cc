@@ -1,0 +1,98 @@
+// Smoke tests of the benchmarks (label `bench`): they run and report sane figures. Not timed:
+// the machine running the tests may be busy, so no figure is compared with a target here.
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "proto/bench.pb.h"
+#include "tests/testing/test_util.h"
+
+namespace topicwire {
+namespace {
+
+using ::topicwire::testing::BinDir;
+using ::topicwire::testing::FreeLoopbackPortRange;
+using ::topicwire::testing::MakeTempDir;
+
+struct CommandResult {
+  int exit_status = -1;
+  std::string out;
+};
+
+// Runs a shell command and returns its exit status and standard output (stderr goes to a file
+// in the test's temporary directory, printed on failure by the caller).
+CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t read;
+  while ((read = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, read);
+  result.exit_status = pclose(pipe);
+  return result;
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::string text;
+  if (FILE* file = fopen(path.c_str(), "r")) {
+    char buffer[4096];
+    size_t read;
+    while ((read = fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, read);
+    fclose(file);
+  }
+  return text;
+}
+
+TEST(BenchSmokeTest, JsonReportHasEveryRequiredFigure) {
+  const std::string dir = MakeTempDir();
+  // bench uses ports P..P+11 for its stages (up's layout with two workers).
+  const int base_port = FreeLoopbackPortRange(16);
+  const std::string log = dir + "/bench.log";
+  const CommandResult run = RunCommand(absl::StrCat(
+      BinDir(), "/topicwire bench --count 500 --rate 2000 --workers 1 --json --base-port ",
+      base_port, " --data-dir ", dir, "/data 2>", log));
+  ASSERT_EQ(run.exit_status, 0) << ReadFileOrEmpty(log);
+
+  // Parse the JSON as a generic object first: the keys named in the issue must be there.
+  for (const char* key : {"\"articles_per_s\"", "\"passthrough_articles_per_s\"", "\"ratio\"",
+                          "\"p50_ms\"", "\"p99_ms\"", "\"p999_ms\"", "\"peak_rss_mb\""}) {
+    EXPECT_NE(run.out.find(key), std::string::npos) << key << " missing from " << run.out;
+  }
+  v1::BenchReport report;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(run.out, &report).ok()) << run.out;
+  EXPECT_EQ(report.received(), 500);
+  EXPECT_GT(report.articles_per_s(), 0);
+  EXPECT_GT(report.passthrough_articles_per_s(), 0);
+  EXPECT_GT(report.ratio(), 0);
+  EXPECT_GT(report.p50_ms(), 0);
+  EXPECT_GE(report.p99_ms(), report.p50_ms());
+  EXPECT_GE(report.p999_ms(), report.p99_ms());
+  ASSERT_GE(report.stages_size(), 3) << "ingest, one worker, sink";
+  for (const v1::StageUsage& stage : report.stages()) {
+    EXPECT_GT(stage.peak_rss_mb(), 0) << stage.name();
+    EXPECT_GT(stage.cpu_s(), 0) << stage.name();
+  }
+  ASSERT_GE(report.latency_size(), 1);
+  for (const v1::LatencyRun& latency : report.latency()) {
+    EXPECT_GT(latency.rate_per_s(), 0);
+    EXPECT_GT(latency.p99_ms(), 0);
+  }
+}
+
+TEST(BenchSmokeTest, MicroBenchmarksRunAndPrintTheTaggingRatio) {
+  const CommandResult run =
+      RunCommand(absl::StrCat(BinDir(), "/topicwire_micro_bench --benchmark_min_time=0.01 2>&1"));
+  ASSERT_EQ(run.exit_status, 0) << run.out;
+  for (const char* name :
+       {"BM_TagArticle", "BM_RawVectorscanScan", "BM_EncodeTaggedArticle", "BM_DecodeTaggedArticle",
+        "BM_JournalAppend/32", "BM_StoreInsert/32", "tagging / raw Vectorscan scan"}) {
+    EXPECT_NE(run.out.find(name), std::string::npos) << name << " missing from " << run.out;
+  }
+  EXPECT_EQ(run.out.find("ERROR"), std::string::npos) << run.out;
+}
+
+}  // namespace
+}  // namespace topicwire
