@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_split.h"
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -111,6 +112,26 @@ TEST(NinjsFormatTest, TagOutputHasTheSchemasRequiredFields) {
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[1], &rain).ok());
   EXPECT_EQ(rain.fields().at("uri").string_value(), "https://example.com/rain");
   EXPECT_FALSE(rain.fields().contains("subjects"));
+}
+
+// subscribe prints through the same FormatLine(): --format ninjs is one ninjs item per line.
+TEST(NinjsFormatTest, SubscribeFormatParsesAndPrintsOneItemPerLine) {
+  absl::StatusOr<OutputFormat> format = ParseOutputFormat("ninjs");
+  ASSERT_TRUE(format.ok());
+  v1::TaggedArticle tagged;
+  tagged.mutable_article()->set_id("s1");
+  tagged.set_taxonomy_version("v9");
+  v1::Tag* tag = tagged.add_tags();
+  tag->set_topic("ai");
+  tag->set_score(2);
+  tag->set_threshold(1);
+  tag->set_uri("https://topicwire.dev/topics/ai");
+  const std::string line = FormatLine(tagged, *format);
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
+  EXPECT_THAT(line, HasSubstr("\"uri\":\"urn:topicwire:article:s1\""));
+  EXPECT_THAT(line, HasSubstr("\"confidence\":75"));
+  EXPECT_THAT(line, HasSubstr("\"creator\":\"topicwire taxonomy v9\""));
+  EXPECT_FALSE(ParseOutputFormat("xml").ok());
 }
 
 TEST(TaxonomyLintTest, DefaultTaxonomyIsClean) {
