@@ -85,6 +85,9 @@ const CommandSpec kSubscribe = {
         {"since", "SEQ|TIME", "",
          "First print history after store sequence SEQ (0: all) or since an RFC 3339 TIME"},
         {"history", "ENDPOINT", "", "sink's history endpoint (\"\": stream port + 1)"},
+        {"resume", "FILE", "",
+         "Continue after the last message a previous run with this FILE printed (history fills "
+         "the time between); FILE is rewritten as messages are printed"},
         {"curve-server-key", "KEY|FILE", "",
          "sink's CURVE public key (or its .pub file); with --curve-key: encrypted, "
          "authenticated streams and history"},
@@ -300,6 +303,7 @@ int RunSubscribeCommand(const ParsedArgs& args, CommandIo& io) {
   options.endpoint = args.Get("from");
   options.topics = args.positional();
   options.history_endpoint = args.Get("history");
+  options.resume_file = args.Get("resume");
   absl::StatusOr<curve::ClientOptions> curve =
       curve::LoadClientOptions(args.Get("curve-server-key"), args.Get("curve-key"));
   if (!curve.ok()) return Fail(io, "subscribe", curve.status());

@@ -1,7 +1,10 @@
 #include "cli/subscribe.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -10,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "common/zmq_channel.h"
+#include "google/protobuf/text_format.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "proto/article.pb.h"
 #include "proto/history.pb.h"
@@ -65,6 +69,24 @@ class Printer {
   }
 
   SubscribeResult& result() { return result_; }
+
+  // Continues from a previous run's position: messages at or before it count as printed.
+  void Restore(const v1::SubscriberPosition& position) {
+    for (const auto& [stream, at] : position.streams()) {
+      last_[stream] = at.stream_sequence();
+      last_sequence_[stream] = at.sequence();
+    }
+  }
+
+  v1::SubscriberPosition Position() const {
+    v1::SubscriberPosition position;
+    for (const auto& [stream, stream_sequence] : last_) {
+      v1::SubscriberPosition::Stream& at = (*position.mutable_streams())[stream];
+      at.set_stream_sequence(stream_sequence);
+      at.set_sequence(last_sequence(stream));
+    }
+    return position;
+  }
 
  private:
   const SubscribeOptions& options_;
@@ -137,6 +159,38 @@ absl::Status ReplayHistory(zmq::context_t& context, const SubscribeOptions& opti
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<v1::SubscriberPosition>> ReadPosition(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::optional<v1::SubscriberPosition>();  // first run
+  std::stringstream text;
+  text << in.rdbuf();
+  v1::SubscriberPosition position;
+  if (!google::protobuf::TextFormat::ParseFromString(text.str(), &position)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--resume file ", path, " is not a subscriber position; delete it to start afresh"));
+  }
+  return position;
+}
+
+// Replaces the file atomically (write, then rename) so that a crash leaves the old or the new
+// position, never half of one.
+absl::Status WritePosition(const std::string& path, const v1::SubscriberPosition& position) {
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(position, &text);
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      return absl::UnavailableError(absl::StrCat("cannot write --resume file ", temporary));
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot replace --resume file ", path));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<HistoryStart> ParseSince(const std::string& text) {
@@ -194,16 +248,44 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
   RETURN_IF_ERROR(Connect(socket, options.endpoint));
 
   Printer printer(options, out, err);
+  std::optional<HistoryStart> since = options.since;
+  if (!options.resume_file.empty()) {
+    ASSIGN_OR_RETURN(std::optional<v1::SubscriberPosition> position,
+                     ReadPosition(options.resume_file));
+    if (position.has_value() && !position->streams().empty()) {
+      printer.Restore(*position);
+      // History from the earliest stream's position covers every stream; what each stream
+      // already printed is dropped by its stream_sequence.
+      uint64_t earliest = UINT64_MAX;
+      for (const auto& [stream, at] : position->streams()) {
+        earliest = std::min(earliest, at.sequence());
+      }
+      since = HistoryStart{.after_sequence = earliest > 0 ? earliest - 1 : 0};
+      err << "resuming after store sequence " << since->after_sequence << " from "
+          << options.resume_file << "\n";
+    }
+  }
+  absl::Time last_saved = absl::Now();
+  const auto save_position = [&](bool force) -> absl::Status {
+    if (options.resume_file.empty()) return absl::OkStatus();
+    if (!force && absl::Now() - last_saved < absl::Milliseconds(200)) return absl::OkStatus();
+    last_saved = absl::Now();
+    return WritePosition(options.resume_file, printer.Position());
+  };
+  const auto finish = [&]() -> absl::StatusOr<SubscribeResult> {
+    RETURN_IF_ERROR(save_position(/*force=*/true));
+    return printer.result();
+  };
   // Clone pattern: the live subscription exists (and queues) before history is read, so nothing
   // published in between is missed; live copies that history printed are dropped by Printer.
   std::string history = options.history_endpoint;
-  if (options.since.has_value()) {
+  if (since.has_value()) {
     if (history.empty()) {
       ASSIGN_OR_RETURN(history, HistoryEndpointFor(options.endpoint));
     }
-    RETURN_IF_ERROR(ReplayHistory(context, options, *options.since, options.topics, history,
-                                  shutdown_fd, printer));
-    if (printer.result().count_reached || printer.result().interrupted) return printer.result();
+    RETURN_IF_ERROR(
+        ReplayHistory(context, options, *since, options.topics, history, shutdown_fd, printer));
+    if (printer.result().count_reached || printer.result().interrupted) return finish();
   }
 
   absl::Time last_message = absl::Now();
@@ -248,15 +330,16 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
     if (tagged.stream().empty()) tagged.set_stream(topic);
     // With history at hand, a hole in a stream (the live subscription connected after the
     // history was read, or a slow subscriber lost messages) is filled from history first.
-    if (options.since.has_value() && printer.WouldGap(tagged)) {
+    if (since.has_value() && printer.WouldGap(tagged)) {
       RETURN_IF_ERROR(ReplayHistory(context, options,
                                     {.after_sequence = printer.last_sequence(tagged.stream())},
                                     {tagged.stream()}, history, shutdown_fd, printer));
       if (printer.result().count_reached || printer.result().interrupted) break;
     }
     if (printer.Print(tagged)) break;
+    RETURN_IF_ERROR(save_position(/*force=*/false));
   }
-  return printer.result();
+  return finish();
 }
 
 int SubscribeExitCode(const SubscribeOptions& options, const SubscribeResult& result) {

@@ -50,6 +50,9 @@ struct SubscribeOptions {
   absl::Duration history_timeout = absl::Seconds(10);
   // CurveZMQ keys for the stream and history endpoints; disabled (plaintext) by default.
   curve::ClientOptions curve{};
+  // When set, the position file: read at start to continue after the last message a previous
+  // run printed (history fills the time in between), and rewritten as messages are printed.
+  std::string resume_file{};
 };
 
 struct SubscribeResult {

@@ -2,6 +2,8 @@
 // has arrived, so nothing is published before the subscriber listens) and a fake history ROUTER.
 #include "cli/subscribe.h"
 
+#include <cstdio>
+#include <fstream>
 #include <future>
 #include <sstream>
 #include <thread>
@@ -227,6 +229,63 @@ TEST_F(SubscribeTest, GapInTheLiveStreamIsFilledFromHistory) {
   EXPECT_EQ(requests[1].after_sequence(), 1u);
   ASSERT_EQ(requests[1].topics_size(), 1);
   EXPECT_EQ(requests[1].topics(0), "ai");
+}
+
+TEST_F(SubscribeTest, ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDuplicate) {
+  const std::string position_file = ::testing::TempDir() + "/resume-position.txt";
+  std::remove(position_file.c_str());
+  {  // First run: two live messages, then stop at --count.
+    SubscribeOptions options{.endpoint = endpoint_, .count = 2, .resume_file = position_file};
+    auto result = std::async(std::launch::async,
+                             [&] { return Subscribe(context_, options, -1, out_, err_); });
+    AwaitSubscriptions(1);
+    Send("ai", Copy("ai", 1, 1, "first"));
+    Send("ai", Copy("ai", 2, 2, "second"));
+    ASSERT_THAT(result.get(), IsOk());
+  }
+  // Meanwhile sink stored ai#3. The second run must ask history from before its position and
+  // print only what it has not printed: ai#3.
+  zmq::socket_t history(context_, zmq::socket_type::router);
+  ASSERT_THAT(ConfigureSocket(history, 0), IsOk());
+  ASSERT_THAT(Bind(history, "tcp://127.0.0.1:*"), IsOk());
+  const std::string history_endpoint = *LastEndpoint(history);
+  v1::HistoryRequest request;
+  std::thread server([&] {
+    Frames frames;
+    if (!RecvFrames(history, frames).ok()) return;
+    (void)ParseFrame(frames.back(), request);
+    v1::HistoryReply reply;
+    *reply.add_messages() = Copy("ai", 2, 2, "second");
+    *reply.add_messages() = Copy("ai", 3, 3, "third");
+    reply.set_last_sequence(3);
+    reply.set_head_sequence(3);
+    reply.set_complete(true);
+    Frames out;
+    out.push_back(std::move(frames[0]));
+    out.push_back(ToFrame(reply));
+    (void)SendFrames(history, out);
+  });
+  std::ostringstream out, err;
+  SubscribeOptions options{.endpoint = endpoint_,
+                           .count = 1,
+                           .history_endpoint = history_endpoint,
+                           .resume_file = position_file};
+  absl::StatusOr<SubscribeResult> got = Subscribe(context_, options, -1, out, err);
+  server.join();
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(request.after_sequence(), 1u);
+  std::vector<std::string> lines = Lines(out.str());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], HasSubstr("\"third\""));
+  EXPECT_EQ(got->missed, 0);
+}
+
+TEST_F(SubscribeTest, UnreadableResumeFileIsAClearError) {
+  const std::string position_file = ::testing::TempDir() + "/resume-garbage.txt";
+  { std::ofstream(position_file) << "this is not a position {"; }
+  SubscribeOptions options{.endpoint = endpoint_, .count = 1, .resume_file = position_file};
+  EXPECT_THAT(Subscribe(context_, options, -1, out_, err_),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(position_file)));
 }
 
 TEST_F(SubscribeTest, MissingHistoryEndpointIsAClearError) {
