@@ -9,8 +9,9 @@ packages=(
   # libraries (find_package / pkg_check_modules in the CMakeLists.txt files)
   libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler libabsl-dev libspdlog-dev
   libsqlite3-dev libvectorscan-dev prometheus-cpp-dev libcivetweb-dev libssl-dev libopencc-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  zlib1g-dev
+  # tests and benchmarks (python3-zmq and python3-protobuf: the other-language client test)
+  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-zmq python3-protobuf
 )
 
 missing=()
