@@ -14,8 +14,8 @@ absl::StatusOr<OutputFormat> ParseOutputFormat(const std::string& text) {
   if (text == "json") return OutputFormat::kJson;
   if (text == "text") return OutputFormat::kText;
   if (text == "ninjs") return OutputFormat::kNinjs;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--format=", text, " is not a format; use json, text or ninjs"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--format=", text, " is not a format; use json or text, or ninjs for IPTC ninjs 3.x"));
 }
 
 std::string FormatJson(const v1::TaggedArticle& tagged) {
