@@ -674,12 +674,18 @@ absl::StatusOr<std::vector<uint64_t>> InMemoryJournal::Append(const std::vector<
                                    .article = record.serialized_article,
                                    .accepted_at = accepted_at};
   }
+  TrimWindow();
+  return seqs;
+}
+
+// Like SqliteJournal: committed records older than the window are forgotten, both when the
+// window moves (Append) and when a record becomes committed (MarkCommitted).
+void InMemoryJournal::TrimWindow() {
   const uint64_t newest = next_seq_ - 1;
   for (auto it = records_.begin(); it != records_.end();) {
     const bool outside = static_cast<int64_t>(newest - it->first) >= dedup_window_;
     it = outside && it->second.committed ? records_.erase(it) : std::next(it);
   }
-  return seqs;
 }
 
 absl::StatusOr<bool> InMemoryJournal::ContainsId(absl::string_view article_id) {
@@ -702,6 +708,7 @@ absl::StatusOr<std::vector<uint64_t>> InMemoryJournal::MarkCommitted(
     it->second.article.clear();
     matched.push_back(seq);
   }
+  TrimWindow();
   return matched;
 }
 

@@ -216,6 +216,7 @@ class InMemoryJournal : public Journal {
   void FailAppends(absl::Status status) { append_failure_ = std::move(status); }
 
  private:
+  void TrimWindow();
   struct Record {
     std::string article_id;
     std::string article;  // empty once committed
