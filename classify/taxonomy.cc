@@ -2,6 +2,7 @@
 
 #include <hs/hs.h>
 
+#include <cmath>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -262,9 +263,12 @@ absl::StatusOr<TaxonomySpec> ParseTaxonomy(const std::string& text,
   const auto* terms_field = v1::Topic::descriptor()->FindFieldByName("terms");
   const auto* exclusions_field = v1::Topic::descriptor()->FindFieldByName("exclusions");
 
-  if (spec.taxonomy.title_weight() < 0 || spec.taxonomy.default_threshold() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ": title_weight and default_threshold must not be negative"));
+  // `!(x >= 0)` also refuses NaN, which would compare false with every threshold.
+  if (!(spec.taxonomy.title_weight() >= 0) || !std::isfinite(spec.taxonomy.title_weight()) ||
+      !(spec.taxonomy.default_threshold() >= 0) ||
+      !std::isfinite(spec.taxonomy.default_threshold())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source_name, ": title_weight and default_threshold must be finite and not negative"));
   }
   if (spec.taxonomy.topics().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(source_name, ": the taxonomy has no topics"));
@@ -289,8 +293,9 @@ absl::StatusOr<TaxonomySpec> ParseTaxonomy(const std::string& text,
     if (topic.terms().empty()) {
       return absl::InvalidArgumentError(absl::StrCat(where, "the topic has no terms"));
     }
-    if (topic.threshold() < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "threshold must not be negative"));
+    if (!(topic.threshold() >= 0) || !std::isfinite(topic.threshold())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "threshold must be finite and not negative"));
     }
     TextFormat::ParseInfoTree* topic_info = info.GetTreeForNested(topics_field, t);
     spec.term_lines.emplace_back();
@@ -313,10 +318,10 @@ absl::StatusOr<TaxonomySpec> ParseTaxonomy(const std::string& text,
               absl::StrCat(term_where, Quote(has_text ? term.text() : term.regex()),
                            ": set exactly one of `text` and `regex`"));
         }
-        if (term.weight() < 0) {
+        if (!(term.weight() >= 0) || !std::isfinite(term.weight())) {
           return absl::InvalidArgumentError(
               absl::StrCat(term_where, Quote(has_text ? term.text() : term.regex()),
-                           ": weight must not be negative"));
+                           ": weight must be finite and not negative"));
         }
         AppendTermPatterns(term, t, i, is_exclusion, spec.patterns);
       }

@@ -66,6 +66,17 @@ TEST(TaxonomyParseTest, UncompilableRegexNamesFileLineTopicAndTerm) {
                                  "\"(unclosed\" does not compile")));
 }
 
+TEST(TaxonomyParseTest, NotANumberWeightsAndThresholdsAreRefused) {
+  // NaN compares false with everything, so a "not negative" check alone would let it through.
+  EXPECT_THAT(ParseTaxonomy("topics { id: \"a\" terms { text: \"x\" weight: nan } }", "f"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("weight must be finite")));
+  EXPECT_THAT(ParseTaxonomy("topics { id: \"a\" threshold: inf terms { text: \"x\" } }", "f"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("threshold must be finite")));
+  EXPECT_THAT(ParseTaxonomy("default_threshold: nan topics { id: \"a\" terms { text: \"x\" } }",
+                            "f"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be finite")));
+}
+
 TEST(TaxonomyParseTest, InvalidTopicsAreRefused) {
   EXPECT_THAT(ParseTaxonomy("topics { id: \"Bad-Id\" terms { text: \"x\" } }", "f"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("topic \"Bad-Id\"")));
