@@ -16,11 +16,8 @@ using ::topicwire::testing::IsOk;
 using ::topicwire::testing::StatusIs;
 
 // The labelled development set lives outside the repository (research-use data); the quality
-// floor is only checked where it is present. TOPICWIRE_DEV_SET overrides the location.
-std::string DevSetPath() {
-  if (const char* path = std::getenv("TOPICWIRE_DEV_SET")) return path;
-  return "/work/shared/data/dev.jsonl";
-}
+// floor is only checked where it is present.
+std::string DevSetPath() { return testing::DevSetPath(); }
 
 LabelledArticle Labelled(const std::string& id, const std::string& body,
                          std::vector<std::string> labels, const std::string& lang) {

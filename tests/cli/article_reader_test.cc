@@ -123,7 +123,7 @@ TEST(ArticleReaderTest, ReadsFilesAndStdin) {
 }
 
 TEST(ArticleReaderTest, ReadsTheLabelledDevSetWhenPresent) {
-  const std::string path = "/work/shared/data/dev.jsonl";
+  const std::string path = testing::DevSetPath();
   if (!std::ifstream(path)) GTEST_SKIP() << path << " is not on this machine";
   std::istringstream no_stdin;
   absl::StatusOr<std::vector<SourcedArticle>> articles = ReadArticles(path, no_stdin);

@@ -88,4 +88,11 @@ std::string SourceDir() {
   return dir != nullptr ? dir : TOPICWIRE_DEFAULT_SOURCE_DIR;
 }
 
+std::string DevSetPath() {
+  if (const char* path = std::getenv("TOPICWIRE_DEV_SET")) return path;
+  const std::string beside = SourceDir() + "/../shared/data/dev.jsonl";
+  if (std::filesystem::exists(beside)) return beside;
+  return "/work/shared/data/dev.jsonl";
+}
+
 }  // namespace topicwire::testing

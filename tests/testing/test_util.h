@@ -28,6 +28,11 @@ std::string BinDir();
 // The source tree's root, from TOPICWIRE_SOURCE_DIR.
 std::string SourceDir();
 
+// The labelled development set (research-use data kept outside the repository):
+// $TOPICWIRE_DEV_SET, else ../shared/data/dev.jsonl beside the checkout, else the workspace's
+// /work/shared/data/dev.jsonl. Tests skip when it is not there.
+std::string DevSetPath();
+
 }  // namespace topicwire::testing
 
 #endif  // TOPICWIRE_TESTS_TESTING_TEST_UTIL_H_
