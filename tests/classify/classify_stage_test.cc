@@ -309,6 +309,18 @@ constexpr char kReloadV2[] = R"pb(
   }
 )pb";
 
+// Sum over the series of a counter family, or the sample count of a histogram family.
+double MetricSum(prometheus::Registry& registry, const std::string& name) {
+  double total = 0;
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      total += metric.counter.value + static_cast<double>(metric.histogram.sample_count);
+    }
+  }
+  return total;
+}
+
 // The version label of topicwire_classify_taxonomy_info (the only series), or "".
 std::string TaxonomyInfoVersion(prometheus::Registry& registry) {
   for (const prometheus::MetricFamily& family : registry.Collect()) {
@@ -398,6 +410,13 @@ TEST_F(ClassifyReloadTest, SwapsOnSignalWithAStreamRunningAndRefusesABadFile) {
   EXPECT_EQ(after.taxonomy_version(), "reload-2");
   EXPECT_EQ(after.tags_size(), 2);
   EXPECT_EQ(TaxonomyInfoVersion(*registry_), "reload-2");
+
+  // The counters and the latency histogram moved once per article and once per tag.
+  EXPECT_TRUE(::topicwire::testing::WaitFor(
+      [&] { return MetricSum(*registry_, "topicwire_classify_articles_total") == kArticles + 1; },
+      absl::Seconds(5)));
+  EXPECT_EQ(MetricSum(*registry_, "topicwire_classify_tags_total"), old_count + 2 * new_count + 2);
+  EXPECT_EQ(MetricSum(*registry_, "topicwire_classify_latency_seconds"), kArticles + 1);
 }
 
 TEST_F(ClassifyReloadTest, ReloadsWhenTheFileChanges) {
