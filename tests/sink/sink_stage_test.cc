@@ -50,13 +50,16 @@ v1::Delivery MakeDelivery(uint64_t journal_seq, const std::string& id,
   return delivery;
 }
 
-// Sum of every series of a counter or gauge family in `registry` (0 when absent).
+// Sum of every series of a counter or gauge family in `registry`, or a histogram's sample
+// count (0 when absent).
 double MetricValue(prometheus::Registry& registry, const std::string& name) {
   double total = 0;
   for (const prometheus::MetricFamily& family : registry.Collect()) {
     if (family.name != name) continue;
     for (const prometheus::ClientMetric& metric : family.metric) {
-      total += metric.counter.value + metric.gauge.value;  // the other one stays 0
+      // Only the family's own kind is set; the others stay 0.
+      total += metric.counter.value + metric.gauge.value +
+               static_cast<double>(metric.histogram.sample_count);
     }
   }
   return total;
@@ -264,6 +267,8 @@ TEST_F(SinkStageTest, PublishesOneCopyPerStreamAndAcknowledgesEveryDelivery) {
   EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_deliveries_malformed_total"), 3);
   EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_messages_published_total"), 5);
   EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_last_sequence"), 4);
+  EXPECT_GE(MetricValue(*registry_, "topicwire_sink_store_commit_seconds"), 1);  // per batch
+  EXPECT_GT(MetricValue(*registry_, "topicwire_sink_store_bytes"), 0);
   EXPECT_THAT(StopStage(), IsOk());
 }
 
