@@ -4,22 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/metrics.h"
 
 namespace topicwire::classify {
-namespace {
-
-prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
-                                const std::string& help) {
-  return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
-}
-
-prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
-                            const std::string& help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
-}
-
-}  // namespace
-
 ClassifyMetrics::ClassifyMetrics(prometheus::Registry& registry,
                                  const std::string& taxonomy_version)
     : articles(AddCounter(registry, "topicwire_classify_articles_total",

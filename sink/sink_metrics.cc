@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "common/metrics.h"
+
 namespace topicwire::sink {
 namespace {
 
@@ -12,22 +14,6 @@ prometheus::Histogram::BucketBoundaries DoublingBuckets(double first, int count)
   double bound = first;
   for (int i = 0; i < count; ++i, bound *= 2) buckets.push_back(bound);
   return buckets;
-}
-
-prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
-                                const std::string& help) {
-  return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
-}
-
-prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
-                            const std::string& help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
-}
-
-prometheus::Histogram& AddHistogram(prometheus::Registry& registry, const std::string& name,
-                                    const std::string& help,
-                                    const prometheus::Histogram::BucketBoundaries& buckets) {
-  return prometheus::BuildHistogram().Name(name).Help(help).Register(registry).Add({}, buckets);
 }
 
 }  // namespace
