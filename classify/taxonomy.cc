@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/container/flat_hash_set.h"
+#include "google/protobuf/stubs/common.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -216,6 +217,11 @@ std::vector<std::string> TraditionalVariants(const std::string& text) {
     }
     return opened;
   }();
+  // OpenCC 1.1.6 reads past its own buffer on invalid UTF-8 (found by taxonomy_fuzzer).
+  if (!google::protobuf::internal::IsStructurallyValidUTF8(text.data(),
+                                                           static_cast<int>(text.size()))) {
+    return variants;
+  }
   std::lock_guard<std::mutex> lock(mutex);
   absl::flat_hash_set<std::string> seen = {text};
   for (opencc_t converter : *converters) {
