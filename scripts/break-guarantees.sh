@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Breaks each guarantee of the README on purpose and checks that its tests notice (issue 4).
+#
+# For every break it applies one small patch from tests/mutations/ to a scratch checkout of the
+# repository (a git worktree: the repository's own files are never touched), rebuilds only the
+# targets the break's tests need, runs those tests with `ctest -R`, and reverts the patch. A
+# break is PASS when a test failed (the break was caught), MISSED when every test still passed,
+# ERROR when the patch no longer applies or the broken tree does not build. Before the breaks it
+# runs the same tests on the unbroken tree: a test that fails there would make a PASS
+# meaningless, so the script stops.
+#
+#   bash scripts/break-guarantees.sh [--list] [--no-baseline] [BREAK...]
+#
+#   BREAK...                  run only these breaks (names as in --list); default: all
+#   --list                    print the breaks, their tests and their patches, and exit
+#   --no-baseline             skip the run on the unbroken tree (when it just passed)
+#   TOPICWIRE_BREAK_DIR       scratch directory (default: build-breaker in the repository,
+#                             which .gitignore covers): src/ worktree, build/, logs/
+#   TOPICWIRE_BREAK_REV       the commit to break (default: HEAD)
+#   TOPICWIRE_JOBS            parallel compile jobs (default: 2)
+#
+# Exit status: 0 when every break was caught, 1 when any was MISSED or an ERROR, 2 when the
+# baseline failed or the arguments are wrong. The scratch build is kept between runs, so a
+# second run only recompiles the files the patches touch.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=${TOPICWIRE_BREAK_DIR:-$repo/build-breaker}
+rev=${TOPICWIRE_BREAK_REV:-HEAD}
+jobs=${TOPICWIRE_JOBS:-2}
+mutations=$repo/tests/mutations
+# Every stage reads TOPICWIRE_<FLAG> from the environment and the tests read TOPICWIRE_BIN_DIR:
+# a value left in the caller's shell would change what is being tested.
+while IFS= read -r variable; do unset "$variable"; done < <(compgen -e | grep '^TOPICWIRE_' || true)
+
+# name | build targets | ctest -R regex (anchored; ctest names are Suite.Test)
+breaks=(
+  # ingest/ingest_stage.cc
+  "no-redelivery|bin/ingest_stage_test bin/reliability_e2e_test bin/chaos_run_test|^(IngestStageTest\.(UnconfirmedItemIsRedeliveredWithTheNextAttempt|ItemsOfAVanishedWorkerGoToAnotherWorkerAtOnce)|ReliabilityE2eTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
+  "dedup-disabled|bin/ingest_stage_test bin/pipeline_e2e_test|^(IngestStageTest\.DuplicatesAcrossRequestsAndInsideOneRequest|PipelineE2eTest\.DuplicateIdIsAnsweredDuplicateAndStoredOnce)$"
+  "full-disk-accepted|bin/ingest_stage_test|^IngestStageTest\.(FullJournalDiskAnswersBusyThenAcceptsWhenSpaceIsBack|InMemoryJournalFailureAnswersBusyAndTheStageKeepsRunning)$"
+  "dead-letter-limit-ignored|bin/ingest_stage_test|^IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts)$"
+  "poison-dropped|bin/ingest_stage_test|^IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts)$"
+  "plaintext-publish-allowed|bin/security_e2e_test|^SecurePipelineTest\..*$"
+  "max-pending-ignored|bin/ingest_stage_test bin/ingest_overload_test|^(IngestStageTest\.BusyAtMaxPendingUntilSinkConfirms|IngestOverloadTest\..*)$"
+  # ingest/journal.cc
+  "accepted-without-fsync|bin/ingest_stage_test bin/ingest_binary_test bin/ingest_durability_test|^(IngestStageTest\.AcceptedArticleIsInTheJournalThenDispatchedThenCommitted|IngestBinaryTest\.AcceptedArticleSurvivesKillNineAndSigtermExitsCleanly|JournalDurabilityTest\..*)$"
+  "crc-not-checked|bin/ingest_journal_test bin/ingest_stage_test|^(JournalHealingTest\..*|IngestStageTest\.CorruptJournalRecordIsQuarantinedCountedAndTheRestFlows)$"
+  "corrupt-record-kept|bin/ingest_journal_test bin/ingest_stage_test|^(JournalHealingTest\..*|IngestStageTest\.CorruptJournalRecordIsQuarantinedCountedAndTheRestFlows)$"
+  # ingest/validator.cc
+  "max-article-size-ignored|bin/ingest_validator_test bin/ingest_stage_test bin/pipeline_e2e_test|^(ValidatorTest\..*|IngestStageTest\.EveryRejectionIsAnsweredAndTheStageKeepsRunning|PipelineE2eTest\.BadInputIsAnsweredAndServicesKeepRunning)$"
+  # sink/sink_stage.cc, sink/store.cc
+  "sink-acks-before-storing|bin/sink_stage_test bin/chaos_run_test|^(SinkStageTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
+  "store-not-idempotent|bin/sink_store_test bin/chaos_run_test|^(SqliteStoreTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
+  # cli/subscribe.cc
+  "clone-history-before-live|bin/cli_subscribe_test bin/cli_subscribe_clone_test bin/cli_e2e_test|^(SubscribeTest\..*|SubscribeCloneTest\..*|CliE2eTest\.UpPublishSubscribeShowsTheFeedsTags)$"
+  "overlap-not-dropped|bin/cli_subscribe_test bin/cli_subscribe_clone_test|^(SubscribeTest\..*|SubscribeCloneTest\..*)$"
+  "resume-position-not-read|bin/cli_subscribe_test|^SubscribeTest\.(ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDuplicate|UnreadableResumeFileIsAClearError)$"
+  "resume-position-not-written|bin/cli_subscribe_test|^SubscribeTest\.(ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDuplicate|UnreadableResumeFileIsAClearError)$"
+  # common/curve.cc
+  "zap-allows-unknown-keys|bin/curve_test bin/security_e2e_test|^((ZapHandlerTest|CurveServerTest|SecurePipelineTest)\..*)$"
+  # common/zmq_channel.cc
+  "socket-cap-removed|bin/security_e2e_test|^SocketCapE2eTest\..*$"
+)
+
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+  exit 2
+}
+
+list=false
+baseline=true
+selected=()
+for argument in "$@"; do
+  case $argument in
+    --list) list=true ;;
+    --no-baseline) baseline=false ;;
+    -h | --help) usage ;;
+    -*) echo "unknown option $argument" >&2 && usage ;;
+    *) selected+=("$argument") ;;
+  esac
+done
+
+field() { # field RECORD N: the Nth |-separated field of a break record (the regex: N to the end)
+  if (($2 == 3)); then cut -d'|' -f3- <<<"$1"; else cut -d'|' -f"$2" <<<"$1"; fi
+}
+
+chosen=()
+for name in "${selected[@]}"; do
+  found=false
+  for record in "${breaks[@]}"; do [[ $(field "$record" 1) == "$name" ]] && found=true; done
+  $found || { echo "no break named $name (see --list)" >&2 && exit 2; }
+done
+for record in "${breaks[@]}"; do
+  name=$(field "$record" 1)
+  if ((${#selected[@]} == 0)) || [[ " ${selected[*]} " == *" $name "* ]]; then chosen+=("$record"); fi
+  [[ -f $mutations/$name.patch ]] || { echo "missing $mutations/$name.patch" >&2 && exit 2; }
+done
+
+if $list; then
+  for record in "${chosen[@]}"; do
+    name=$(field "$record" 1)
+    printf '%s\n  %s\n  %s\n  tests: %s\n' "$name" \
+      "$(sed -n 's/^Guarantee: //p' "$mutations/$name.patch")" \
+      "$(sed -n 's/^Break: //p' "$mutations/$name.patch")" "$(field "$record" 3)"
+  done
+  exit 0
+fi
+
+src=$work/src
+build=$work/build
+logs=$work/logs
+mkdir -p "$work" "$logs"
+commit=$(git -C "$repo" rev-parse --verify "$rev^{commit}")
+started=$(date +%s)
+echo "break-guarantees: commit $(git -C "$repo" log -1 --format='%h %s' "$commit")"
+echo "break-guarantees: scratch checkout $src, build $build, logs $logs"
+
+# The scratch checkout: a worktree of our own, moved to the commit and cleaned of any patch an
+# interrupted run left behind (git rewrites only the files that differ, so the build stays warm).
+if [[ ! -e $src/.git ]]; then
+  git -C "$repo" worktree prune
+  git -C "$repo" worktree add --detach --force "$src" "$commit" >/dev/null
+fi
+git -C "$src" checkout --detach --force --quiet "$commit"
+git -C "$src" clean -fdq
+if [[ ! -f $build/build.ninja ]]; then
+  cmake -S "$src" -B "$build" -G Ninja -DTOPICWIRE_WERROR=ON >"$logs/cmake.log" 2>&1 ||
+    { cat "$logs/cmake.log" >&2 && exit 2; }
+fi
+
+all_targets=()
+all_regexes=()
+for record in "${chosen[@]}"; do
+  read -r -a targets <<<"$(field "$record" 2)"
+  all_targets+=("${targets[@]}")
+  all_regexes+=("$(field "$record" 3)")
+done
+mapfile -t all_targets < <(printf '%s\n' "${all_targets[@]}" | sort -u)
+
+build_targets() { # build_targets LOG TARGET...
+  local log=$1
+  shift
+  nice ninja -C "$build" -j "$jobs" "$@" >>"$log" 2>&1
+}
+
+# Runs the tests matching REGEX; prints "FAILED/RUN" and returns ctest's status.
+run_tests() { # run_tests LOG REGEX
+  local log=$1 regex=$2 status=0
+  (cd "$build" && nice ctest -R "$regex" --no-tests=error --timeout 300 --output-on-failure) \
+    >>"$log" 2>&1 || status=$?
+  local run failed
+  run=$(sed -n 's/.*tests passed, [0-9]* tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+  failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
+  echo "${failed:-?}/${run:-?}"
+  return $status
+}
+
+echo "break-guarantees: building ${#all_targets[@]} targets"
+: >"$logs/baseline.log"
+build_targets "$logs/baseline.log" "${all_targets[@]}" ||
+  { tail -40 "$logs/baseline.log" >&2 && echo "the unbroken tree does not build" >&2 && exit 2; }
+if $baseline; then
+  union=$(printf '%s|' "${all_regexes[@]}")
+  echo "break-guarantees: baseline (the same tests on the unbroken tree)"
+  if ! counts=$(run_tests "$logs/baseline.log" "${union%|}"); then
+    grep -E '\*\*\*Failed|Timeout|Not Run' "$logs/baseline.log" >&2 || true
+    echo "baseline: $counts tests failed on the unbroken tree; see $logs/baseline.log" >&2
+    exit 2
+  fi
+  echo "break-guarantees: baseline passed ($counts failed/run) after $(($(date +%s) - started))s"
+fi
+
+results=()
+worst=0
+for record in "${chosen[@]}"; do
+  name=$(field "$record" 1)
+  regex=$(field "$record" 3)
+  read -r -a targets <<<"$(field "$record" 2)"
+  patch=$mutations/$name.patch
+  log=$logs/$name.log
+  : >"$log"
+  break_started=$(date +%s)
+  counts=-
+  if ! git -C "$src" apply --check "$patch" >>"$log" 2>&1; then
+    result=ERROR
+    note="patch does not apply to $(git -C "$repo" rev-parse --short "$commit")"
+  else
+    git -C "$src" apply "$patch"
+    if ! build_targets "$log" "${targets[@]}"; then
+      result=ERROR
+      note="the broken tree does not build"
+    elif counts=$(run_tests "$log" "$regex"); then
+      result=MISSED
+      note="every test passed with the break in place"
+    else
+      result=PASS
+      note=$(grep -oE '[0-9]+ - [A-Za-z0-9_.]+ \((Failed|Timeout|SEGFAULT|Subprocess aborted|Exception)' \
+        "$log" | sed -E 's/^[0-9]+ - //; s/ \(.*//' | paste -sd, -)
+    fi
+    git -C "$src" apply -R "$patch"
+  fi
+  seconds=$(($(date +%s) - break_started))
+  [[ $result == PASS ]] || worst=1
+  results+=("$name|$result|$counts|$seconds|$note")
+  printf 'break-guarantees: %-28s %-6s %5ss  %s\n' "$name" "$result" "$seconds" "$note"
+done
+
+echo
+printf '%-28s %-6s %-11s %6s  %s\n' break result failed/run time "caught by / why"
+for line in "${results[@]}"; do
+  IFS='|' read -r name result counts seconds note <<<"$line"
+  printf '%-28s %-6s %-11s %5ss  %s\n' "$name" "$result" "$counts" "$seconds" "$note"
+done
+echo "total $(($(date +%s) - started))s; logs in $logs"
+exit $worst
