@@ -88,6 +88,13 @@ const CommandSpec kSubscribe = {
         {"resume", "FILE", "",
          "Continue after the last message a previous run with this FILE printed (history fills "
          "the time between); FILE is rewritten as messages are printed"},
+        {"queue", "N", "10000",
+         "Live messages to queue while busy; beyond that they are dropped and filled from "
+         "history"},
+        {"fill-gaps", "", "true",
+         "Fill holes in a live stream (messages dropped while this subscriber fell behind) from "
+         "history and report them to sink's metrics; --fill-gaps=false only reports them",
+         true},
         {"curve-server-key", "KEY|FILE", "",
          "sink's CURVE public key (or its .pub file); with --curve-key: encrypted, "
          "authenticated streams and history"},
@@ -311,9 +318,18 @@ int RunSubscribeCommand(const ParsedArgs& args, CommandIo& io) {
   absl::StatusOr<int64_t> count = args.GetInt("count");
   absl::StatusOr<absl::Duration> timeout = args.GetSeconds("timeout");
   absl::StatusOr<OutputFormat> format = ParseOutputFormat(args.Get("format"));
-  for (const absl::Status& status : {count.status(), timeout.status(), format.status()}) {
+  absl::StatusOr<bool> fill_gaps = args.GetBool("fill-gaps");
+  absl::StatusOr<int64_t> queue = args.GetInt("queue");
+  for (const absl::Status& status : {count.status(), timeout.status(), format.status(),
+                                     fill_gaps.status(), queue.status()}) {
     if (!status.ok()) return Fail(io, "subscribe", status);
   }
+  if (*queue < 1 || *queue > 10'000'000) {
+    return Fail(io, "subscribe",
+                absl::InvalidArgumentError("--queue must be between 1 and 10000000 messages"));
+  }
+  options.fill_gaps = *fill_gaps;
+  options.receive_queue = static_cast<int>(*queue);
   if (*count < 0) {
     return Fail(io, "subscribe", absl::InvalidArgumentError("--count must be 0 or more"));
   }
@@ -331,6 +347,7 @@ int RunSubscribeCommand(const ParsedArgs& args, CommandIo& io) {
   zmq::context_t context(1);
   absl::StatusOr<SubscribeResult> result = Subscribe(context, options, *fd, io.out, io.err);
   if (!result.ok()) return Fail(io, "subscribe", result.status());
+  io.err << GapSummary(*result);
   const int code = SubscribeExitCode(options, *result);
   if (code != kExitOk) {
     io.err << "topicwire subscribe: " << result->printed << " message(s) within "

@@ -39,6 +39,12 @@ class Printer {
     return it != last_.end() && tagged.stream_sequence() > it->second + 1;
   }
 
+  // The messages `tagged` would skip on its stream (0 when it follows on).
+  uint64_t GapBefore(const v1::TaggedArticle& tagged) const {
+    auto it = last_.find(tagged.stream());
+    return WouldGap(tagged) ? tagged.stream_sequence() - it->second - 1 : 0;
+  }
+
   // The store sequence of the last message printed on `stream` (0 before any).
   uint64_t last_sequence(const std::string& stream) const {
     auto it = last_sequence_.find(stream);
@@ -69,6 +75,9 @@ class Printer {
   }
 
   SubscribeResult& result() { return result_; }
+
+  // Streams printed so far, with the last stream_sequence of each.
+  const absl::flat_hash_map<std::string, uint64_t>& last_stream_sequences() const { return last_; }
 
   // Continues from a previous run's position: messages at or before it count as printed.
   void Restore(const v1::SubscriberPosition& position) {
@@ -101,7 +110,8 @@ class Printer {
 // count is reached or on shutdown.
 absl::Status ReplayHistory(zmq::context_t& context, const SubscribeOptions& options,
                            const HistoryStart& start, const std::vector<std::string>& topics,
-                           const std::string& endpoint, int shutdown_fd, Printer& printer) {
+                           const std::string& endpoint, int shutdown_fd, Printer& printer,
+                           const v1::GapReport* gap = nullptr) {
   zmq::socket_t socket(context, zmq::socket_type::dealer);
   RETURN_IF_ERROR(ConfigureSocket(socket, /*linger_ms=*/0));
   RETURN_IF_ERROR(curve::ApplyClientOptions(socket, options.curve));
@@ -118,6 +128,7 @@ absl::Status ReplayHistory(zmq::context_t& context, const SubscribeOptions& opti
   for (const std::string& topic : topics) request.add_topics(topic);
   // Large pages: catching up on a long history is dominated by round trips (sink caps the size).
   request.set_limit(1000);
+  if (gap != nullptr) *request.mutable_gap() = *gap;
 
   while (true) {
     RETURN_IF_ERROR(SendProto(socket, request));
@@ -155,6 +166,7 @@ absl::Status ReplayHistory(zmq::context_t& context, const SubscribeOptions& opti
     if (reply.complete() || reply.last_sequence() <= request.after_sequence()) break;
     request.set_after_sequence(reply.last_sequence());
     request.clear_since_time();
+    request.clear_gap();  // reported once, with the first page
   }
   return absl::OkStatus();
 }
@@ -229,9 +241,13 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
   zmq::socket_t socket(context, zmq::socket_type::sub);
   RETURN_IF_ERROR(ConfigureSocket(socket, /*linger_ms=*/0));
   RETURN_IF_ERROR(curve::ApplyClientOptions(socket, options.curve));
-  // A burst (history replay, a big publish) must queue here instead of being dropped at 1000.
-  const int receive_queue = 1'000'000;
-  zmq_setsockopt(socket.handle(), ZMQ_RCVHWM, &receive_queue, sizeof(receive_queue));
+  // A burst (history replay, a big publish) should queue here rather than cost a round trip to
+  // history; the bound keeps a subscriber that stalls from growing without limit.
+  if (zmq_setsockopt(socket.handle(), ZMQ_RCVHWM, &options.receive_queue,
+                     sizeof(options.receive_queue)) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("receive queue of ", options.receive_queue,
+                                                   ": ", zmq_strerror(zmq_errno())));
+  }
   // Prefix subscriptions narrow what the publisher sends; Printer::Wanted then compares exactly
   // ("ai" must not let "ai_ethics" through).
   {
@@ -279,14 +295,91 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
   // Clone pattern: the live subscription exists (and queues) before history is read, so nothing
   // published in between is missed; live copies that history printed are dropped by Printer.
   std::string history = options.history_endpoint;
-  if (since.has_value()) {
-    if (history.empty()) {
-      ASSIGN_OR_RETURN(history, HistoryEndpointFor(options.endpoint));
+  if (history.empty()) {
+    absl::StatusOr<std::string> by_convention = HistoryEndpointFor(options.endpoint);
+    if (by_convention.ok()) {
+      history = *by_convention;
+    } else if (since.has_value()) {
+      return by_convention.status();
     }
+  }
+  // Without a history endpoint, holes are reported on stderr only.
+  bool fill_gaps = options.fill_gaps && !history.empty();
+  // One unanswered history request is enough to stop asking: each would stall the live stream
+  // for --history_timeout.
+  const auto give_up_filling = [&](const absl::Status& why) {
+    err << "cannot fill gaps from history (" << why.message()
+        << "); further holes are only reported\n";
+    fill_gaps = false;
+  };
+  if (since.has_value()) {
     RETURN_IF_ERROR(
         ReplayHistory(context, options, *since, options.topics, history, shutdown_fd, printer));
     if (printer.result().count_reached || printer.result().interrupted) return finish();
   }
+
+  // Fills the hole of `missed` messages before stream_sequence `first_missing + missed` on
+  // `stream` from history and reports it to sink (HistoryRequest.gap).
+  const auto fill_hole = [&](const std::string& stream, uint64_t first_missing,
+                             uint64_t missed) -> absl::Status {
+    SubscribeResult& counts = printer.result();
+    ++counts.gaps;
+    counts.gap_messages += static_cast<int64_t>(missed);
+    if (!fill_gaps) return absl::OkStatus();
+    v1::GapReport gap;
+    gap.set_stream(stream);
+    gap.set_first_missing(first_missing);
+    gap.set_missed(missed);
+    const uint64_t before = printer.last_stream_sequences().at(stream);
+    absl::Status filled =
+        ReplayHistory(context, options, {.after_sequence = printer.last_sequence(stream)},
+                      {stream}, history, shutdown_fd, printer, &gap);
+    // History may print newer messages of the stream too: only the hole counts as filled.
+    const uint64_t advanced = printer.last_stream_sequences().at(stream) - before;
+    counts.gap_messages_filled += static_cast<int64_t>(std::min(advanced, missed));
+    if (!filled.ok()) give_up_filling(filled);
+    return absl::OkStatus();
+  };
+  // A hole at the end of a burst has no later live message to reveal it: after a quiet moment
+  // history is asked whether the streams printed so far have anything newer, once per quiet
+  // period.
+  const absl::Duration quiet_check = std::min(absl::Seconds(1), options.idle_timeout / 2);
+  bool live_since_quiet_check = false;
+  const auto check_quiet_streams = [&]() -> absl::Status {
+    live_since_quiet_check = false;
+    const absl::flat_hash_map<std::string, uint64_t> before = printer.last_stream_sequences();
+    if (!fill_gaps || before.empty()) return absl::OkStatus();
+    uint64_t after = UINT64_MAX;
+    std::vector<std::string> streams;
+    for (const auto& [stream, unused] : before) {
+      after = std::min(after, printer.last_sequence(stream));
+      streams.push_back(stream);
+    }
+    absl::Status read = ReplayHistory(context, options, {.after_sequence = after}, streams,
+                                      history, shutdown_fd, printer);
+    if (!read.ok()) {
+      give_up_filling(read);
+      return absl::OkStatus();
+    }
+    for (const auto& [stream, last] : before) {
+      const uint64_t now = printer.last_stream_sequences().at(stream);
+      if (now == last) continue;
+      SubscribeResult& counts = printer.result();
+      ++counts.gaps;
+      counts.gap_messages += static_cast<int64_t>(now - last);
+      counts.gap_messages_filled += static_cast<int64_t>(now - last);
+      // Already printed: this request only carries the report.
+      v1::GapReport gap;
+      gap.set_stream(stream);
+      gap.set_first_missing(last + 1);
+      gap.set_missed(now - last);
+      absl::Status reported =
+          ReplayHistory(context, options, {.after_sequence = printer.last_sequence(stream)},
+                        {stream}, history, shutdown_fd, printer, &gap);
+      if (!reported.ok()) give_up_filling(reported);
+    }
+    return absl::OkStatus();
+  };
 
   absl::Time last_message = absl::Now();
   while (true) {
@@ -296,6 +389,10 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
     if (options.idle_timeout != absl::InfiniteDuration()) {
       wait = std::max(absl::ZeroDuration(), last_message + options.idle_timeout - absl::Now());
     }
+    if (live_since_quiet_check) {
+      wait = std::min(wait,
+                      std::max(absl::ZeroDuration(), last_message + quiet_check - absl::Now()));
+    }
     ASSIGN_OR_RETURN(int ready, topicwire::Poll(items, wait));
     (void)ready;
     if (items.size() > 1 && (items[1].revents & ZMQ_POLLIN)) {
@@ -303,6 +400,11 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
       break;
     }
     if (!(items[0].revents & ZMQ_POLLIN)) {
+      if (live_since_quiet_check && absl::Now() - last_message >= quiet_check) {
+        RETURN_IF_ERROR(check_quiet_streams());
+        if (printer.result().count_reached || printer.result().interrupted) break;
+        continue;
+      }
       if (options.idle_timeout != absl::InfiniteDuration() &&
           absl::Now() - last_message >= options.idle_timeout) {
         printer.result().idle_timed_out = true;
@@ -328,18 +430,26 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
       continue;
     }
     if (tagged.stream().empty()) tagged.set_stream(topic);
-    // With history at hand, a hole in a stream (the live subscription connected after the
-    // history was read, or a slow subscriber lost messages) is filled from history first.
-    if (since.has_value() && printer.WouldGap(tagged)) {
-      RETURN_IF_ERROR(ReplayHistory(context, options,
-                                    {.after_sequence = printer.last_sequence(tagged.stream())},
-                                    {tagged.stream()}, history, shutdown_fd, printer));
+    // A hole in a stream (the stream socket dropped messages because this subscriber fell
+    // behind, or the live subscription connected after history was read) is filled from
+    // history first, and reported to sink so that the loss shows in its metrics.
+    if (const uint64_t hole = printer.GapBefore(tagged); hole > 0) {
+      RETURN_IF_ERROR(fill_hole(tagged.stream(), tagged.stream_sequence() - hole, hole));
       if (printer.result().count_reached || printer.result().interrupted) break;
     }
+    live_since_quiet_check = true;
     if (printer.Print(tagged)) break;
     RETURN_IF_ERROR(save_position(/*force=*/false));
   }
   return finish();
+}
+
+std::string GapSummary(const SubscribeResult& result) {
+  if (result.gaps == 0 && result.missed == 0) return "";
+  return absl::StrCat("topicwire subscribe: ", result.gaps, " gap(s) in the live streams (",
+                      result.gap_messages, " message(s) dropped for this subscriber), ",
+                      result.gap_messages_filled, " filled from history, ", result.missed,
+                      " not printed\n");
 }
 
 int SubscribeExitCode(const SubscribeOptions& options, const SubscribeResult& result) {

@@ -48,6 +48,13 @@ struct SubscribeOptions {
   std::string history_endpoint{};
   // How long to wait for one page of history.
   absl::Duration history_timeout = absl::Seconds(10);
+  // Messages the live subscription may queue here while this process is busy (printing,
+  // reading history); beyond it ZeroMQ drops and the hole is filled from history (fill_gaps).
+  int receive_queue = 10000;
+  // Fill a hole in a live stream (the stream socket dropped messages because this subscriber
+  // fell behind) from history, and report it to sink (HistoryRequest.gap) so that its metrics
+  // count it. Without a reachable history endpoint the hole is reported on stderr only.
+  bool fill_gaps = true;
   // CurveZMQ keys for the stream and history endpoints; disabled (plaintext) by default.
   curve::ClientOptions curve{};
   // When set, the position file: read at start to continue after the last message a previous
@@ -60,7 +67,13 @@ struct SubscribeResult {
   bool count_reached = false;
   bool idle_timed_out = false;
   bool interrupted = false;
-  // Messages missing according to stream_sequence jumps, summed over streams.
+  // Holes found in live streams (the stream socket dropped messages for this subscriber) and
+  // the messages they covered, summed over streams.
+  int64_t gaps = 0;
+  int64_t gap_messages = 0;
+  // Of gap_messages, those printed from history.
+  int64_t gap_messages_filled = 0;
+  // Messages skipped for good: stream_sequence jumps that history did not fill.
   int64_t missed = 0;
 };
 
@@ -72,6 +85,9 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
 // 0 when the count was reached, on interruption, or when the idle timeout passed after at least
 // one message (and without a count); 1 when the idle timeout passed before what was asked for.
 int SubscribeExitCode(const SubscribeOptions& options, const SubscribeResult& result);
+
+// One line for stderr when the live stream had holes ("" when it had none).
+std::string GapSummary(const SubscribeResult& result);
 
 }  // namespace topicwire::cli
 

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "common/metrics.h"
 
 namespace topicwire::sink {
@@ -15,6 +16,8 @@ prometheus::Histogram::BucketBoundaries DoublingBuckets(double first, int count)
   for (int i = 0; i < count; ++i, bound *= 2) buckets.push_back(bound);
   return buckets;
 }
+
+constexpr absl::string_view kOtherStream = "other";
 
 }  // namespace
 
@@ -48,12 +51,35 @@ SinkMetrics::SinkMetrics(prometheus::Registry& registry)
       published_family_(prometheus::BuildCounter()
                             .Name("topicwire_sink_messages_published_total")
                             .Help("Copies published on the topic streams, per stream")
-                            .Register(registry)) {}
+                            .Register(registry)),
+      gaps_family_(prometheus::BuildCounter()
+                       .Name("topicwire_sink_subscriber_gaps_total")
+                       .Help("Holes subscribers found in a live stream and asked history to "
+                             "fill: messages the stream socket dropped for a subscriber that "
+                             "fell behind (or published before its subscription took effect)")
+                       .Register(registry)),
+      missed_family_(prometheus::BuildCounter()
+                         .Name("topicwire_sink_subscriber_missed_messages_total")
+                         .Help("Messages in those holes, per stream, as the subscribers "
+                               "reported them")
+                         .Register(registry)) {}
 
 void SinkMetrics::CountPublished(const std::string& stream) {
   prometheus::Counter*& counter = published_by_stream_[stream];
   if (counter == nullptr) counter = &published_family_.Add({{"stream", stream}});
   counter->Increment();
+}
+
+void SinkMetrics::CountSubscriberGap(const std::string& stream, uint64_t missed) {
+  const std::string label =
+      published_by_stream_.contains(stream) ? stream : std::string(kOtherStream);
+  GapCounters& counters = gaps_by_stream_[label];
+  if (counters.gaps == nullptr) {
+    counters.gaps = &gaps_family_.Add({{"stream", label}});
+    counters.missed = &missed_family_.Add({{"stream", label}});
+  }
+  counters.gaps->Increment();
+  counters.missed->Increment(static_cast<double>(missed));
 }
 
 absl::Status SinkHealth::Ready() const {

@@ -3,6 +3,7 @@
 #define TOPICWIRE_SINK_SINK_METRICS_H_
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -24,6 +25,12 @@ class SinkMetrics {
   // topicwire_sink_messages_published_total{stream=...}: one per copy sent on the PUB socket.
   void CountPublished(const std::string& stream);
 
+  // topicwire_sink_subscriber_gaps_total{stream=...} and
+  // topicwire_sink_subscriber_missed_messages_total{stream=...}: a hole a subscriber reported
+  // (HistoryRequest.gap). Streams this process has not published are counted as "other", so a
+  // client cannot grow the label set.
+  void CountSubscriberGap(const std::string& stream, uint64_t missed);
+
   prometheus::Counter& articles_stored;         // newly stored articles
   prometheus::Counter& articles_duplicate;      // deliveries of articles already stored
   prometheus::Counter& deliveries_malformed;    // frames that were not a usable Delivery
@@ -37,8 +44,16 @@ class SinkMetrics {
   prometheus::Gauge& last_sequence;             // newest store sequence
 
  private:
+  struct GapCounters {
+    prometheus::Counter* gaps = nullptr;
+    prometheus::Counter* missed = nullptr;
+  };
+
   prometheus::Family<prometheus::Counter>& published_family_;
+  prometheus::Family<prometheus::Counter>& gaps_family_;
+  prometheus::Family<prometheus::Counter>& missed_family_;
   absl::flat_hash_map<std::string, prometheus::Counter*> published_by_stream_;
+  absl::flat_hash_map<std::string, GapCounters> gaps_by_stream_;
 };
 
 // Readiness of the sink, set by the stage thread and read by the HTTP server's threads.

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <utility>
@@ -327,6 +328,7 @@ class SinkStage {
       }
       query.streams.push_back(topic);
     }
+    if (request.has_gap()) CountReportedGap(request.gap());
     query.max_articles = request.limit() == 0
                              ? options_.history_default_limit
                              : std::min(request.limit(), options_.history_max_limit);
@@ -342,6 +344,17 @@ class SinkStage {
     reply.set_complete(page->complete);
     reply.set_head_sequence(page->head_sequence);
     return reply;
+  }
+
+  // A stream never holds more copies than the store holds articles, so a larger report is bogus
+  // and is capped rather than let one client inflate the counter.
+  void CountReportedGap(const v1::GapReport& gap) {
+    const uint64_t missed = std::min<uint64_t>(gap.missed(), store_.head_sequence());
+    if (gap.stream().empty() || missed == 0) return;
+    metrics_.CountSubscriberGap(gap.stream(), missed);
+    spdlog::debug("a subscriber of '{}' missed {} message(s) from stream_sequence {} and is "
+                 "filling them from history",
+                 gap.stream(), missed, gap.first_missing());
   }
 
   void UpdateStoreSize() {

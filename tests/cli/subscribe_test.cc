@@ -100,7 +100,8 @@ TEST_F(SubscribeTest, FiltersTopicsExactlyAndStopsAtCount) {
 }
 
 TEST_F(SubscribeTest, ReportsSequenceGapsOnStderr) {
-  SubscribeOptions options{.endpoint = endpoint_, .count = 3, .format = OutputFormat::kText};
+  SubscribeOptions options{
+      .endpoint = endpoint_, .count = 3, .format = OutputFormat::kText, .fill_gaps = false};
   auto result =
       std::async(std::launch::async, [&] { return Subscribe(context_, options, -1, out_, err_); });
   AwaitSubscriptions(1);
@@ -110,6 +111,9 @@ TEST_F(SubscribeTest, ReportsSequenceGapsOnStderr) {
   absl::StatusOr<SubscribeResult> got = result.get();
   ASSERT_THAT(got, IsOk());
   EXPECT_EQ(got->missed, 2);
+  EXPECT_EQ(got->gaps, 1);
+  EXPECT_EQ(got->gap_messages, 2);
+  EXPECT_EQ(got->gap_messages_filled, 0);
   EXPECT_THAT(err_.str(), HasSubstr("gap on stream 'quantum': missed 2 message(s)"));
   std::vector<std::string> lines = Lines(out_.str());
   ASSERT_EQ(lines.size(), 3u);
@@ -225,10 +229,78 @@ TEST_F(SubscribeTest, GapInTheLiveStreamIsFilledFromHistory) {
   EXPECT_THAT(lines[1], HasSubstr("\"h2\""));
   EXPECT_THAT(lines[2], HasSubstr("\"h3\""));
   EXPECT_EQ(got->missed, 0);
+  EXPECT_EQ(got->gaps, 1);
+  EXPECT_EQ(got->gap_messages, 1);  // ai#2: the live stream jumped from #1 to #3
+  EXPECT_EQ(got->gap_messages_filled, 1);
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].after_sequence(), 1u);
   ASSERT_EQ(requests[1].topics_size(), 1);
   EXPECT_EQ(requests[1].topics(0), "ai");
+  // The hole is reported to sink with the request that fills it (not with the initial replay).
+  EXPECT_FALSE(requests[0].has_gap());
+  ASSERT_TRUE(requests[1].has_gap());
+  EXPECT_EQ(requests[1].gap().stream(), "ai");
+  EXPECT_EQ(requests[1].gap().first_missing(), 2u);
+  EXPECT_EQ(requests[1].gap().missed(), 1u);
+  EXPECT_EQ(GapSummary(*got),
+            "topicwire subscribe: 1 gap(s) in the live streams (1 message(s) dropped for this "
+            "subscriber), 1 filled from history, 0 not printed\n");
+}
+
+TEST_F(SubscribeTest, HoleAtTheEndOfABurstIsFoundOnceTheStreamGoesQuiet) {
+  // The live stream delivers ai#1 and then nothing: ai#2 and ai#3 were dropped at the end of the
+  // burst, so no later message reveals them. The quiet check asks history and reports the hole.
+  zmq::socket_t history(context_, zmq::socket_type::router);
+  ASSERT_THAT(ConfigureSocket(history, 0), IsOk());
+  ASSERT_THAT(Bind(history, "tcp://127.0.0.1:*"), IsOk());
+  const std::string history_endpoint = *LastEndpoint(history);
+  std::vector<v1::HistoryRequest> requests;
+  std::thread server([&] {
+    for (int page = 0; page < 2; ++page) {
+      Frames frames;
+      if (!RecvFrames(history, frames).ok()) return;
+      v1::HistoryRequest request;
+      (void)ParseFrame(frames.back(), request);
+      requests.push_back(request);
+      v1::HistoryReply reply;
+      if (page == 0) {
+        *reply.add_messages() = Copy("ai", 2, 2, "h2");
+        *reply.add_messages() = Copy("ai", 3, 3, "h3");
+      }
+      reply.set_last_sequence(3);
+      reply.set_head_sequence(3);
+      reply.set_complete(true);
+      Frames out;
+      out.push_back(std::move(frames[0]));
+      out.push_back(ToFrame(reply));
+      (void)SendFrames(history, out);
+    }
+  });
+  SubscribeOptions options{.endpoint = endpoint_,
+                           .count = 3,
+                           .idle_timeout = absl::Seconds(30),
+                           .history_endpoint = history_endpoint};
+  auto result =
+      std::async(std::launch::async, [&] { return Subscribe(context_, options, -1, out_, err_); });
+  AwaitSubscriptions(1);
+  Send("ai", Copy("ai", 1, 1, "live1"));
+  absl::StatusOr<SubscribeResult> got = result.get();
+  server.join();
+  ASSERT_THAT(got, IsOk());
+  std::vector<std::string> lines = Lines(out_.str());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[1], HasSubstr("\"h2\""));
+  EXPECT_THAT(lines[2], HasSubstr("\"h3\""));
+  EXPECT_EQ(got->gaps, 1);
+  EXPECT_EQ(got->gap_messages, 2);
+  EXPECT_EQ(got->gap_messages_filled, 2);
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].after_sequence(), 1u);
+  EXPECT_FALSE(requests[0].has_gap());  // the check itself reports nothing
+  ASSERT_TRUE(requests[1].has_gap());
+  EXPECT_EQ(requests[1].gap().stream(), "ai");
+  EXPECT_EQ(requests[1].gap().first_missing(), 2u);
+  EXPECT_EQ(requests[1].gap().missed(), 2u);
 }
 
 TEST_F(SubscribeTest, ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDuplicate) {

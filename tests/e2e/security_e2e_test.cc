@@ -34,39 +34,9 @@ using ::topicwire::testing::IsOk;
 using ::topicwire::testing::StatusIs;
 using ::topicwire::testing::WaitFor;
 
-// GET http://127.0.0.1:<port><path> over a plain socket (HTTP/1.0: the server closes the
-// connection after the body). Empty on any error.
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  timeval timeout{.tv_sec = 2, .tv_usec = 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-    const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buffer[4096];
-      ssize_t n;
-      while ((n = read(fd, buffer, sizeof(buffer))) > 0) response.append(buffer, n);
-    }
-  }
-  close(fd);
-  return response;
-}
-
 // The value of `name{reason="<reason>"}` on the stage's /metrics page; -1 when absent.
 double RefusedMetric(int http_port, const std::string& name, const std::string& reason) {
-  const std::string sample = absl::StrCat(name, "{reason=\"", reason, "\"} ");
-  for (absl::string_view line : absl::StrSplit(HttpGet(http_port, "/metrics"), '\n')) {
-    if (!absl::StartsWith(line, sample)) continue;
-    double value = -1;
-    if (absl::SimpleAtod(line.substr(sample.size()), &value)) return value;
-  }
-  return -1;
+  return MetricSample(http_port, absl::StrCat(name, "{reason=\"", reason, "\"}"));
 }
 
 // Runs the real `topicwire` CLI to completion and returns its exit code (-1: did not exit).

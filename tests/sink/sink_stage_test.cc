@@ -318,6 +318,53 @@ TEST_F(SinkStageTest, HistoryPagesForDealerAndReqClientsWithFilters) {
   EXPECT_EQ(AskHistory(req, past).messages_size(), 4);
 }
 
+// The value of the series of counter `name` whose "stream" label is `stream` (-1 when absent).
+double StreamCounter(prometheus::Registry& registry, const std::string& name,
+                     const std::string& stream) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      for (const prometheus::ClientMetric::Label& label : metric.label) {
+        if (label.name == "stream" && label.value == stream) return metric.counter.value;
+      }
+    }
+  }
+  return -1;
+}
+
+TEST_F(SinkStageTest, CountsTheGapsSubscribersReportWithTheirHistoryRequests) {
+  ASSERT_NO_FATAL_FAILURE(StartStage());
+  zmq::socket_t worker = Connected(zmq::socket_type::push, endpoints_.input);
+  Deliver(worker, MakeDelivery(1, "a", {"ai"}));
+  Deliver(worker, MakeDelivery(2, "b", {"ai"}));
+  Deliver(worker, MakeDelivery(3, "c", {"ai"}));
+  ASSERT_EQ(CollectAcks({1, 2, 3}).size(), 3u);
+  zmq::socket_t dealer = Connected(zmq::socket_type::dealer, endpoints_.history);
+
+  v1::HistoryRequest fill;
+  fill.set_after_sequence(1);
+  fill.add_topics("ai");
+  fill.mutable_gap()->set_stream("ai");
+  fill.mutable_gap()->set_first_missing(2);
+  fill.mutable_gap()->set_missed(1);
+  EXPECT_EQ(AskHistory(dealer, fill).messages_size(), 2);
+  // A stream this sink never published is counted, under "other"; a count above the number of
+  // stored articles is capped at it.
+  v1::HistoryRequest bogus;
+  bogus.mutable_gap()->set_stream("no-such-stream");
+  bogus.mutable_gap()->set_missed(1'000'000);
+  EXPECT_THAT(AskHistory(dealer, bogus).error(), IsEmpty());
+  // No report, no count.
+  AskHistory(dealer, v1::HistoryRequest());
+
+  EXPECT_EQ(StreamCounter(*registry_, "topicwire_sink_subscriber_gaps_total", "ai"), 1);
+  EXPECT_EQ(StreamCounter(*registry_, "topicwire_sink_subscriber_missed_messages_total", "ai"), 1);
+  EXPECT_EQ(StreamCounter(*registry_, "topicwire_sink_subscriber_gaps_total", "other"), 1);
+  EXPECT_EQ(
+      StreamCounter(*registry_, "topicwire_sink_subscriber_missed_messages_total", "other"), 3);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_gaps_total"), 2);
+}
+
 TEST_F(SinkStageTest, RefusesBadHistoryRequestsAndKeepsServing) {
   ASSERT_NO_FATAL_FAILURE(StartStage());
   zmq::socket_t req = Connected(zmq::socket_type::req, endpoints_.history);
