@@ -1,20 +1,14 @@
 // classify: a worker that takes articles from ingest, tags them with the taxonomy's topics and
 // hands them to sink. The only file that reads flags (TotW 103).
-#include <cstdio>
 #include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/time/time.h"
 #include "classify/classifier.h"
 #include "classify/classify_metrics.h"
 #include "classify/classify_stage.h"
-#include "common/env_flags.h"
-#include "common/http_endpoint.h"
-#include "common/logging.h"
-#include "common/shutdown.h"
+#include "common/service_main.h"
 #include "prometheus/registry.h"
 #include "spdlog/spdlog.h"
 #include "zmq.hpp"
@@ -36,27 +30,12 @@ ABSL_FLAG(int, linger_ms, 2000,
           "Upper bound on how long shutdown waits to hand held articles to sink");
 ABSL_FLAG(std::string, http_listen, "",
           "host:port serving /healthz /readyz /metrics, e.g. 0.0.0.0:7408; empty: off");
-ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  absl::StatusOr<topicwire::Shutdown> shutdown = topicwire::StartService(
+      argc, argv, "classify",
       "classify: tags articles from ingest with taxonomy topics and hands them to sink");
-  if (absl::Status env = topicwire::ApplyFlagsFromEnvironment(); !env.ok()) {
-    fprintf(stderr, "%s\n", env.ToString().c_str());
-    return 1;
-  }
-  absl::ParseCommandLine(argc, argv);
-  if (absl::Status logging = topicwire::InitLogging("classify", absl::GetFlag(FLAGS_log_level));
-      !logging.ok()) {
-    fprintf(stderr, "%s\n", logging.ToString().c_str());
-    return 1;
-  }
-  // Before the zmq context exists, so that every libzmq thread inherits the blocked signals.
-  absl::StatusOr<topicwire::Shutdown> shutdown = topicwire::Shutdown::FromSignals();
-  if (!shutdown.ok()) {
-    spdlog::critical("{}", shutdown.status().ToString());
-    return 1;
-  }
+  if (!shutdown.ok()) return 1;
   // SIGHUP means "reload the taxonomy"; blocked here for the same reason as above.
   absl::StatusOr<int> reload_fd = topicwire::classify::BlockSighupIntoFd();
   if (!reload_fd.ok()) {
@@ -78,19 +57,10 @@ int main(int argc, char** argv) {
 
   auto registry = std::make_shared<prometheus::Registry>();
   auto health = std::make_shared<topicwire::classify::ClassifyHealth>();
-  std::unique_ptr<topicwire::HttpEndpoint> http;
-  if (const std::string listen = absl::GetFlag(FLAGS_http_listen); !listen.empty()) {
-    absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> started =
-        topicwire::HttpEndpoint::Start(
-            listen, registry, [health] { return health->Ready(); },
-            [health] { return health->taxonomy_summary(); });
-    if (!started.ok()) {
-      spdlog::error("exiting: {}", started.status().ToString());
-      return 1;
-    }
-    http = *std::move(started);
-    spdlog::info("serving /healthz /readyz /metrics on port {}", http->port());
-  }
+  absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> http = topicwire::ServeProbes(
+      absl::GetFlag(FLAGS_http_listen), registry, [health] { return health->Ready(); },
+      [health] { return health->taxonomy_summary(); });
+  if (!http.ok()) return 1;
 
   zmq::context_t context(/*io_threads=*/1);
   const topicwire::classify::StageOptions options{

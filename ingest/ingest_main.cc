@@ -3,18 +3,12 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/time/time.h"
-#include "common/env_flags.h"
-#include "common/http_endpoint.h"
-#include "common/logging.h"
-#include "common/shutdown.h"
+#include "common/service_main.h"
 #include "ingest/ingest_stage.h"
 #include "spdlog/spdlog.h"
 #include "zmq.hpp"
 
-ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
 ABSL_FLAG(std::string, http_listen, "",
           "host:port serving /healthz /readyz /metrics, e.g. 0.0.0.0:7406; empty: off");
 ABSL_FLAG(std::string, publish_endpoint, "tcp://*:7400",
@@ -57,30 +51,11 @@ ABSL_FLAG(std::string, curve_allow, "",
 ABSL_FLAG(int, linger_ms, 1000, "Upper bound on how long unsent replies delay exit");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  absl::StatusOr<topicwire::Shutdown> shutdown = topicwire::StartService(
+      argc, argv, "ingest",
       "ingest: accepts articles from publishers, journals them durably and hands them to "
       "classify workers");
-  // Environment first, so that explicit command-line flags win.
-  if (absl::Status env = topicwire::ApplyFlagsFromEnvironment(); !env.ok()) {
-    absl::ParseCommandLine(argc, argv);  // still honour --help
-    (void)topicwire::InitLogging("ingest");
-    spdlog::critical("{}", env.ToString());
-    return 1;
-  }
-  absl::ParseCommandLine(argc, argv);
-  if (absl::Status logging = topicwire::InitLogging("ingest", absl::GetFlag(FLAGS_log_level));
-      !logging.ok()) {
-    (void)topicwire::InitLogging("ingest");
-    spdlog::critical("{}", logging.ToString());
-    return 1;
-  }
-  // Must run before zmq::context_t exists so that libzmq's threads inherit the blocked signals
-  // and SIGINT/SIGTERM arrive only through the signalfd.
-  absl::StatusOr<topicwire::Shutdown> shutdown = topicwire::Shutdown::FromSignals();
-  if (!shutdown.ok()) {
-    spdlog::critical("{}", shutdown.status().ToString());
-    return 1;
-  }
+  if (!shutdown.ok()) return 1;
 
   auto registry = std::make_shared<prometheus::Registry>();
   auto readiness = std::make_shared<topicwire::ingest::IngestReadiness>();
@@ -115,18 +90,10 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::unique_ptr<topicwire::HttpEndpoint> http;
-  if (const std::string listen = absl::GetFlag(FLAGS_http_listen); !listen.empty()) {
-    absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> started =
-        topicwire::HttpEndpoint::Start(listen, registry,
-                                       [readiness] { return readiness->Check(); });
-    if (!started.ok()) {
-      spdlog::critical("{}", started.status().ToString());
-      return 1;
-    }
-    http = *std::move(started);
-    spdlog::info("serving /healthz /readyz /metrics on port {}", http->port());
-  }
+  absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> http =
+      topicwire::ServeProbes(absl::GetFlag(FLAGS_http_listen), registry,
+                             [readiness] { return readiness->Check(); });
+  if (!http.ok()) return 1;
 
   zmq::context_t context(/*io_threads=*/1);
   absl::Status status = topicwire::ingest::RunStage(context, options, shutdown->fd());

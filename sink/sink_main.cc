@@ -5,12 +5,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "common/env_flags.h"
-#include "common/http_endpoint.h"
-#include "common/logging.h"
-#include "common/shutdown.h"
+#include "common/service_main.h"
 #include "prometheus/registry.h"
 #include "sink/sink_metrics.h"
 #include "sink/sink_stage.h"
@@ -46,41 +41,18 @@ ABSL_FLAG(std::string, curve_allow, "",
 ABSL_FLAG(int, linger_ms, 2000, "Upper bound on how long unsent output delays exit");
 ABSL_FLAG(std::string, http_listen, "",
           "host:port serving /healthz /readyz /metrics, e.g. 0.0.0.0:7407; empty: off");
-ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  absl::StatusOr<topicwire::Shutdown> shutdown = topicwire::StartService(
+      argc, argv, "sink",
       "stores tagged articles, publishes them on topic streams and serves history");
-  if (absl::Status env = topicwire::ApplyFlagsFromEnvironment(); !env.ok()) {
-    fprintf(stderr, "%s\n", env.ToString().c_str());
-    return 1;
-  }
-  absl::ParseCommandLine(argc, argv);
-  if (absl::Status logging = topicwire::InitLogging("sink", absl::GetFlag(FLAGS_log_level));
-      !logging.ok()) {
-    fprintf(stderr, "%s\n", logging.ToString().c_str());
-    return 1;
-  }
-  // Before the zmq context exists, so that every libzmq thread inherits the blocked signals.
-  absl::StatusOr<topicwire::Shutdown> shutdown = topicwire::Shutdown::FromSignals();
-  if (!shutdown.ok()) {
-    spdlog::critical("{}", shutdown.status().ToString());
-    return 1;
-  }
+  if (!shutdown.ok()) return 1;
 
   auto registry = std::make_shared<prometheus::Registry>();
   auto health = std::make_shared<topicwire::sink::SinkHealth>();
-  std::unique_ptr<topicwire::HttpEndpoint> http;
-  if (const std::string listen = absl::GetFlag(FLAGS_http_listen); !listen.empty()) {
-    absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> started =
-        topicwire::HttpEndpoint::Start(listen, registry, [health] { return health->Ready(); });
-    if (!started.ok()) {
-      spdlog::error("exiting: {}", started.status().ToString());
-      return 1;
-    }
-    http = *std::move(started);
-    spdlog::info("serving /healthz /readyz /metrics on port {}", http->port());
-  }
+  absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> http = topicwire::ServeProbes(
+      absl::GetFlag(FLAGS_http_listen), registry, [health] { return health->Ready(); });
+  if (!http.ok()) return 1;
 
   const topicwire::sink::SqliteStoreOptions store_options{.path = absl::GetFlag(FLAGS_store),
                                                           .fsync = absl::GetFlag(FLAGS_fsync),
