@@ -159,21 +159,32 @@ void Classifier::ReleaseScratch(hs_scratch* scratch) const {
 v1::TaggedArticle Classifier::Tag(const v1::Article& article) const {
   v1::TaggedArticle tagged;
   *tagged.mutable_article() = article;
-  tagged.set_taxonomy_version(version_);
-  for (v1::Tag& tag : ScoreTopics(article)) {
-    // A small tolerance so that sums like 0.1 + 0.2 reach a 0.3 threshold.
-    if (tag.score() + 1e-9 >= tag.threshold()) *tagged.add_tags() = std::move(tag);
-  }
+  AddTags(article, tagged);
   return tagged;
 }
 
+void Classifier::AddTags(const v1::Article& article, v1::TaggedArticle& tagged) const {
+  tagged.set_taxonomy_version(version_);
+  Score(article, /*reaching_threshold_only=*/true, *tagged.mutable_tags());
+}
+
 std::vector<v1::Tag> Classifier::ScoreTopics(const v1::Article& article) const {
+  google::protobuf::RepeatedPtrField<v1::Tag> scored;
+  Score(article, /*reaching_threshold_only=*/false, scored);
+  return std::vector<v1::Tag>(std::make_move_iterator(scored.begin()),
+                              std::make_move_iterator(scored.end()));
+}
+
+void Classifier::Score(const v1::Article& article, bool reaching_threshold_only,
+                       google::protobuf::RepeatedPtrField<v1::Tag>& tags) const {
   std::vector<TermMatch> matches;
+  std::vector<Hit> hits;
+  hits.reserve(128);
   hs_scratch_t* scratch = AcquireScratch();
   for (const auto& [field, text] : {std::pair{v1::TEXT_FIELD_TITLE, &article.title()},
                                     std::pair{v1::TEXT_FIELD_BODY, &article.body()}}) {
     if (text->empty()) continue;
-    std::vector<Hit> hits;
+    hits.clear();
     // Vectorscan scans at most 4 GiB per call; articles are limited far below that by ingest.
     if (hs_scan(database_, text->data(), static_cast<unsigned>(text->size()), 0, scratch, OnMatch,
                 &hits) != HS_SUCCESS) {
@@ -208,13 +219,34 @@ std::vector<v1::Tag> Classifier::ScoreTopics(const v1::Article& article) const {
   }
   ReleaseScratch(scratch);
 
-  // Matches are grouped by topic (sorted above per field); process each topic's group.
-  std::vector<v1::Tag> tags;
-  for (int topic_index = 0; topic_index < spec_.taxonomy.topics_size(); ++topic_index) {
-    std::vector<TermMatch*> exclusions;
-    std::vector<TermMatch*> terms;
-    for (TermMatch& match : matches) {
-      if (match.topic != topic_index) continue;
+  // Each field's matches are sorted by topic; a stable sort groups the topics and keeps the title
+  // before the body within each.
+  std::stable_sort(matches.begin(), matches.end(),
+                   [](const TermMatch& a, const TermMatch& b) { return a.topic < b.topic; });
+
+  // First the scores alone; Tag messages (the costly part) only for the topics that are kept.
+  struct Counted {
+    const TermMatch* match;
+    double contribution;
+  };
+  struct TopicScore {
+    int topic = 0;
+    double score = 0;
+    double threshold = 1;
+    size_t first = 0;  // [first, last) in `counted`
+    size_t last = 0;
+  };
+  std::vector<Counted> counted;
+  std::vector<TopicScore> scores;
+  std::vector<TermMatch*> exclusions;
+  std::vector<TermMatch*> terms;
+  std::vector<int> times_counted;
+  for (size_t group = 0; group < matches.size();) {
+    const int topic_index = matches[group].topic;
+    exclusions.clear();
+    terms.clear();
+    for (; group < matches.size() && matches[group].topic == topic_index; ++group) {
+      TermMatch& match = matches[group];
       (match.is_exclusion ? exclusions : terms).push_back(&match);
     }
     if (terms.empty()) continue;
@@ -236,9 +268,8 @@ std::vector<v1::Tag> Classifier::ScoreTopics(const v1::Article& article) const {
       return std::tie(a->field, a->start) < std::tie(b->field, b->start);
     });
     const v1::Topic& topic = spec_.taxonomy.topics(topic_index);
-    v1::Tag tag;
-    std::vector<int> times_counted(topic.terms_size(), 0);
-    double score = 0;
+    times_counted.assign(topic.terms_size(), 0);
+    TopicScore score{.topic = topic_index, .first = counted.size()};
     for (const TermMatch* match : terms) {
       if (!match->counted) continue;
       const v1::Term& term = topic.terms(match->term);
@@ -246,36 +277,49 @@ std::vector<v1::Tag> Classifier::ScoreTopics(const v1::Article& article) const {
       const double field_weight = match->field == v1::TEXT_FIELD_TITLE ? title_weight_ : 1.0;
       const int k = ++times_counted[match->term];
       const double contribution = weight * field_weight / k;
-      score += contribution;
-      v1::Evidence* evidence = tag.add_evidence();
-      evidence->set_term(term.regex().empty() ? term.text() : term.regex());
-      const std::string& text =
-          match->field == v1::TEXT_FIELD_TITLE ? article.title() : article.body();
-      evidence->set_matched_text(text.substr(match->start, match->end - match->start));
-      evidence->set_field(match->field);
-      evidence->set_start(match->start);
-      evidence->set_end(match->end);
-      evidence->set_contribution(contribution);
+      score.score += contribution;
+      counted.push_back(Counted{match, contribution});
     }
-    const double threshold = topic.threshold() > 0 ? topic.threshold()
-                             : spec_.taxonomy.default_threshold() > 0
-                                 ? spec_.taxonomy.default_threshold()
-                                 : 1.0;
-    if (tag.evidence().empty()) continue;
-    tag.set_topic(topic.id());
-    tag.set_score(score);
-    tag.set_threshold(threshold);
-    tag.set_label_en(topic.label_en());
-    tag.set_label_zh(topic.label_zh());
-    tag.set_uri(topic.uri().empty() ? spec_.taxonomy.uri_prefix() + topic.id() : topic.uri());
-    tag.set_iptc_parent(topic.iptc_parent());
-    tags.push_back(std::move(tag));
+    score.last = counted.size();
+    if (score.first == score.last) continue;
+    score.threshold = topic.threshold() > 0                    ? topic.threshold()
+                      : spec_.taxonomy.default_threshold() > 0 ? spec_.taxonomy.default_threshold()
+                                                               : 1.0;
+    // A small tolerance so that sums like 0.1 + 0.2 reach a 0.3 threshold.
+    if (reaching_threshold_only && score.score + 1e-9 < score.threshold) continue;
+    scores.push_back(score);
   }
-  std::stable_sort(tags.begin(), tags.end(), [](const v1::Tag& a, const v1::Tag& b) {
-    if (a.score() != b.score()) return a.score() > b.score();
-    return a.topic() < b.topic();
+  std::stable_sort(scores.begin(), scores.end(), [this](const TopicScore& a, const TopicScore& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return spec_.taxonomy.topics(a.topic).id() < spec_.taxonomy.topics(b.topic).id();
   });
-  return tags;
+
+  tags.Reserve(tags.size() + static_cast<int>(scores.size()));
+  for (const TopicScore& score : scores) {
+    const v1::Topic& topic = spec_.taxonomy.topics(score.topic);
+    v1::Tag* tag = tags.Add();
+    tag->set_topic(topic.id());
+    tag->set_score(score.score);
+    tag->mutable_evidence()->Reserve(static_cast<int>(score.last - score.first));
+    for (size_t i = score.first; i < score.last; ++i) {
+      const TermMatch& match = *counted[i].match;
+      const v1::Term& term = topic.terms(match.term);
+      const std::string& text =
+          match.field == v1::TEXT_FIELD_TITLE ? article.title() : article.body();
+      v1::Evidence* evidence = tag->add_evidence();
+      evidence->set_term(term.regex().empty() ? term.text() : term.regex());
+      evidence->set_matched_text(text.data() + match.start, match.end - match.start);
+      evidence->set_field(match.field);
+      evidence->set_start(match.start);
+      evidence->set_end(match.end);
+      evidence->set_contribution(counted[i].contribution);
+    }
+    tag->set_threshold(score.threshold);
+    tag->set_label_en(topic.label_en());
+    tag->set_label_zh(topic.label_zh());
+    tag->set_uri(topic.uri().empty() ? spec_.taxonomy.uri_prefix() + topic.id() : topic.uri());
+    tag->set_iptc_parent(topic.iptc_parent());
+  }
 }
 
 std::string DefaultTaxonomyPath() {

@@ -48,6 +48,11 @@ class Classifier {
   // timestamps to the caller. Pure: the same article always gets the same tags.
   v1::TaggedArticle Tag(const v1::Article& article) const;
 
+  // Like Tag(), but adds the tags and taxonomy_version to `tagged` and leaves its article alone,
+  // so that a caller can move the article in instead of copying it, and build `tagged` on an
+  // Arena. REQUIRES: `tagged` has no tags yet.
+  void AddTags(const v1::Article& article, v1::TaggedArticle& tagged) const;
+
   // Every topic with at least one counted match, scored as Tag() scores it but whether or not
   // it reaches its threshold; sorted by score. For explaining misses (see evaluation.h).
   std::vector<v1::Tag> ScoreTopics(const v1::Article& article) const;
@@ -63,6 +68,11 @@ class Classifier {
 
  private:
   Classifier(TaxonomySpec spec, hs_database* database, hs_scratch* prototype_scratch);
+
+  // Scores every topic with a counted match (only those reaching their threshold when
+  // `reaching_threshold_only`) and appends them to `tags`, sorted as Tag() sorts them.
+  void Score(const v1::Article& article, bool reaching_threshold_only,
+             google::protobuf::RepeatedPtrField<v1::Tag>& tags) const;
 
   hs_scratch* AcquireScratch() const;
   void ReleaseScratch(hs_scratch* scratch) const;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "classify/evaluation.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/arena.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_util.h"
@@ -76,6 +77,20 @@ TEST_F(ClassifierTest, ScoreSumsWeightsAndTagsAtThreshold) {
   EXPECT_EQ(tagged.tags(0).label_zh(), "航天");
   EXPECT_EQ(tagged.taxonomy_version(), "test-1");
   EXPECT_EQ(tagged.article().id(), "a1");
+}
+
+TEST_F(ClassifierTest, AddTagsOnAnArenaGivesWhatTagGives) {
+  v1::Article article;
+  article.set_id("a1");
+  article.set_title("Quantum computer in orbit");
+  article.set_body("a rocket took the qubit to the space station; quantum quantum");
+  google::protobuf::Arena arena;
+  auto* tagged = google::protobuf::Arena::CreateMessage<v1::TaggedArticle>(&arena);
+  *tagged->mutable_article() = article;
+  classifier_->AddTags(tagged->article(), *tagged);
+  const v1::TaggedArticle expected = classifier_->Tag(article);
+  ASSERT_THAT(expected.tags(), SizeIs(2));
+  EXPECT_EQ(tagged->SerializeAsString(), expected.SerializeAsString());
 }
 
 TEST_F(ClassifierTest, ScoreTopicsExplainsTopicsBelowThreshold) {
