@@ -18,15 +18,39 @@
 #include "spdlog/spdlog.h"
 
 namespace topicwire::ingest {
-namespace {
+namespace {}  // namespace
 
-// Owns one prepared statement; finalized on scope exit.
+// Borrows the journal's prepared statement for `sql`, preparing it on first use, and resets it
+// on scope exit (which also ends a read it started). A statement already borrowed further up the
+// stack is not shared: the second borrower gets its own, finalized on scope exit.
 class Statement {
  public:
+  // An unshared statement on `db`, finalized on scope exit.
   Statement(sqlite3* db, const char* sql) {
     rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(SqliteJournal& journal, const char* sql) {
+    auto it = journal.statements_.find(absl::string_view(sql));
+    if (it != journal.statements_.end() && it->second != nullptr) {
+      stmt_ = it->second;
+      it->second = nullptr;  // borrowed
+      cache_slot_ = &it->second;
+      rc_ = SQLITE_OK;
+      return;
+    }
+    rc_ = sqlite3_prepare_v3(journal.db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+    if (rc_ == SQLITE_OK && it == journal.statements_.end()) {
+      cache_slot_ = &journal.statements_.emplace(sql, nullptr).first->second;
+    }
+  }
+  ~Statement() {
+    if (cache_slot_ != nullptr) {
+      Reset();
+      *cache_slot_ = stmt_;  // returned
+    } else {
+      sqlite3_finalize(stmt_);
+    }
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -51,8 +75,11 @@ class Statement {
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
+  sqlite3_stmt** cache_slot_ = nullptr;  // where to return stmt_; null: finalize it
   int rc_ = SQLITE_ERROR;
 };
+
+namespace {
 
 // Rolls back an open transaction unless Commit() succeeded.
 class Transaction {
@@ -187,7 +214,7 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
   {
     Transaction transaction(fresh->db_);
     if (transaction.Begin() != SQLITE_OK) return fresh->WriteError("beginning the salvage");
-    Statement insert(fresh->db_,
+    Statement insert(*fresh,
                      "INSERT INTO records (journal_seq, article_id, article, accepted_at_us, "
                      "checksum, attempts) VALUES (?, ?, ?, ?, ?, ?)");
     if (!insert.prepared()) return fresh->Error("preparing the salvage");
@@ -262,7 +289,7 @@ absl::Status SqliteJournal::CreateSchema() {
            {"first_attempt_us", "INTEGER"},
            {"last_attempt_us", "INTEGER"},
            {"last_reason", "TEXT"}}) {
-    Statement has(db_, "SELECT COUNT(*) FROM pragma_table_info('records') WHERE name = ?");
+    Statement has(*this, "SELECT COUNT(*) FROM pragma_table_info('records') WHERE name = ?");
     if (!has.prepared()) return Error("reading the journal's columns");
     has.BindText(1, name);
     if (has.Step() != SQLITE_ROW) return Error("reading the journal's columns");
@@ -286,7 +313,7 @@ absl::Status SqliteJournal::CreateSchema() {
            "  last_reason TEXT,"
            "  dead_at_us INTEGER NOT NULL)"));
   if (options_.max_bytes > 0) {
-    Statement page_size(db_, "PRAGMA page_size");
+    Statement page_size(*this, "PRAGMA page_size");
     if (!page_size.prepared() || page_size.Step() != SQLITE_ROW) return Error("PRAGMA page_size");
     const int64_t pages =
         std::max<int64_t>(1, options_.max_bytes / sqlite3_column_int64(page_size.get(), 0));
@@ -297,7 +324,7 @@ absl::Status SqliteJournal::CreateSchema() {
 }
 
 bool SqliteJournal::Healthy() {
-  Statement check(db_, "PRAGMA quick_check");
+  Statement check(*this, "PRAGMA quick_check");
   if (!check.prepared() || check.Step() != SQLITE_ROW) return false;
   const std::string verdict = check.ColumnText(0);
   if (verdict == "ok") return true;
@@ -315,7 +342,7 @@ absl::Status SqliteJournal::QuarantineCorruptRecords() {
   };
   std::vector<Bad> bad;
   {
-    Statement select(db_,
+    Statement select(*this,
                      "SELECT journal_seq, article_id, article, checksum FROM records "
                      "WHERE committed = 0 AND checksum IS NOT NULL ORDER BY journal_seq");
     if (!select.prepared()) return Error("preparing the checksum scan");
@@ -347,7 +374,7 @@ absl::Status SqliteJournal::QuarantineCorruptRecords() {
   RETURN_IF_ERROR(AppendDurably(quarantine, lines));
   Transaction transaction(db_);
   if (transaction.Begin() != SQLITE_OK) return WriteError("beginning the quarantine");
-  Statement remove(db_, "DELETE FROM records WHERE journal_seq = ?");
+  Statement remove(*this, "DELETE FROM records WHERE journal_seq = ?");
   if (!remove.prepared()) return Error("preparing the quarantine");
   for (const Bad& record : bad) {
     remove.BindInt(1, static_cast<int64_t>(record.journal_seq));
@@ -378,7 +405,10 @@ uint32_t SqliteJournal::RecordChecksum(uint64_t journal_seq, absl::string_view a
   return static_cast<uint32_t>(crc);
 }
 
-SqliteJournal::~SqliteJournal() { sqlite3_close(db_); }
+SqliteJournal::~SqliteJournal() {
+  for (const auto& [sql, statement] : statements_) sqlite3_finalize(statement);
+  sqlite3_close(db_);
+}
 
 absl::Status SqliteJournal::Exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return Error(sql);
@@ -417,7 +447,7 @@ absl::Status SqliteJournal::ExecUnsynced(const std::function<absl::Status()>& bo
 }
 
 absl::Status SqliteJournal::TrimWindow() {
-  Statement trim(db_,
+  Statement trim(*this,
                  "DELETE FROM records WHERE committed = 1 AND journal_seq <= "
                  "(SELECT MAX(journal_seq) FROM records) - ?");
   if (!trim.prepared()) return Error("preparing the window trim");
@@ -434,12 +464,12 @@ absl::StatusOr<std::vector<uint64_t>> SqliteJournal::Append(const std::vector<Ne
   if (transaction.Begin() != SQLITE_OK) return WriteError("beginning the append");
   // The sequence numbers are chosen here (inside the write lock) because the checksum covers
   // them; AUTOINCREMENT's own counter is consulted so that a number is never reused.
-  Statement last(db_,
+  Statement last(*this,
                  "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0),"
                  " COALESCE((SELECT MAX(journal_seq) FROM records), 0))");
   if (!last.prepared() || last.Step() != SQLITE_ROW) return Error("reading the last journal_seq");
   uint64_t next_seq = static_cast<uint64_t>(sqlite3_column_int64(last.get(), 0)) + 1;
-  Statement insert(db_,
+  Statement insert(*this,
                    "INSERT INTO records (journal_seq, article_id, article, accepted_at_us, "
                    "checksum) VALUES (?, ?, ?, ?, ?)");
   if (!insert.prepared()) return Error("preparing the append");
@@ -462,7 +492,7 @@ absl::StatusOr<std::vector<uint64_t>> SqliteJournal::Append(const std::vector<Ne
 }
 
 absl::StatusOr<bool> SqliteJournal::ContainsId(absl::string_view article_id) {
-  Statement select(db_, "SELECT 1 FROM records WHERE article_id = ? LIMIT 1");
+  Statement select(*this, "SELECT 1 FROM records WHERE article_id = ? LIMIT 1");
   if (!select.prepared()) return Error("preparing the id lookup");
   select.BindText(1, article_id);
   const int rc = select.Step();
@@ -490,7 +520,7 @@ absl::Status SqliteJournal::MarkCommittedInTransaction(const std::vector<CommitM
                                                        std::vector<uint64_t>& matched) {
   Transaction transaction(db_);
   if (transaction.Begin() != SQLITE_OK) return Error("beginning the commit marks");
-  Statement update(db_,
+  Statement update(*this,
                    "UPDATE records SET committed = 1, article = NULL "
                    "WHERE journal_seq = ? AND article_id = ? AND committed = 0");
   if (!update.prepared()) return Error("preparing the commit marks");
@@ -507,7 +537,7 @@ absl::Status SqliteJournal::MarkCommittedInTransaction(const std::vector<CommitM
 }
 
 absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::LoadPending() {
-  Statement select(db_,
+  Statement select(*this,
                    "SELECT journal_seq, article_id, accepted_at_us, attempts, first_attempt_us "
                    "FROM records WHERE committed = 0 ORDER BY journal_seq");
   if (!select.prepared()) return Error("preparing the pending scan");
@@ -526,7 +556,7 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::LoadPending() {
 }
 
 absl::StatusOr<std::string> SqliteJournal::ReadArticle(uint64_t journal_seq) {
-  Statement select(db_, "SELECT article FROM records WHERE journal_seq = ? AND committed = 0");
+  Statement select(*this, "SELECT article FROM records WHERE journal_seq = ? AND committed = 0");
   if (!select.prepared()) return Error("preparing the article read");
   select.BindInt(1, static_cast<int64_t>(journal_seq));
   const int rc = select.Step();
@@ -539,14 +569,14 @@ absl::StatusOr<std::string> SqliteJournal::ReadArticle(uint64_t journal_seq) {
 }
 
 int64_t SqliteJournal::SizeBytes() {
-  Statement pages(db_, "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size");
+  Statement pages(*this, "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size");
   if (!pages.prepared() || pages.Step() != SQLITE_ROW) return 0;
   return sqlite3_column_int64(pages.get(), 0);
 }
 
 absl::Status SqliteJournal::RecordFailure(uint64_t journal_seq, const DeliveryFailure& failure) {
   return ExecUnsynced([&]() -> absl::Status {
-    Statement update(db_,
+    Statement update(*this,
                      "UPDATE records SET attempts = ?, first_attempt_us = ?, last_attempt_us = ?, "
                      "last_reason = ? WHERE journal_seq = ? AND committed = 0");
     if (!update.prepared()) return Error("preparing a failure record");
@@ -564,7 +594,7 @@ absl::Status SqliteJournal::MoveToDeadLetters(uint64_t journal_seq,
                                               const DeliveryFailure& failure) {
   Transaction transaction(db_);
   if (transaction.Begin() != SQLITE_OK) return WriteError("beginning a dead-letter move");
-  Statement copy(db_,
+  Statement copy(*this,
                  "INSERT OR REPLACE INTO dead_letters (journal_seq, article_id, article, checksum, "
                  "accepted_at_us, attempts, first_attempt_us, last_attempt_us, last_reason, "
                  "dead_at_us) SELECT journal_seq, article_id, article, checksum, accepted_at_us, "
@@ -582,7 +612,7 @@ absl::Status SqliteJournal::MoveToDeadLetters(uint64_t journal_seq,
         absl::StrCat("journal ", path_, " has no pending record ", journal_seq));
   }
   // The record stays (without its bytes) so that its id keeps answering DUPLICATE.
-  Statement mark(db_,
+  Statement mark(*this,
                  "UPDATE records SET committed = 2, article = NULL, attempts = ?2, "
                  "last_reason = ?3 WHERE journal_seq = ?1");
   if (!mark.prepared()) return Error("preparing a dead-letter mark");
@@ -595,7 +625,7 @@ absl::Status SqliteJournal::MoveToDeadLetters(uint64_t journal_seq,
 }
 
 absl::StatusOr<std::vector<DeadLetter>> SqliteJournal::ListDeadLetters() {
-  Statement select(db_,
+  Statement select(*this,
                    "SELECT journal_seq, article_id, article, accepted_at_us, attempts, "
                    "first_attempt_us, last_attempt_us, last_reason FROM dead_letters "
                    "ORDER BY journal_seq");
@@ -618,7 +648,7 @@ absl::StatusOr<std::vector<DeadLetter>> SqliteJournal::ListDeadLetters() {
 }
 
 absl::StatusOr<int64_t> SqliteJournal::CountDeadLetters() {
-  Statement count(db_, "SELECT COUNT(*) FROM dead_letters");
+  Statement count(*this, "SELECT COUNT(*) FROM dead_letters");
   if (!count.prepared() || count.Step() != SQLITE_ROW) return Error("counting dead letters");
   return sqlite3_column_int64(count.get(), 0);
 }
@@ -629,10 +659,10 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::ReplayDeadLetters(
   std::vector<PendingRecord> replayed;
   Transaction transaction(db_);
   if (transaction.Begin() != SQLITE_OK) return WriteError("beginning a replay");
-  Statement restore(db_,
+  Statement restore(*this,
                     "INSERT OR REPLACE INTO records (journal_seq, article_id, article, "
                     "accepted_at_us, committed, checksum, attempts) VALUES (?, ?, ?, ?, 0, ?, 0)");
-  Statement remove(db_, "DELETE FROM dead_letters WHERE journal_seq = ?");
+  Statement remove(*this, "DELETE FROM dead_letters WHERE journal_seq = ?");
   if (!restore.prepared() || !remove.prepared()) return Error("preparing a replay");
   for (const DeadLetter& letter : letters) {
     if (!all &&
@@ -659,7 +689,7 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::ReplayDeadLetters(
 }
 
 absl::StatusOr<int64_t> SqliteJournal::RecordCount() {
-  Statement count(db_, "SELECT COUNT(*) FROM records");
+  Statement count(*this, "SELECT COUNT(*) FROM records");
   if (!count.prepared() || count.Step() != SQLITE_ROW) return Error("counting records");
   return sqlite3_column_int64(count.get(), 0);
 }

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace topicwire::ingest {
 
@@ -168,6 +169,7 @@ class SqliteJournal : public Journal {
  private:
   SqliteJournal(std::string path, sqlite3* db, const SqliteJournalOptions& options)
       : path_(std::move(path)), db_(db), options_(options) {}
+  friend class Statement;
   static absl::StatusOr<std::unique_ptr<SqliteJournal>> OpenFile(
       const std::string& path, const SqliteJournalOptions& options);
   absl::Status CreateSchema();
@@ -188,6 +190,9 @@ class SqliteJournal : public Journal {
 
   std::string path_;
   sqlite3* db_;
+  // Prepared statements by SQL text, prepared once and reused: preparing costs more than
+  // running the statements of one article (see Statement in journal.cc).
+  std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
   SqliteJournalOptions options_;
   JournalRecovery recovery_;
 };
