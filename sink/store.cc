@@ -251,9 +251,17 @@ class SqliteStore::Impl {
         stored->set_sequence(stored_fields.sequence());
         *stored->mutable_stored_at() = stored_fields.stored_at();
       }
-      std::string blob = has_sink_fields
-                             ? stored->SerializeAsString()
-                             : incoming.SerializeAsString() + stored_fields.SerializeAsString();
+      std::string blob;
+      if (has_sink_fields) {
+        stored->SerializeToString(&blob);
+      } else {
+        // One buffer of the exact size: the article with its evidence is several KB.
+        const size_t incoming_size = incoming.ByteSizeLong();
+        blob.resize(incoming_size + stored_fields.ByteSizeLong());
+        auto* out = reinterpret_cast<uint8_t*>(blob.data());
+        stored_fields.SerializeWithCachedSizesToArray(
+            incoming.SerializeWithCachedSizesToArray(out));
+      }
       const std::string& id = incoming.article().id();
 
       insert_article_.Reset();
@@ -360,7 +368,11 @@ std::string PublishedCopyBytes(const StoreOutcome& outcome, size_t index) {
   v1::TaggedArticle stream_fields;
   stream_fields.set_stream(outcome.streams[index].first);
   stream_fields.set_stream_sequence(outcome.streams[index].second);
-  return outcome.serialized + stream_fields.SerializeAsString();
+  std::string bytes;
+  bytes.reserve(outcome.serialized.size() + stream_fields.ByteSizeLong());
+  bytes.append(outcome.serialized);
+  stream_fields.AppendToString(&bytes);
+  return bytes;
 }
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions& options) {
