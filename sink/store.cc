@@ -122,7 +122,7 @@ class SqliteStore::Impl {
   }
 
   absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(
-      const std::vector<v1::TaggedArticle>& articles, absl::Time now) {
+      const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) {
     RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     const int64_t head_before = head_sequence_;
     const int64_t stored_at_before = last_stored_at_us_;
@@ -222,12 +222,13 @@ class SqliteStore::Impl {
 
  private:
   absl::StatusOr<std::vector<StoreOutcome>> StoreInTransaction(
-      const std::vector<v1::TaggedArticle>& articles, absl::Time now) {
+      const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) {
     std::vector<StoreOutcome> outcomes;
     outcomes.reserve(articles.size());
     // stored_at never goes backwards (clock steps), so "since a time" is a sequence range.
     const int64_t stored_at_us = std::max(absl::ToUnixMicros(now), last_stored_at_us_);
-    for (const v1::TaggedArticle& incoming : articles) {
+    for (const v1::TaggedArticle* article : articles) {
+      const v1::TaggedArticle& incoming = *article;
       assert(!incoming.article().id().empty());
       StoreOutcome& outcome = outcomes.emplace_back();
       ASSIGN_OR_RETURN(std::optional<int64_t> existing, FindArticle(incoming.article().id()));
@@ -387,8 +388,24 @@ SqliteStore::SqliteStore(std::unique_ptr<Impl> impl, uint64_t head_sequence)
 
 SqliteStore::~SqliteStore() = default;
 
+absl::StatusOr<std::vector<StoreOutcome>> Store::StoreArticles(
+    const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) {
+  std::vector<v1::TaggedArticle> copies;
+  copies.reserve(articles.size());
+  for (const v1::TaggedArticle* article : articles) copies.push_back(*article);
+  return StoreBatch(copies, now);
+}
+
 absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreBatch(
     const std::vector<v1::TaggedArticle>& articles, absl::Time now) {
+  std::vector<const v1::TaggedArticle*> pointers;
+  pointers.reserve(articles.size());
+  for (const v1::TaggedArticle& article : articles) pointers.push_back(&article);
+  return StoreArticles(pointers, now);
+}
+
+absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreArticles(
+    const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) {
   absl::StatusOr<std::vector<StoreOutcome>> outcomes = impl_->StoreBatch(articles, now);
   head_sequence_ = impl_->head_sequence();
   return outcomes;

@@ -87,6 +87,12 @@ class Store {
   virtual absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(
       const std::vector<v1::TaggedArticle>& articles, absl::Time now) = 0;
 
+  // StoreBatch() for articles the caller holds elsewhere (the sink stage parses them onto an
+  // Arena), without moving or copying them. The default copies them and calls StoreBatch().
+  // REQUIRES: no pointer is null.
+  virtual absl::StatusOr<std::vector<StoreOutcome>> StoreArticles(
+      const std::vector<const v1::TaggedArticle*>& articles, absl::Time now);
+
   // Reads one page of history.
   virtual absl::StatusOr<HistoryPage> ReadHistory(const HistoryQuery& query) = 0;
 
@@ -118,6 +124,8 @@ class SqliteStore : public Store {
 
   absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(
       const std::vector<v1::TaggedArticle>& articles, absl::Time now) override;
+  absl::StatusOr<std::vector<StoreOutcome>> StoreArticles(
+      const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) override;
   absl::StatusOr<HistoryPage> ReadHistory(const HistoryQuery& query) override;
   uint64_t head_sequence() const override { return head_sequence_; }
   absl::StatusOr<int64_t> SizeBytes() override;
