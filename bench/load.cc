@@ -23,49 +23,22 @@ namespace {
 
 constexpr char kSentAttribute[] = "bench_sent_unix_ns";
 
-// Vocabulary for synthetic text: enough technology terms that tagging has real work to do.
-constexpr const char* kWords[] = {
-    "the",        "researchers", "announced", "a",         "new",         "quantum",
-    "processor",  "with",        "more",      "qubits",    "while",       "analysts",
-    "expect",     "semiconductor", "demand",  "to",        "rise",        "as",
-    "artificial", "intelligence", "models",   "grow",      "larger",      "and",
-    "humanoid",   "robots",      "learn",     "from",      "video",       "in",
-    "factories",  "battery",     "electric",  "vehicle",   "makers",      "report",
-    "record",     "sales",       "satellite", "launch",    "windows",     "open",
-    "next",       "month",       "while",     "regulators", "study",      "blockchain",
-    "settlement", "pilots",      "across",    "banks",     "clinical",    "trial",
-    "results",    "for",         "gene",      "therapy",   "were",        "published",
-    "today",      "markets",     "closed",    "higher",    "on",          "strong",
-    "earnings",   "weather",     "was",       "mild",      "across",      "the",
-    "region",     "this",        "week"};
-
-std::string SyntheticText(int64_t seed, size_t bytes) {
-  std::string text;
-  text.reserve(bytes + 16);
-  uint64_t state = static_cast<uint64_t>(seed) * 6364136223846793005ULL + 1442695040888963407ULL;
-  constexpr size_t kWordCount = sizeof(kWords) / sizeof(kWords[0]);
-  while (text.size() < bytes) {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    if (!text.empty()) text.push_back(' ');
-    text.append(kWords[(state >> 33) % kWordCount]);
-    if (((state >> 20) & 15) == 0) text.push_back('.');
-  }
-  return text;
-}
-
 int64_t NowUnixNanos() { return absl::ToUnixNanos(absl::Now()); }
 
-// Decodes only the article of a serialized TaggedArticle and skips its tags: the subscriber
-// shares the machine's cores with the stages it measures, and decoding every copy's evidence
-// (one copy per tag, each several KB) cost it more CPU than the stages spent on the article.
-bool ParseArticleOnly(const zmq::message_t& frame, v1::Article& article) {
+// Decodes only the article of a serialized TaggedArticle and counts its tags without decoding
+// them: the subscriber shares the machine's cores with the stages it measures, and decoding
+// every copy's evidence (one copy per tag, each several KB) cost it more CPU than the stages
+// spent on the article.
+bool ParseArticleOnly(const zmq::message_t& frame, v1::Article& article, int64_t& tags) {
   using google::protobuf::internal::WireFormatLite;
   google::protobuf::io::CodedInputStream input(static_cast<const uint8_t*>(frame.data()),
                                                static_cast<int>(frame.size()));
   article.Clear();
+  tags = 0;
   while (const uint32_t tag = input.ReadTag()) {
     if (WireFormatLite::GetTagFieldNumber(tag) != v1::TaggedArticle::kArticleFieldNumber ||
         WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      if (WireFormatLite::GetTagFieldNumber(tag) == v1::TaggedArticle::kTagsFieldNumber) ++tags;
       if (!WireFormatLite::SkipField(&input, tag)) return false;
       continue;
     }
@@ -98,6 +71,10 @@ class Subscriber {
 
   int64_t warmups() const { return warmups_.load(); }
   int64_t received() const { return received_.load(); }
+  // REQUIRES: Stop() was called.
+  int64_t tags() const { return tags_; }
+  int64_t copies() const { return copies_; }
+  int64_t copy_bytes() const { return copy_bytes_; }
   absl::Time last_receive() const {
     std::lock_guard lock(mu_);
     return last_receive_;
@@ -112,21 +89,28 @@ class Subscriber {
     std::vector<zmq::pollitem_t> items = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
     Frames frames;
     v1::Article article;
+    int64_t tags = 0;
     while (!stop_) {
       absl::StatusOr<int> ready = Poll(items, absl::Milliseconds(50));
       if (!ready.ok() || *ready == 0) continue;
       while (true) {
         absl::StatusOr<bool> got = RecvFrames(socket_, frames, /*dont_wait=*/true);
         if (!got.ok() || !*got) break;
-        if (frames.size() != 2 || !ParseArticleOnly(frames[1], article)) continue;
+        if (frames.size() != 2 || !ParseArticleOnly(frames[1], article, tags)) continue;
         const std::string& id = article.id();
         if (!absl::StartsWith(id, id_prefix_)) continue;
+        const bool warmup = absl::StrContains(id, "-warm-");
+        if (!warmup) {
+          ++copies_;
+          copy_bytes_ += static_cast<int64_t>(frames[1].size());
+        }
         if (!seen_.insert(id).second) continue;  // one article, several streams
         const int64_t now = NowUnixNanos();
-        if (absl::StrContains(id, "-warm-")) {
+        if (warmup) {
           ++warmups_;
           continue;
         }
+        tags_ += tags;
         int64_t sent = 0;
         auto it = article.attributes().find(kSentAttribute);
         const bool has_sent =
@@ -147,6 +131,10 @@ class Subscriber {
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> warmups_{0};
   std::atomic<int64_t> received_{0};
+  // Written by the subscriber's thread only, read after Stop().
+  int64_t tags_ = 0;
+  int64_t copies_ = 0;
+  int64_t copy_bytes_ = 0;
   absl::flat_hash_set<std::string> seen_;
   mutable std::mutex mu_;
   std::vector<double> latencies_ms_;
@@ -167,21 +155,22 @@ double LoadResult::MegabytesPerSecond() const {
   return static_cast<double>(received) * bytes_per_article / 1e6 / seconds;
 }
 
+double LoadResult::TagsPerArticle() const {
+  return received > 0 ? static_cast<double>(tags) / static_cast<double>(received) : 0;
+}
+
+double LoadResult::CopiesPerArticle() const {
+  return received > 0 ? static_cast<double>(copies) / static_cast<double>(received) : 0;
+}
+
+double LoadResult::BytesPerCopy() const {
+  return copies > 0 ? static_cast<double>(copy_bytes) / static_cast<double>(copies) : 0;
+}
+
 double LoadResult::LatencyPercentileMs(double p) const {
   if (latencies_ms.empty()) return 0;
   const double rank = std::clamp(p, 0.0, 100.0) / 100.0 * (latencies_ms.size() - 1);
   return latencies_ms[static_cast<size_t>(std::llround(rank))];
-}
-
-v1::Article MakeSyntheticArticle(const std::string& run_id, int64_t n, size_t bytes) {
-  v1::Article article;
-  article.set_id(absl::StrCat(run_id, "-", n));
-  article.set_source("bench");
-  article.set_language("en");
-  article.set_title(SyntheticText(n * 7919 + 1, 60));
-  const size_t overhead = article.ByteSizeLong() + 48;  // + the send-time attribute
-  article.set_body(SyntheticText(n, bytes > overhead ? bytes - overhead : 0));
-  return article;
 }
 
 absl::StatusOr<LoadResult> RunLoad(zmq::context_t& context, const LoadOptions& options) {
@@ -205,19 +194,20 @@ absl::StatusOr<LoadResult> RunLoad(zmq::context_t& context, const LoadOptions& o
   const absl::Time warm_deadline = absl::Now() + options.idle_timeout;
   for (int64_t w = 0; subscriber.warmups() == 0; ++w) {
     if (absl::Now() > warm_deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "no warm-up article reached ", options.stream_endpoint, " within ",
-          absl::FormatDuration(options.idle_timeout), ": is the pipeline running?"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("no warm-up article reached ", options.stream_endpoint, " within ",
+                       absl::FormatDuration(options.idle_timeout), ": is the pipeline running?"));
     }
     v1::PublishRequest request;
-    *request.add_articles() = MakeSyntheticArticle(options.run_id + "-warm", w, 200);
+    *request.add_articles() = MakeSyntheticArticle(options.run_id + "-warm", w, 200, options.mix);
     RETURN_IF_ERROR(SendProto(publisher, request));
     ASSIGN_OR_RETURN(int ready, Poll(items, absl::Seconds(2)));
     if (ready > 0) {
       Frames frames;
       RETURN_IF_ERROR(RecvFrames(publisher, frames).status());
     }
-    for (int i = 0; i < 20 && subscriber.warmups() == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+    for (int i = 0; i < 20 && subscriber.warmups() == 0; ++i)
+      absl::SleepFor(absl::Milliseconds(10));
   }
 
   LoadResult result;
@@ -249,7 +239,8 @@ absl::StatusOr<LoadResult> RunLoad(zmq::context_t& context, const LoadOptions& o
           article = std::move(retry.front());
           retry.pop_front();
         } else {
-          article = MakeSyntheticArticle(options.run_id, next++, options.article_bytes);
+          article =
+              MakeSyntheticArticle(options.run_id, next++, options.article_bytes, options.mix);
           result.payload_bytes += static_cast<int64_t>(article.ByteSizeLong()) + 40;
           ++result.published;
         }
@@ -307,6 +298,9 @@ absl::StatusOr<LoadResult> RunLoad(zmq::context_t& context, const LoadOptions& o
   result.received = subscriber.received();
   result.elapsed = subscriber.last_receive() - start;
   subscriber.Stop();
+  result.tags = subscriber.tags();
+  result.copies = subscriber.copies();
+  result.copy_bytes = subscriber.copy_bytes();
   result.latencies_ms = subscriber.TakeLatencies();
   std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
   return result;

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "bench/synthetic.h"
 #include "proto/article.pb.h"
 #include "zmq.hpp"
 
@@ -24,6 +25,8 @@ struct LoadOptions {
   int64_t count = 20000;
   // Approximate serialized size of each article (title + body + metadata).
   size_t article_bytes = 3300;
+  // What the articles read like (bench/synthetic.h).
+  ArticleMix mix = ArticleMix::kNews;
   // Articles per second; 0 publishes as fast as ingest accepts.
   double rate = 0;
   // Articles per PublishRequest frame.
@@ -48,17 +51,24 @@ struct LoadResult {
   absl::Duration elapsed;
   // Serialized bytes of the articles published.
   int64_t payload_bytes = 0;
+  // Of the received articles: their tags (counted on the first copy of each), the copies that
+  // reached the subscriber (sink publishes one per tag, or one on "untagged") and those
+  // copies' bytes.
+  int64_t tags = 0;
+  int64_t copies = 0;
+  int64_t copy_bytes = 0;
   // Publish -> subscriber latency of every received article, in milliseconds, sorted.
   std::vector<double> latencies_ms;
 
   double ArticlesPerSecond() const;
   double MegabytesPerSecond() const;
+  // Averages over the received articles and copies; 0 when nothing was received.
+  double TagsPerArticle() const;
+  double CopiesPerArticle() const;
+  double BytesPerCopy() const;
   // `p` in [0, 100]; 0 when nothing was received.
   double LatencyPercentileMs(double p) const;
 };
-
-// Builds article number `n` of a run: deterministic technology-news text of about `bytes`.
-v1::Article MakeSyntheticArticle(const std::string& run_id, int64_t n, size_t bytes);
 
 // Runs one measured load. Before the measured part it publishes warm-up articles until one
 // reaches the subscriber, so that the subscription is in place.

@@ -1,7 +1,8 @@
 // Microbenchmarks of the per-article work of each stage (not a ctest; see README "Performance"):
 //   build/bin/topicwire_micro_bench
 // Tagging is reported next to a bare Vectorscan scan of the same text with the same compiled
-// database, and the tag/scan ratio is printed after the run.
+// database, for each article mix of `topicwire bench` (bench/synthetic.h), and the tag/scan
+// ratio of each mix is printed after the run.
 #include <benchmark/benchmark.h>
 #include <hs/hs.h>
 
@@ -14,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "bench/load.h"
+#include "bench/synthetic.h"
 #include "classify/classifier.h"
 #include "google/protobuf/arena.h"
 #include "ingest/journal.h"
@@ -35,17 +36,27 @@ const classify::Classifier* DefaultClassifier() {
   return classifier;
 }
 
-// A few distinct articles so that the scans do not see one text only.
-const std::vector<v1::Article>& Articles() {
-  static const auto* articles = [] {
-    auto* made = new std::vector<v1::Article>();
-    for (int n = 0; n < 16; ++n) made->push_back(MakeSyntheticArticle("micro", n, kArticleBytes));
+// Enough distinct articles of each mix that the news mix's share of topical articles (and so
+// the tags per article) is close to what `topicwire bench` publishes.
+constexpr int kArticlesPerMix = 1000;
+
+const std::vector<v1::Article>& Articles(ArticleMix mix) {
+  static const auto* by_mix = [] {
+    auto* made = new std::map<ArticleMix, std::vector<v1::Article>>();
+    for (ArticleMix m : {ArticleMix::kNews, ArticleMix::kDense}) {
+      for (int n = 0; n < kArticlesPerMix; ++n) {
+        (*made)[m].push_back(MakeSyntheticArticle("micro", n, kArticleBytes, m));
+      }
+    }
     return made;
   }();
-  return *articles;
+  return by_mix->at(mix);
 }
 
-void BM_TagArticle(benchmark::State& state) {
+// The dense mix, for the benchmarks that need one representative article.
+const std::vector<v1::Article>& Articles() { return Articles(ArticleMix::kDense); }
+
+void BM_TagArticle(benchmark::State& state, ArticleMix mix) {
   const classify::Classifier* classifier = DefaultClassifier();
   if (classifier == nullptr) {
     state.SkipWithError("cannot load the default taxonomy");
@@ -57,21 +68,37 @@ void BM_TagArticle(benchmark::State& state) {
   options.start_block_size = 64 << 10;
   options.max_block_size = 256 << 10;
   google::protobuf::Arena arena(options);
+  const std::vector<v1::Article>& articles = Articles(mix);
   size_t i = 0;
   int64_t bytes = 0;
+  int64_t tags = 0;
+  int64_t matches = 0;
+  int64_t tagged_bytes = 0;
   for (auto _ : state) {
-    const v1::Article& article = Articles()[i++ % Articles().size()];
+    const v1::Article& article = articles[i++ % articles.size()];
     auto* tagged = google::protobuf::Arena::CreateMessage<v1::TaggedArticle>(&arena);
     *tagged->mutable_article() = article;
     classifier->AddTags(tagged->article(), *tagged);
     benchmark::DoNotOptimize(tagged->tags_size());
+    if (i <= articles.size()) {  // each article once: what the mix looks like to sink
+      state.PauseTiming();
+      tags += tagged->tags_size();
+      for (const v1::Tag& tag : tagged->tags()) matches += tag.evidence_size();
+      tagged_bytes += static_cast<int64_t>(tagged->ByteSizeLong());
+      state.ResumeTiming();
+    }
     arena.Reset();
     bytes += static_cast<int64_t>(article.title().size() + article.body().size());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
   state.SetBytesProcessed(bytes);
+  const double counted = static_cast<double>(std::min(i, articles.size()));
+  state.counters["tags_per_article"] = static_cast<double>(tags) / counted;
+  state.counters["matches_per_article"] = static_cast<double>(matches) / counted;
+  state.counters["tagged_bytes"] = static_cast<double>(tagged_bytes) / counted;
 }
-BENCHMARK(BM_TagArticle)->UseRealTime();
+BENCHMARK_CAPTURE(BM_TagArticle, news, ArticleMix::kNews)->UseRealTime();
+BENCHMARK_CAPTURE(BM_TagArticle, dense, ArticleMix::kDense)->UseRealTime();
 
 int CountMatch(unsigned int, unsigned long long, unsigned long long, unsigned int,  // NOLINT
                void* context) {
@@ -80,7 +107,7 @@ int CountMatch(unsigned int, unsigned long long, unsigned long long, unsigned in
 }
 
 // The floor under tagging: the same database over the same title and body, matches only counted.
-void BM_RawVectorscanScan(benchmark::State& state) {
+void BM_RawVectorscanScan(benchmark::State& state, ArticleMix mix) {
   const classify::Classifier* classifier = DefaultClassifier();
   if (classifier == nullptr) {
     state.SkipWithError("cannot load the default taxonomy");
@@ -91,11 +118,12 @@ void BM_RawVectorscanScan(benchmark::State& state) {
     state.SkipWithError("hs_alloc_scratch failed");
     return;
   }
+  const std::vector<v1::Article>& articles = Articles(mix);
   size_t i = 0;
   int64_t bytes = 0;
   int matches = 0;
   for (auto _ : state) {
-    const v1::Article& article = Articles()[i++ % Articles().size()];
+    const v1::Article& article = articles[i++ % articles.size()];
     for (const std::string* text : {&article.title(), &article.body()}) {
       hs_scan(classifier->database(), text->data(), static_cast<unsigned>(text->size()), 0, scratch,
               CountMatch, &matches);
@@ -107,7 +135,8 @@ void BM_RawVectorscanScan(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
   state.SetBytesProcessed(bytes);
 }
-BENCHMARK(BM_RawVectorscanScan)->UseRealTime();
+BENCHMARK_CAPTURE(BM_RawVectorscanScan, news, ArticleMix::kNews)->UseRealTime();
+BENCHMARK_CAPTURE(BM_RawVectorscanScan, dense, ArticleMix::kDense)->UseRealTime();
 
 // What a worker sends sink for one article: the article with its tags.
 v1::Delivery MakeDelivery() {
@@ -237,11 +266,13 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   topicwire::bench::RateReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  const double tag = reporter.Rate("BM_TagArticle/real_time");
-  const double scan = reporter.Rate("BM_RawVectorscanScan/real_time");
-  if (tag > 0 && scan > 0) {
-    std::printf("tagging / raw Vectorscan scan of the same text: %.2f (target >= 0.50)\n",
-                tag / scan);
+  for (const char* mix : {"news", "dense"}) {
+    const double tag = reporter.Rate(absl::StrCat("BM_TagArticle/", mix, "/real_time"));
+    const double scan = reporter.Rate(absl::StrCat("BM_RawVectorscanScan/", mix, "/real_time"));
+    if (tag > 0 && scan > 0) {
+      std::printf("tagging / raw Vectorscan scan of the same text, %s mix: %.2f (target >= 0.50)\n",
+                  mix, tag / scan);
+    }
   }
   benchmark::Shutdown();
   return 0;

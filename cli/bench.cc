@@ -91,6 +91,7 @@ absl::StatusOr<v1::BenchReport> RunBench(const BenchOptions& options, std::ostre
   v1::BenchReport report;
   report.set_articles(options.count);
   report.set_article_bytes(options.article_bytes);
+  report.set_mix(bench::ArticleMixName(options.mix));
   report.set_workers(options.workers);
   report.set_fsync(options.fsync);
 
@@ -150,19 +151,20 @@ absl::StatusOr<v1::BenchReport> RunBench(const BenchOptions& options, std::ostre
   load.stream_endpoint = stream;
   load.count = options.count;
   load.article_bytes = static_cast<size_t>(options.article_bytes);
+  load.mix = options.mix;
   const std::string run = absl::StrCat("bench-", getpid(), "-", absl::ToUnixSeconds(absl::Now()));
 
-  log << "throughput: " << options.count << " articles of ~" << options.article_bytes
-      << " bytes, as fast as they are accepted\n";
+  log << "throughput: " << options.count << " " << bench::ArticleMixName(options.mix)
+      << " articles of ~" << options.article_bytes << " bytes, as fast as they are accepted\n";
   load.run_id = run + "-max";
   absl::StatusOr<bench::LoadResult> first_run = bench::RunLoad(context, load);
   if (!first_run.ok()) {
     // The usual cause is a stage that could not start: say which, and where its log is.
     for (RunningStage& stage : stages) {
       if (std::optional<int> status = stage.process.Poll(); status.has_value()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            stage.name, " ", DescribeWaitStatus(*status), "; see ", data_dir, "/logs/",
-            stage.name, ".log (and --data-dir to keep it)"));
+        return absl::FailedPreconditionError(
+            absl::StrCat(stage.name, " ", DescribeWaitStatus(*status), "; see ", data_dir, "/logs/",
+                         stage.name, ".log (and --data-dir to keep it)"));
       }
     }
     return first_run.status();
@@ -173,6 +175,9 @@ absl::StatusOr<v1::BenchReport> RunBench(const BenchOptions& options, std::ostre
   report.set_mb_per_s(max.MegabytesPerSecond());
   report.set_accepted(max.accepted);
   report.set_received(max.received);
+  report.set_tags_per_article(max.TagsPerArticle());
+  report.set_copies_per_article(max.CopiesPerArticle());
+  report.set_bytes_per_copy(max.BytesPerCopy());
 
   for (double rate : {options.rate, max.ArticlesPerSecond() / 2}) {
     log << absl::StrFormat("latency: %d articles at %.0f/s\n", options.count, rate);
@@ -217,19 +222,21 @@ absl::StatusOr<v1::BenchReport> RunBench(const BenchOptions& options, std::ostre
 
 std::string FormatBenchReport(const v1::BenchReport& report) {
   std::string text = absl::StrFormat(
-      "articles        %d x ~%d bytes, %d classify workers, fsync %s\n"
-      "throughput      %.0f articles/s  (%.1f MB/s), %d accepted, %d received\n",
-      report.articles(), report.article_bytes(), report.workers(), report.fsync() ? "on" : "off",
-      report.articles_per_s(), report.mb_per_s(), report.accepted(), report.received());
+      "articles        %d x ~%d bytes (%s mix), %d classify workers, fsync %s\n"
+      "throughput      %.0f articles/s  (%.1f MB/s), %d accepted, %d received\n"
+      "tags            %.2f per article; %.2f copies per article of %.0f bytes each\n",
+      report.articles(), report.article_bytes(), report.mix(), report.workers(),
+      report.fsync() ? "on" : "off", report.articles_per_s(), report.mb_per_s(), report.accepted(),
+      report.received(), report.tags_per_article(), report.copies_per_article(),
+      report.bytes_per_copy());
   if (report.passthrough_articles_per_s() > 0) {
     absl::StrAppendFormat(&text, "passthrough     %.0f articles/s  -> ratio %.2f\n",
                           report.passthrough_articles_per_s(), report.ratio());
   }
   for (const v1::LatencyRun& run : report.latency()) {
-    absl::StrAppendFormat(&text,
-                          "latency @%6.0f/s  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  p99.9 %.2f ms\n",
-                          run.rate_per_s(), run.p50_ms(), run.p90_ms(), run.p99_ms(),
-                          run.p999_ms());
+    absl::StrAppendFormat(
+        &text, "latency @%6.0f/s  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  p99.9 %.2f ms\n",
+        run.rate_per_s(), run.p50_ms(), run.p90_ms(), run.p99_ms(), run.p999_ms());
   }
   for (const v1::StageUsage& stage : report.stages()) {
     absl::StrAppendFormat(&text, "%-15s cpu %.2f s  peak RSS %.1f MB\n", stage.name(),

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "bench/synthetic.h"
 #include "proto/bench.pb.h"
 
 namespace topicwire::cli {
@@ -15,6 +16,8 @@ struct BenchOptions {
   int64_t count = 20000;
   // Approximate serialized size of each synthetic article.
   int64_t article_bytes = 3300;
+  // What the synthetic articles read like (the pipeline and the passthrough get the same ones).
+  bench::ArticleMix mix = bench::ArticleMix::kNews;
   // Rate of the first latency run, articles per second (the second runs at half the maximum).
   double rate = 10000;
   // Classify workers to start.

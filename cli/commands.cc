@@ -170,6 +170,8 @@ const CommandSpec kBench = {
     .flags = {
         {"count", "N", "20000", "Articles per run"},
         {"size", "BYTES", "3300", "Approximate size of each article"},
+        {"mix", "news|dense", "news",
+         "Article text: news prose (~0.84 tags each) or dense technology words (~6 tags)"},
         {"rate", "R", "10000", "Articles per second of the first latency run"},
         {"workers", "N", "2", "Classify workers to start"},
         {"base-port", "P", "7450", "Ports for the stages bench starts (layout as in up)"},
@@ -395,9 +397,10 @@ int RunBenchCommand(const ParsedArgs& args, CommandIo& io) {
   absl::StatusOr<bool> fsync = args.GetBool("fsync");
   absl::StatusOr<bool> passthrough = args.GetBool("passthrough");
   absl::StatusOr<bool> json = args.GetBool("json");
+  absl::StatusOr<bench::ArticleMix> mix = bench::ParseArticleMix(args.Get("mix"));
   for (const absl::Status& status :
        {count.status(), size.status(), rate.status(), workers.status(), base_port.status(),
-        fsync.status(), passthrough.status(), json.status()}) {
+        fsync.status(), passthrough.status(), json.status(), mix.status()}) {
     if (!status.ok()) return Fail(io, "bench", status);
   }
   if (*workers < 1 || *workers > 64 || *base_port < 1 || *base_port + 10 + *workers > 65535) {
@@ -410,6 +413,7 @@ int RunBenchCommand(const ParsedArgs& args, CommandIo& io) {
   }
   options.count = *count;
   options.article_bytes = *size;
+  options.mix = *mix;
   options.rate = *rate;
   options.workers = static_cast<int>(*workers);
   options.base_port = static_cast<int>(*base_port);

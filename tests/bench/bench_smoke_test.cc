@@ -57,13 +57,20 @@ TEST(BenchSmokeTest, JsonReportHasEveryRequiredFigure) {
   ASSERT_EQ(run.exit_status, 0) << ReadFileOrEmpty(log);
 
   // Parse the JSON as a generic object first: the keys named in the issue must be there.
-  for (const char* key : {"\"articles_per_s\"", "\"passthrough_articles_per_s\"", "\"ratio\"",
-                          "\"p50_ms\"", "\"p99_ms\"", "\"p999_ms\"", "\"peak_rss_mb\""}) {
+  for (const char* key :
+       {"\"articles_per_s\"", "\"passthrough_articles_per_s\"", "\"ratio\"", "\"p50_ms\"",
+        "\"p99_ms\"", "\"p999_ms\"", "\"peak_rss_mb\"", "\"mix\"", "\"tags_per_article\""}) {
     EXPECT_NE(run.out.find(key), std::string::npos) << key << " missing from " << run.out;
   }
   v1::BenchReport report;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(run.out, &report).ok()) << run.out;
   EXPECT_EQ(report.received(), 500);
+  // The default mix is news prose: most articles have no tag or one (the dev set: 0.84).
+  EXPECT_EQ(report.mix(), "news");
+  EXPECT_GT(report.tags_per_article(), 0.4);
+  EXPECT_LT(report.tags_per_article(), 1.5);
+  EXPECT_GE(report.copies_per_article(), 1);
+  EXPECT_GT(report.bytes_per_copy(), 3000);
   EXPECT_GT(report.articles_per_s(), 0);
   EXPECT_GT(report.passthrough_articles_per_s(), 0);
   EXPECT_GT(report.ratio(), 0);
@@ -82,13 +89,40 @@ TEST(BenchSmokeTest, JsonReportHasEveryRequiredFigure) {
   }
 }
 
+TEST(BenchSmokeTest, DenseMixIsPublishedWhenAsked) {
+  const std::string dir = MakeTempDir();
+  const int base_port = FreeLoopbackPortRange(16);
+  const std::string log = dir + "/bench.log";
+  const CommandResult run = RunCommand(absl::StrCat(
+      BinDir(), "/topicwire bench --mix dense --count 200 --rate 2000 --workers 1 ",
+      "--passthrough=false --json --base-port ", base_port, " --data-dir ", dir, "/data 2>", log));
+  ASSERT_EQ(run.exit_status, 0) << ReadFileOrEmpty(log);
+  v1::BenchReport report;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(run.out, &report).ok()) << run.out;
+  EXPECT_EQ(report.received(), 200);
+  EXPECT_EQ(report.mix(), "dense");
+  // Technology words only: about six tags per article, so sink publishes as many copies.
+  EXPECT_GT(report.tags_per_article(), 4);
+  EXPECT_GT(report.copies_per_article(), 4);
+}
+
+TEST(BenchSmokeTest, UnknownMixIsRefusedWithTheChoices) {
+  const CommandResult run =
+      RunCommand(absl::StrCat(BinDir(), "/topicwire bench --mix sparse --count 100 2>&1"));
+  EXPECT_NE(run.exit_status, 0);
+  EXPECT_NE(run.out.find("news"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("dense"), std::string::npos) << run.out;
+}
+
 TEST(BenchSmokeTest, MicroBenchmarksRunAndPrintTheTaggingRatio) {
   const CommandResult run =
       RunCommand(absl::StrCat(BinDir(), "/topicwire_micro_bench --benchmark_min_time=0.01 2>&1"));
   ASSERT_EQ(run.exit_status, 0) << run.out;
   for (const char* name :
-       {"BM_TagArticle", "BM_RawVectorscanScan", "BM_EncodeTaggedArticle", "BM_DecodeTaggedArticle",
-        "BM_JournalAppend/32", "BM_StoreInsert/32", "tagging / raw Vectorscan scan"}) {
+       {"BM_TagArticle/news", "BM_TagArticle/dense", "BM_RawVectorscanScan/news",
+        "BM_RawVectorscanScan/dense", "tags_per_article", "BM_EncodeTaggedArticle",
+        "BM_DecodeTaggedArticle", "BM_JournalAppend/32", "BM_StoreInsert/32",
+        "raw Vectorscan scan of the same text, news mix", "scan of the same text, dense mix"}) {
     EXPECT_NE(run.out.find(name), std::string::npos) << name << " missing from " << run.out;
   }
   EXPECT_EQ(run.out.find("ERROR"), std::string::npos) << run.out;
