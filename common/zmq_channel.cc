@@ -1,6 +1,7 @@
 #include "common/zmq_channel.h"
 
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -98,6 +99,15 @@ absl::Status SendFrames(zmq::socket_t& socket, Frames& frames, bool dont_wait) {
 zmq::message_t ToFrame(const google::protobuf::MessageLite& message) {
   zmq::message_t frame(message.ByteSizeLong());
   message.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(frame.data()));
+  return frame;
+}
+
+zmq::message_t ToFrameAfter(absl::string_view prefix,
+                            const google::protobuf::MessageLite& message) {
+  zmq::message_t frame(prefix.size() + message.ByteSizeLong());
+  uint8_t* data = static_cast<uint8_t*>(frame.data());
+  if (!prefix.empty()) std::memcpy(data, prefix.data(), prefix.size());
+  message.SerializeWithCachedSizesToArray(data + prefix.size());
   return frame;
 }
 

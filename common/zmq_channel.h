@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
 #include "zmq.hpp"
@@ -42,6 +43,10 @@ absl::Status SendFrames(zmq::socket_t& socket, Frames& frames, bool dont_wait = 
 
 // Serializes `message` into one frame.
 zmq::message_t ToFrame(const google::protobuf::MessageLite& message);
+// One frame of exactly `prefix` followed by `message` serialized, written in place (no
+// intermediate buffer). Protobuf parses concatenated messages as one merged message, so
+// serialized fields after a serialized message read as that message with those fields set.
+zmq::message_t ToFrameAfter(absl::string_view prefix, const google::protobuf::MessageLite& message);
 // Parses one frame; kInvalidArgument naming the message type when the bytes do not parse.
 absl::Status ParseFrame(const zmq::message_t& frame, google::protobuf::MessageLite& message);
 // Sends `message` as a single-frame message.

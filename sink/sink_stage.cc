@@ -232,10 +232,14 @@ class SinkStage {
       }
       for (size_t copy = 0; copy < outcome.streams.size(); ++copy) {
         const std::string& stream = outcome.streams[copy].first;
-        std::string bytes = PublishedCopyBytes(outcome, copy);
+        // The bytes of PublishedCopyBytes(outcome, copy), written straight into the frame: one
+        // copy of the stored article per stream instead of a string and then the frame.
+        v1::TaggedArticle stream_fields;
+        stream_fields.set_stream(stream);
+        stream_fields.set_stream_sequence(outcome.streams[copy].second);
         Frames frames;
         frames.emplace_back(stream.data(), stream.size());
-        frames.emplace_back(bytes.data(), bytes.size());
+        frames.push_back(ToFrameAfter(outcome.serialized, stream_fields));
         // XPUB drops for a subscriber at its high-water mark instead of blocking.
         RETURN_IF_ERROR(SendFrames(stream_, frames, /*dont_wait=*/true));
         metrics_.CountPublished(stream);

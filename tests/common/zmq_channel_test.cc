@@ -35,6 +35,29 @@ TEST(ZmqChannelTest, ProtoRoundTripOverLoopback) {
   EXPECT_EQ(parsed.articles(0).title(), "Quantum chip");
 }
 
+// sink publishes each copy this way: the stored article's bytes, then its stream fields.
+TEST(ZmqChannelTest, FrameAfterPrefixHoldsThePrefixThenTheMessageAndParsesMerged) {
+  v1::TaggedArticle stored;
+  stored.mutable_article()->set_id("a1");
+  stored.mutable_article()->set_body("Quantum chip");
+  stored.set_sequence(7);
+  const std::string prefix = stored.SerializeAsString();
+  v1::TaggedArticle stream_fields;
+  stream_fields.set_stream("quantum");
+  stream_fields.set_stream_sequence(3);
+
+  const zmq::message_t frame = ToFrameAfter(prefix, stream_fields);
+  EXPECT_EQ(frame.to_string(), prefix + stream_fields.SerializeAsString());
+  v1::TaggedArticle parsed;
+  ASSERT_THAT(ParseFrame(frame, parsed), IsOk());
+  EXPECT_EQ(parsed.article().body(), "Quantum chip");
+  EXPECT_EQ(parsed.sequence(), 7u);
+  EXPECT_EQ(parsed.stream(), "quantum");
+  EXPECT_EQ(parsed.stream_sequence(), 3u);
+
+  EXPECT_EQ(ToFrameAfter("", stream_fields).to_string(), stream_fields.SerializeAsString());
+}
+
 TEST(ZmqChannelTest, GarbageFrameIsInvalidArgumentNamingTheType) {
   zmq::message_t frame(std::string("\xff\xff\xff not a proto"));
   v1::PublishRequest parsed;
