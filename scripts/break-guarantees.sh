@@ -69,9 +69,9 @@ breaks=(
   "sink-gap-reports-ignored|bin/sink_stage_test|^SinkStageTest\.CountsTheGapsSubscribersReportWithTheirHistoryRequests$"
 )
 
-usage() {
+usage() { # usage EXIT_STATUS
   sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
-  exit 2
+  exit "$1"
 }
 
 list=false
@@ -81,8 +81,8 @@ for argument in "$@"; do
   case $argument in
     --list) list=true ;;
     --no-baseline) baseline=false ;;
-    -h | --help) usage ;;
-    -*) echo "unknown option $argument" >&2 && usage ;;
+    -h | --help) usage 0 ;;
+    -*) echo "unknown option $argument" >&2 && usage 2 >&2 ;;
     *) selected+=("$argument") ;;
   esac
 done
