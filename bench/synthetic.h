@@ -15,9 +15,9 @@ namespace topicwire::bench {
 // What the synthetic articles read like.
 enum class ArticleMix {
   // Ordinary news prose (markets, weather, sport, politics, local news, culture). About 6 in 10
-  // articles mention one technology topic of the default taxonomy, a fifth of them two, each in
-  // two sentences (and sometimes the headline), so that tags per article (~0.84) and evidence
-  // per tag come close to the labelled dev set's.
+  // articles mention a technology topic of the default taxonomy (23% of all articles two), each
+  // in two sentences (and sometimes the headline), so that tags per article (~0.85) and evidence
+  // per tag come close to the labelled dev set's (0.84).
   kNews,
   // A bag of technology words: ~6.2 tags and ~62 term matches per article, each published copy
   // ~6.5 KB. A worst case for tagging and for sink, which publishes one copy per tag.
