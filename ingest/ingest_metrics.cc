@@ -16,6 +16,10 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
                       "Articles answered BUSY (too many waiting for sink, or journal failure)")),
       redeliveries(AddCounter(registry, "topicwire_ingest_redeliveries_total",
                               "Work items dispatched again (attempt > 1)")),
+      failed_attempts(AddCounter(registry, "topicwire_ingest_failed_attempts_total",
+                                 "Delivery attempts that failed: no CommitAck within "
+                                 "--redelivery_timeout, a worker's failure report, or a worker "
+                                 "that vanished with the article")),
       pending(AddGauge(registry, "topicwire_ingest_pending_articles",
                        "Articles accepted and not yet confirmed by sink")),
       in_flight(AddGauge(registry, "topicwire_ingest_in_flight_articles",

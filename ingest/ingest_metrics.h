@@ -25,6 +25,7 @@ class IngestMetrics {
   prometheus::Counter& duplicate;
   prometheus::Counter& busy;
   prometheus::Counter& redeliveries;
+  prometheus::Counter& failed_attempts;
   prometheus::Gauge& pending;
   prometheus::Gauge& in_flight;
   prometheus::Gauge& workers;

@@ -489,6 +489,7 @@ void Stage::Requeue(uint64_t seq, absl::string_view why) {
   if (item.in_flight) deadlines_.erase({item.deadline, seq});
   item.in_flight = false;
   item.worker.clear();
+  metrics_.failed_attempts.Increment();
   const DeliveryFailure failure{.attempts = item.attempts,
                                 .first_attempt = item.first_attempt,
                                 .last_attempt = absl::Now(),
