@@ -33,16 +33,18 @@ class Printer {
                                                 stream) != options_.topics.end();
   }
 
-  // True when printing `tagged` would skip messages of its stream that were never printed.
-  bool WouldGap(const v1::TaggedArticle& tagged) const {
-    auto it = last_.find(tagged.stream());
-    return it != last_.end() && tagged.stream_sequence() > it->second + 1;
-  }
-
-  // The messages `tagged` would skip on its stream (0 when it follows on).
+  // The messages of its stream that printing `tagged` would skip (0 when it follows on).
   uint64_t GapBefore(const v1::TaggedArticle& tagged) const {
     auto it = last_.find(tagged.stream());
-    return WouldGap(tagged) ? tagged.stream_sequence() - it->second - 1 : 0;
+    if (it == last_.end() || tagged.stream_sequence() <= it->second + 1) return 0;
+    return tagged.stream_sequence() - it->second - 1;
+  }
+
+  // A hole of `missed` messages in a live stream, `filled` of them printed from history.
+  void CountGap(uint64_t missed, uint64_t filled) {
+    ++result_.gaps;
+    result_.gap_messages += static_cast<int64_t>(missed);
+    result_.gap_messages_filled += static_cast<int64_t>(filled);
   }
 
   // The store sequence of the last message printed on `stream` (0 before any).
@@ -203,6 +205,14 @@ absl::Status WritePosition(const std::string& path, const v1::SubscriberPosition
   return absl::OkStatus();
 }
 
+v1::GapReport MakeGapReport(const std::string& stream, uint64_t first_missing, uint64_t missed) {
+  v1::GapReport gap;
+  gap.set_stream(stream);
+  gap.set_first_missing(first_missing);
+  gap.set_missed(missed);
+  return gap;
+}
+
 }  // namespace
 
 absl::StatusOr<HistoryStart> ParseSince(const std::string& text) {
@@ -322,21 +332,18 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
   // `stream` from history and reports it to sink (HistoryRequest.gap).
   const auto fill_hole = [&](const std::string& stream, uint64_t first_missing,
                              uint64_t missed) -> absl::Status {
-    SubscribeResult& counts = printer.result();
-    ++counts.gaps;
-    counts.gap_messages += static_cast<int64_t>(missed);
-    if (!fill_gaps) return absl::OkStatus();
-    v1::GapReport gap;
-    gap.set_stream(stream);
-    gap.set_first_missing(first_missing);
-    gap.set_missed(missed);
+    if (!fill_gaps) {
+      printer.CountGap(missed, /*filled=*/0);
+      return absl::OkStatus();
+    }
+    const v1::GapReport gap = MakeGapReport(stream, first_missing, missed);
     const uint64_t before = printer.last_stream_sequences().at(stream);
     absl::Status filled =
         ReplayHistory(context, options, {.after_sequence = printer.last_sequence(stream)},
                       {stream}, history, shutdown_fd, printer, &gap);
     // History may print newer messages of the stream too: only the hole counts as filled.
     const uint64_t advanced = printer.last_stream_sequences().at(stream) - before;
-    counts.gap_messages_filled += static_cast<int64_t>(std::min(advanced, missed));
+    printer.CountGap(missed, std::min(advanced, missed));
     if (!filled.ok()) give_up_filling(filled);
     return absl::OkStatus();
   };
@@ -364,15 +371,9 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
     for (const auto& [stream, last] : before) {
       const uint64_t now = printer.last_stream_sequences().at(stream);
       if (now == last) continue;
-      SubscribeResult& counts = printer.result();
-      ++counts.gaps;
-      counts.gap_messages += static_cast<int64_t>(now - last);
-      counts.gap_messages_filled += static_cast<int64_t>(now - last);
+      printer.CountGap(now - last, /*filled=*/now - last);
       // Already printed: this request only carries the report.
-      v1::GapReport gap;
-      gap.set_stream(stream);
-      gap.set_first_missing(last + 1);
-      gap.set_missed(now - last);
+      const v1::GapReport gap = MakeGapReport(stream, last + 1, now - last);
       absl::Status reported =
           ReplayHistory(context, options, {.after_sequence = printer.last_sequence(stream)},
                         {stream}, history, shutdown_fd, printer, &gap);
