@@ -255,8 +255,8 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
   // history; the bound keeps a subscriber that stalls from growing without limit.
   if (zmq_setsockopt(socket.handle(), ZMQ_RCVHWM, &options.receive_queue,
                      sizeof(options.receive_queue)) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("receive queue of ", options.receive_queue,
-                                                   ": ", zmq_strerror(zmq_errno())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("receive queue of ", options.receive_queue, ": ", zmq_strerror(zmq_errno())));
   }
   // Prefix subscriptions narrow what the publisher sends; Printer::Wanted then compares exactly
   // ("ai" must not let "ai_ethics" through).
@@ -339,8 +339,8 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
     const v1::GapReport gap = MakeGapReport(stream, first_missing, missed);
     const uint64_t before = printer.last_stream_sequences().at(stream);
     absl::Status filled =
-        ReplayHistory(context, options, {.after_sequence = printer.last_sequence(stream)},
-                      {stream}, history, shutdown_fd, printer, &gap);
+        ReplayHistory(context, options, {.after_sequence = printer.last_sequence(stream)}, {stream},
+                      history, shutdown_fd, printer, &gap);
     // History may print newer messages of the stream too: only the hole counts as filled.
     const uint64_t advanced = printer.last_stream_sequences().at(stream) - before;
     printer.CountGap(missed, std::min(advanced, missed));
@@ -362,8 +362,8 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
       after = std::min(after, printer.last_sequence(stream));
       streams.push_back(stream);
     }
-    absl::Status read = ReplayHistory(context, options, {.after_sequence = after}, streams,
-                                      history, shutdown_fd, printer);
+    absl::Status read = ReplayHistory(context, options, {.after_sequence = after}, streams, history,
+                                      shutdown_fd, printer);
     if (!read.ok()) {
       give_up_filling(read);
       return absl::OkStatus();
@@ -391,8 +391,8 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
       wait = std::max(absl::ZeroDuration(), last_message + options.idle_timeout - absl::Now());
     }
     if (live_since_quiet_check) {
-      wait = std::min(wait,
-                      std::max(absl::ZeroDuration(), last_message + quiet_check - absl::Now()));
+      wait =
+          std::min(wait, std::max(absl::ZeroDuration(), last_message + quiet_check - absl::Now()));
     }
     ASSIGN_OR_RETURN(int ready, topicwire::Poll(items, wait));
     (void)ready;

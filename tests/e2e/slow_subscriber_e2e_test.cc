@@ -61,9 +61,7 @@ TEST(SlowSubscriberE2eTest, DroppedMessagesAreCountedBySinkAndFilledFromHistory)
   std::unique_ptr<FILE, PipeCloser> output(popen(command.c_str(), "r"));
   ASSERT_NE(output, nullptr);
   ASSERT_TRUE(WaitFor(
-      [&] {
-        return MetricSample(sink_http, "topicwire_sink_stream_subscriptions_total") >= 1;
-      },
+      [&] { return MetricSample(sink_http, "topicwire_sink_stream_subscriptions_total") >= 1; },
       absl::Seconds(30)))
       << pipeline.Logs();
 
@@ -81,9 +79,7 @@ TEST(SlowSubscriberE2eTest, DroppedMessagesAreCountedBySinkAndFilledFromHistory)
     }
   }
   ASSERT_TRUE(WaitFor(
-      [&] {
-        return MetricSample(sink_http, "topicwire_sink_articles_stored_total") >= kArticles;
-      },
+      [&] { return MetricSample(sink_http, "topicwire_sink_articles_stored_total") >= kArticles; },
       absl::Seconds(60)))
       << pipeline.Logs();
 
@@ -117,8 +113,8 @@ TEST(SlowSubscriberE2eTest, DroppedMessagesAreCountedBySinkAndFilledFromHistory)
       sink_http, "topicwire_sink_subscriber_missed_messages_total{stream=\"quantum\"}");
   const double gaps =
       MetricSample(sink_http, "topicwire_sink_subscriber_gaps_total{stream=\"quantum\"}");
-  std::cout << "sink counted " << gaps << " gap(s), " << missed << " message(s); subscriber: "
-            << err.str();
+  std::cout << "sink counted " << gaps << " gap(s), " << missed
+            << " message(s); subscriber: " << err.str();
   EXPECT_GT(missed, 0) << err.str();
   EXPECT_GE(gaps, 1);
   EXPECT_THAT(err.str(), HasSubstr(absl::StrCat(gaps, " gap(s) in the live streams (", missed,

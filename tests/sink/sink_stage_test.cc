@@ -3,6 +3,7 @@
 // read history.
 #include "sink/sink_stage.h"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <map>
@@ -50,13 +51,20 @@ v1::Delivery MakeDelivery(uint64_t journal_seq, const std::string& id,
   return delivery;
 }
 
-// Sum of every series of a counter or gauge family in `registry`, or a histogram's sample
-// count (0 when absent).
-double MetricValue(prometheus::Registry& registry, const std::string& name) {
+// Sum of every series of a counter or gauge family in `registry` (only those whose "stream"
+// label is `stream`, when set), or a histogram's sample count (0 when absent).
+double MetricValue(prometheus::Registry& registry, const std::string& name,
+                   const std::string& stream = "") {
   double total = 0;
   for (const prometheus::MetricFamily& family : registry.Collect()) {
     if (family.name != name) continue;
     for (const prometheus::ClientMetric& metric : family.metric) {
+      const bool wanted =
+          stream.empty() || std::any_of(metric.label.begin(), metric.label.end(),
+                                        [&](const prometheus::ClientMetric::Label& label) {
+                                          return label.name == "stream" && label.value == stream;
+                                        });
+      if (!wanted) continue;
       // Only the family's own kind is set; the others stay 0.
       total += metric.counter.value + metric.gauge.value +
                static_cast<double>(metric.histogram.sample_count);
@@ -318,20 +326,6 @@ TEST_F(SinkStageTest, HistoryPagesForDealerAndReqClientsWithFilters) {
   EXPECT_EQ(AskHistory(req, past).messages_size(), 4);
 }
 
-// The value of the series of counter `name` whose "stream" label is `stream` (-1 when absent).
-double StreamCounter(prometheus::Registry& registry, const std::string& name,
-                     const std::string& stream) {
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      for (const prometheus::ClientMetric::Label& label : metric.label) {
-        if (label.name == "stream" && label.value == stream) return metric.counter.value;
-      }
-    }
-  }
-  return -1;
-}
-
 TEST_F(SinkStageTest, CountsTheGapsSubscribersReportWithTheirHistoryRequests) {
   ASSERT_NO_FATAL_FAILURE(StartStage());
   zmq::socket_t worker = Connected(zmq::socket_type::push, endpoints_.input);
@@ -357,11 +351,10 @@ TEST_F(SinkStageTest, CountsTheGapsSubscribersReportWithTheirHistoryRequests) {
   // No report, no count.
   AskHistory(dealer, v1::HistoryRequest());
 
-  EXPECT_EQ(StreamCounter(*registry_, "topicwire_sink_subscriber_gaps_total", "ai"), 1);
-  EXPECT_EQ(StreamCounter(*registry_, "topicwire_sink_subscriber_missed_messages_total", "ai"), 1);
-  EXPECT_EQ(StreamCounter(*registry_, "topicwire_sink_subscriber_gaps_total", "other"), 1);
-  EXPECT_EQ(
-      StreamCounter(*registry_, "topicwire_sink_subscriber_missed_messages_total", "other"), 3);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_gaps_total", "ai"), 1);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_missed_messages_total", "ai"), 1);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_gaps_total", "other"), 1);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_missed_messages_total", "other"), 3);
   EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_gaps_total"), 2);
 }
 
