@@ -101,9 +101,10 @@ class SinkStage {
                                                            "topicwire_sink_auth_refused_total"));
       RETURN_IF_ERROR(curve_->SecureServer(stream_));
       RETURN_IF_ERROR(curve_->SecureServer(history_));
-      spdlog::info("stream and history endpoints require CURVE: server key {}, clients allowed "
-                   "by {}",
-                   curve_->public_key(), options_.curve.allow_list_file);
+      spdlog::info(
+          "stream and history endpoints require CURVE: server key {}, clients allowed "
+          "by {}",
+          curve_->public_key(), options_.curve.allow_list_file);
     }
     RETURN_IF_ERROR(Bind(input_, options_.input_endpoint));
     RETURN_IF_ERROR(Bind(stream_, options_.stream_endpoint));
@@ -232,14 +233,10 @@ class SinkStage {
       }
       for (size_t copy = 0; copy < outcome.streams.size(); ++copy) {
         const std::string& stream = outcome.streams[copy].first;
-        // The bytes of PublishedCopyBytes(outcome, copy), written straight into the frame: one
-        // copy of the stored article per stream instead of a string and then the frame.
-        v1::TaggedArticle stream_fields;
-        stream_fields.set_stream(stream);
-        stream_fields.set_stream_sequence(outcome.streams[copy].second);
+        // Written straight into the frame: one copy of the stored bytes per stream.
         Frames frames;
         frames.emplace_back(stream.data(), stream.size());
-        frames.push_back(ToFrameAfter(outcome.serialized, stream_fields));
+        frames.push_back(ToFrameAfter(outcome.serialized, CopyStreamFields(outcome, copy)));
         // XPUB drops for a subscriber at its high-water mark instead of blocking.
         RETURN_IF_ERROR(SendFrames(stream_, frames, /*dont_wait=*/true));
         metrics_.CountPublished(stream);
@@ -361,9 +358,10 @@ class SinkStage {
     const uint64_t missed = std::min<uint64_t>(gap.missed(), store_.head_sequence());
     if (gap.stream().empty() || missed == 0) return;
     metrics_.CountSubscriberGap(gap.stream(), missed);
-    spdlog::debug("a subscriber of '{}' missed {} message(s) from stream_sequence {} and is "
-                 "filling them from history",
-                 gap.stream(), missed, gap.first_missing());
+    spdlog::debug(
+        "a subscriber of '{}' missed {} message(s) from stream_sequence {} and is "
+        "filling them from history",
+        gap.stream(), missed, gap.first_missing());
   }
 
   void UpdateStoreSize() {
@@ -382,7 +380,7 @@ class SinkStage {
   zmq::socket_t stream_{context_, zmq::socket_type::xpub};
   zmq::socket_t history_{context_, zmq::socket_type::router};
   zmq::socket_t commit_{context_, zmq::socket_type::push};
-  zmq::socket_t monitor_;  // closed before commit_: declared after it
+  zmq::socket_t monitor_;                        // closed before commit_: declared after it
   std::unique_ptr<curve::Authenticator> curve_;  // null: stream and history are plaintext
 };
 

@@ -365,15 +365,11 @@ class SqliteStore::Impl {
   absl::flat_hash_map<std::string, int64_t> stream_heads_;
 };
 
-std::string PublishedCopyBytes(const StoreOutcome& outcome, size_t index) {
+v1::TaggedArticle CopyStreamFields(const StoreOutcome& outcome, size_t index) {
   v1::TaggedArticle stream_fields;
   stream_fields.set_stream(outcome.streams[index].first);
   stream_fields.set_stream_sequence(outcome.streams[index].second);
-  std::string bytes;
-  bytes.reserve(outcome.serialized.size() + stream_fields.ByteSizeLong());
-  bytes.append(outcome.serialized);
-  stream_fields.AppendToString(&bytes);
-  return bytes;
+  return stream_fields;
 }
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions& options) {

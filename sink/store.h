@@ -43,10 +43,10 @@ struct StoreOutcome {
   std::vector<std::pair<std::string, uint64_t>> streams;
 };
 
-// The bytes of copy `index` of a newly stored article: `serialized` with stream and
-// stream_sequence appended (concatenated protobuf messages merge, so this parses exactly as the
-// copy would), without copying or re-serializing the article per stream.
-std::string PublishedCopyBytes(const StoreOutcome& outcome, size_t index);
+// What turns `serialized` into copy `index` of a newly stored article: a message holding only
+// stream and stream_sequence. Serialized after `serialized` (concatenated protobuf messages
+// merge), the bytes parse exactly as the copy, without re-serializing the article per stream.
+v1::TaggedArticle CopyStreamFields(const StoreOutcome& outcome, size_t index);
 
 // Which stored copies a history page should hold.
 struct HistoryQuery {

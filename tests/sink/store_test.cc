@@ -124,7 +124,7 @@ TEST_F(SqliteStoreTest, CreatesParentDirectoriesAndStartsEmpty) {
   EXPECT_EQ(page.head_sequence, 0u);
 }
 
-TEST_F(SqliteStoreTest, PublishedCopyBytesParseExactlyAsTheCopiesAndAsStored) {
+TEST_F(SqliteStoreTest, StoredBytesWithCopyStreamFieldsParseExactlyAsTheCopiesAndAsStored) {
   v1::TaggedArticle with_sink_fields = MakeArticle("s", {"ai"});
   with_sink_fields.set_stream("forged");  // a worker should not set these; the store overrides
   with_sink_fields.set_sequence(99);
@@ -139,7 +139,8 @@ TEST_F(SqliteStoreTest, PublishedCopyBytesParseExactlyAsTheCopiesAndAsStored) {
     EXPECT_EQ(outcome.stored_at, kNoon);
     for (size_t i = 0; i < outcome.streams.size(); ++i) {
       v1::TaggedArticle parsed;
-      ASSERT_TRUE(parsed.ParseFromString(PublishedCopyBytes(outcome, i)));
+      ASSERT_TRUE(parsed.ParseFromString(outcome.serialized +
+                                         CopyStreamFields(outcome, i).SerializeAsString()));
       EXPECT_EQ(outcome.streams[i].first, outcome.copies[i].stream());
       EXPECT_EQ(outcome.streams[i].second, outcome.copies[i].stream_sequence());
       EXPECT_EQ(parsed.SerializeAsString(), outcome.copies[i].SerializeAsString());
