@@ -5,6 +5,7 @@
 // ratio of each mix is printed after the run.
 #include <benchmark/benchmark.h>
 #include <hs/hs.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>

@@ -19,11 +19,13 @@ import tempfile
 def load_article_module():
     """Generates proto/article.proto's Python module into a temporary directory and imports it."""
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out_dir = tempfile.mkdtemp(prefix="topicwire-tagged-stats-")
-    subprocess.run(["protoc", f"--proto_path={repo}", f"--python_out={out_dir}",
-                    os.path.join(repo, "proto", "article.proto")], check=True)
-    sys.path.insert(0, out_dir)
-    from proto import article_pb2  # pylint: disable=import-outside-toplevel
+    # The module stays loaded once imported, so its directory can go.
+    with tempfile.TemporaryDirectory(prefix="topicwire-tagged-stats-") as out_dir:
+        subprocess.run(["protoc", f"--proto_path={repo}", f"--python_out={out_dir}",
+                        os.path.join(repo, "proto", "article.proto")], check=True)
+        sys.path.insert(0, out_dir)
+        from proto import article_pb2  # pylint: disable=import-outside-toplevel
+        sys.path.remove(out_dir)
     return article_pb2
 
 

@@ -84,10 +84,7 @@ class Worker {
       } else if (WatchesFile() &&
                  absl::Now() - last_file_check_ >= options_.taxonomy_check_interval) {
         last_file_check_ = absl::Now();
-        if (const std::string stamp = FileStamp(); stamp != taxonomy_file_) {
-          taxonomy_file_ = stamp;
-          Reload("the taxonomy file changed");
-        }
+        if (FileStamp() != taxonomy_file_) Reload("the taxonomy file changed");
       }
       RETURN_IF_ERROR(FlushOutbox());
       RETURN_IF_ERROR(KeepAlive());

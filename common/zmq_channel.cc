@@ -97,9 +97,7 @@ absl::Status SendFrames(zmq::socket_t& socket, Frames& frames, bool dont_wait) {
 }
 
 zmq::message_t ToFrame(const google::protobuf::MessageLite& message) {
-  zmq::message_t frame(message.ByteSizeLong());
-  message.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(frame.data()));
-  return frame;
+  return ToFrameAfter({}, message);
 }
 
 zmq::message_t ToFrameAfter(absl::string_view prefix,

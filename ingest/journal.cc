@@ -18,7 +18,6 @@
 #include "spdlog/spdlog.h"
 
 namespace topicwire::ingest {
-namespace {}  // namespace
 
 // Borrows the journal's prepared statement for `sql`, preparing it on first use, and resets it
 // on scope exit (which also ends a read it started). A statement already borrowed further up the

@@ -1,22 +1,16 @@
 #include "tests/e2e/e2e_util.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <set>
 #include <sstream>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "chaos/metrics_scrape.h"
 #include "absl/strings/str_split.h"
 #include "common/zmq_channel.h"
 #include "gtest/gtest.h"
@@ -188,36 +182,8 @@ v1::Article MakeArticle(const std::string& id) {
   return article;
 }
 
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  timeval timeout{.tv_sec = 2, .tv_usec = 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-    const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buffer[4096];
-      ssize_t n;
-      while ((n = read(fd, buffer, sizeof(buffer))) > 0) response.append(buffer, n);
-    }
-  }
-  close(fd);
-  return response;
-}
-
 double MetricSample(int http_port, const std::string& sample) {
-  const std::string prefix = absl::StrCat(sample, " ");
-  for (absl::string_view line : absl::StrSplit(HttpGet(http_port, "/metrics"), '\n')) {
-    if (!absl::StartsWith(line, prefix)) continue;
-    double value = -1;
-    if (absl::SimpleAtod(line.substr(prefix.size()), &value)) return value;
-  }
-  return -1;
+  return chaos::ScrapeMetric(http_port, sample).value_or(-1);
 }
 
 }  // namespace topicwire::e2e

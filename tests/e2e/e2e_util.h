@@ -72,10 +72,6 @@ std::map<std::string, int> StoredCounts(const std::vector<v1::TaggedArticle>& hi
 // samples/feed.expected.tsv as id -> sorted topics.
 std::map<std::string, std::vector<std::string>> ExpectedFeedTopics();
 
-// GET http://127.0.0.1:<port><path> over a plain socket (HTTP/1.0: the server closes the
-// connection after the body). Empty on any error.
-std::string HttpGet(int port, const std::string& path);
-
 // The value of one sample on a stage's /metrics page, named as it appears there
 // ("topicwire_sink_articles_stored_total", or with labels: "name{stream=\"ai\"}"); -1 when
 // absent.

@@ -1,10 +1,6 @@
 // End-to-end security guarantees with the real binaries: CurveZMQ with an allow-list on the
 // public endpoints (keys from `topicwire keygen`), refusals counted in /metrics, and the
 // socket-level frame cap on every bound socket of ingest and sink.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -12,10 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/curve.h"
 #include "common/subprocess.h"
 #include "common/zmq_channel.h"

@@ -151,36 +151,6 @@ TEST_F(SqliteStoreTest, StoredBytesWithCopyStreamFieldsParseExactlyAsTheCopiesAn
   EXPECT_EQ(copy_in_history, page.copies.size());
 }
 
-TEST_F(SqliteStoreTest, StoreArticlesStoresArticlesHeldOnAnArenaAsStoreBatchDoes) {
-  google::protobuf::Arena arena;
-  std::vector<const v1::TaggedArticle*> held;
-  for (const v1::TaggedArticle& article :
-       {MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), MakeArticle("a", {"ai"})}) {
-    auto* copy = google::protobuf::Arena::CreateMessage<v1::TaggedArticle>(&arena);
-    *copy = article;
-    held.push_back(copy);
-  }
-  absl::StatusOr<std::vector<StoreOutcome>> outcomes = store_->StoreArticles(held, kNoon);
-  ASSERT_THAT(outcomes, IsOk());
-  ASSERT_EQ(outcomes->size(), 3u);
-  EXPECT_TRUE((*outcomes)[0].newly_stored);
-  EXPECT_TRUE((*outcomes)[1].newly_stored);
-  EXPECT_FALSE((*outcomes)[2].newly_stored);  // "a" again, within the batch
-  EXPECT_EQ((*outcomes)[2].sequence, 1u);
-  EXPECT_EQ(store_->head_sequence(), 2u);
-
-  // The same batch through StoreBatch into a second store: the same bytes are stored.
-  std::unique_ptr<SqliteStore> other = OpenStore(MakeTempDir() + "/other.db");
-  ASSERT_NE(other, nullptr);
-  absl::StatusOr<std::vector<StoreOutcome>> expected = other->StoreBatch(
-      {MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), MakeArticle("a", {"ai"})}, kNoon);
-  ASSERT_THAT(expected, IsOk());
-  for (size_t i = 0; i < 3; ++i) {
-    EXPECT_EQ((*outcomes)[i].serialized, (*expected)[i].serialized);
-    EXPECT_EQ((*outcomes)[i].streams, (*expected)[i].streams);
-  }
-}
-
 TEST_F(SqliteStoreTest, AssignsSequencesAndStreamSequencesWithoutHoles) {
   std::vector<StoreOutcome> outcomes =
       Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), MakeArticle("c", {"ai"})});
