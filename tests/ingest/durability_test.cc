@@ -1,7 +1,7 @@
 // "ACCEPTED means durable": the journal's write-ahead log is fsync'd before Append returns and
 // before a publisher sees ACCEPTED. A kill -9 cannot tell an fsync'd journal from one left in the
 // page cache, so the test watches the syncs themselves: a SQLite VFS that wraps the default one
-// counts, per WAL file, the bytes written since the last sync.
+// counts the WAL writes made since the last sync.
 #include <sqlite3.h>
 
 #include <atomic>
