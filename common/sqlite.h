@@ -26,7 +26,7 @@ class Statement;
 
 struct DatabaseOptions {
   // How error messages name the database, e.g. "journal data/ingest/journal.db"; empty: the path.
-  std::string name;
+  std::string name = {};
   // Create the file (and its parent directories) when missing. False: opening a missing file
   // fails.
   bool create = true;
@@ -34,7 +34,7 @@ struct DatabaseOptions {
   int busy_timeout_ms = 5000;
   // Run in order right after opening, e.g. "PRAGMA journal_mode = WAL" (some PRAGMAs, such as
   // auto_vacuum, only take effect before the first table exists).
-  std::vector<std::string> pragmas;
+  std::vector<std::string> pragmas = {};
 };
 
 // One SQLite connection. Not thread-safe: one thread owns it (opened SQLITE_OPEN_NOMUTEX).

@@ -100,6 +100,15 @@ SqliteJournal::SqliteJournal(std::string path, std::unique_ptr<sqlite::Database>
 
 absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
     const std::string& path, const SqliteJournalOptions& options) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(parent, error);
+    if (error) {
+      return absl::UnavailableError(absl::StrCat("cannot create the journal directory ",
+                                                 parent.string(), ": ", error.message()));
+    }
+  }
   absl::StatusOr<std::unique_ptr<SqliteJournal>> journal = OpenFile(path, options);
   if (journal.ok() && (*journal)->Healthy()) {
     RETURN_IF_ERROR((*journal)->QuarantineCorruptRecords());
