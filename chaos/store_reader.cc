@@ -12,8 +12,7 @@ absl::StatusOr<std::unique_ptr<StoreReader>> StoreReader::Open(const std::string
 }
 
 absl::Status StoreReader::ReadNewArticles(std::vector<std::pair<std::string, uint64_t>>& out) {
-  ASSIGN_OR_RETURN(std::vector<sink::StoredArticle> articles,
-                   store_->ReadArticles(last_sequence_));
+  ASSIGN_OR_RETURN(std::vector<sink::StoredArticle> articles, store_->ReadArticles(last_sequence_));
   for (sink::StoredArticle& article : articles) {
     last_sequence_ = std::max(last_sequence_, article.sequence);
     out.emplace_back(std::move(article.article_id), article.sequence);

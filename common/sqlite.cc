@@ -26,8 +26,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path
     }
   }
   sqlite3* db = nullptr;
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                    (options.create ? SQLITE_OPEN_CREATE : 0);
+  const int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
   if (const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr); rc != SQLITE_OK) {
     const std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -83,11 +83,10 @@ absl::StatusOr<int64_t> Database::QueryInt(absl::string_view sql) {
 
 absl::Status Database::Error(absl::string_view sql) const {
   // One line in the log however the SQL was laid out in the source.
-  const std::string message =
-      absl::StrCat(name_, ": '", absl::StrJoin(absl::StrSplit(sql, absl::ByAnyChar(" \n\t"),
-                                                              absl::SkipEmpty()),
-                                               " "),
-                   "' failed: ", sqlite3_errmsg(db_));
+  const std::string message = absl::StrCat(
+      name_, ": '",
+      absl::StrJoin(absl::StrSplit(sql, absl::ByAnyChar(" \n\t"), absl::SkipEmpty()), " "),
+      "' failed: ", sqlite3_errmsg(db_));
   const int code = error_code();
   if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return absl::DataLossError(message);
   return absl::UnavailableError(message);

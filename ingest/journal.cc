@@ -45,9 +45,9 @@ struct SalvagedRecord {
 // page) and whose checksum, where present, matches.
 std::vector<SalvagedRecord> Salvage(sqlite::Database& db) {
   std::vector<SalvagedRecord> salvaged;
-  absl::StatusOr<Statement> select =
-      db.Prepare("SELECT journal_seq, article_id, article, accepted_at_us, checksum, attempts "
-                 "FROM records WHERE committed = 0 ORDER BY journal_seq");
+  absl::StatusOr<Statement> select = db.Prepare(
+      "SELECT journal_seq, article_id, article, accepted_at_us, checksum, attempts "
+      "FROM records WHERE committed = 0 ORDER BY journal_seq");
   if (!select.ok()) return salvaged;
   for (absl::StatusOr<bool> row = select->Step(); row.ok() && *row; row = select->Step()) {
     SalvagedRecord record{.journal_seq = static_cast<uint64_t>(select->ColumnInt(0)),
@@ -166,16 +166,16 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
 absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::OpenFile(
     const std::string& path, const SqliteJournalOptions& options) {
   absl::StatusOr<std::unique_ptr<sqlite::Database>> db = sqlite::Database::Open(
-      path, {.name = absl::StrCat("journal ", path),
-             .pragmas = {// auto_vacuum only takes effect when set before the first table exists.
-                         "PRAGMA auto_vacuum = INCREMENTAL", "PRAGMA journal_mode = WAL",
-                         options.fsync ? "PRAGMA synchronous = FULL"
-                                       : "PRAGMA synchronous = NORMAL"}});
+      path,
+      {.name = absl::StrCat("journal ", path),
+       .pragmas = {// auto_vacuum only takes effect when set before the first table exists.
+                   "PRAGMA auto_vacuum = INCREMENTAL", "PRAGMA journal_mode = WAL",
+                   options.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"}});
   if (!db.ok()) {
     // A damaged file (kDataLoss) is replaced by Open(); anything else is the operator's to fix.
     if (absl::IsDataLoss(db.status())) return db.status();
-    return absl::UnavailableError(absl::StrCat(
-        db.status().message(), " (check --journal and the directory's permissions)"));
+    return absl::UnavailableError(
+        absl::StrCat(db.status().message(), " (check --journal and the directory's permissions)"));
   }
   std::unique_ptr<SqliteJournal> journal(new SqliteJournal(path, *std::move(db), options));
   RETURN_IF_ERROR(journal->CreateSchema());
@@ -430,12 +430,11 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::LoadPending() {
   while (true) {
     ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) return pending;
-    pending.push_back(
-        PendingRecord{.journal_seq = static_cast<uint64_t>(select.ColumnInt(0)),
-                      .article_id = select.ColumnText(1),
-                      .accepted_at = absl::FromUnixMicros(select.ColumnInt(2)),
-                      .attempts = static_cast<uint32_t>(select.ColumnInt(3)),
-                      .first_attempt = ColumnTime(select, 4)});
+    pending.push_back(PendingRecord{.journal_seq = static_cast<uint64_t>(select.ColumnInt(0)),
+                                    .article_id = select.ColumnText(1),
+                                    .accepted_at = absl::FromUnixMicros(select.ColumnInt(2)),
+                                    .attempts = static_cast<uint32_t>(select.ColumnInt(3)),
+                                    .first_attempt = ColumnTime(select, 4)});
   }
 }
 
@@ -459,8 +458,9 @@ absl::Status SqliteJournal::RecordFailure(uint64_t journal_seq, const DeliveryFa
   return ExecUnsynced([&]() -> absl::Status {
     ASSIGN_OR_RETURN(
         Statement update,
-        db_->Prepare("UPDATE records SET attempts = ?, first_attempt_us = ?, "
-                     "last_attempt_us = ?, last_reason = ? WHERE journal_seq = ? AND committed = 0"));
+        db_->Prepare(
+            "UPDATE records SET attempts = ?, first_attempt_us = ?, "
+            "last_attempt_us = ?, last_reason = ? WHERE journal_seq = ? AND committed = 0"));
     update.BindInt(1, failure.attempts);
     update.BindInt(2, ToMicros(failure.first_attempt));
     update.BindInt(3, ToMicros(failure.last_attempt));
@@ -538,7 +538,8 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::ReplayDeadLetters(
       Statement restore,
       db_->Prepare("INSERT OR REPLACE INTO records (journal_seq, article_id, article, "
                    "accepted_at_us, committed, checksum, attempts) VALUES (?, ?, ?, ?, 0, ?, 0)"));
-  ASSIGN_OR_RETURN(Statement remove, db_->Prepare("DELETE FROM dead_letters WHERE journal_seq = ?"));
+  ASSIGN_OR_RETURN(Statement remove,
+                   db_->Prepare("DELETE FROM dead_letters WHERE journal_seq = ?"));
   for (const DeadLetter& letter : letters) {
     if (!all &&
         std::find(article_ids.begin(), article_ids.end(), letter.article_id) == article_ids.end()) {

@@ -40,8 +40,8 @@ absl::StatusOr<HistoryQuery> ToHistoryQuery(const v1::HistoryRequest& request,
     }
     query.streams.push_back(topic);
   }
-  query.max_articles = request.limit() == 0 ? options.default_limit
-                                            : std::min(request.limit(), options.max_limit);
+  query.max_articles =
+      request.limit() == 0 ? options.default_limit : std::min(request.limit(), options.max_limit);
   query.max_bytes = options.max_reply_bytes;
   return query;
 }

@@ -65,12 +65,11 @@ std::string SerializeStored(const v1::TaggedArticle& incoming, uint64_t sequence
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions& options) {
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<sqlite::Database> db,
-      sqlite::Database::Open(
-          options.path,
-          {.name = absl::StrCat("store ", options.path),
-           .pragmas = {"PRAGMA journal_mode=WAL", options.fsync ? "PRAGMA synchronous=FULL"
+  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> db,
+                   sqlite::Database::Open(
+                       options.path, {.name = absl::StrCat("store ", options.path),
+                                      .pragmas = {"PRAGMA journal_mode=WAL",
+                                                  options.fsync ? "PRAGMA synchronous=FULL"
                                                                 : "PRAGMA synchronous=NORMAL"}}));
   RETURN_IF_ERROR(db->Exec(kSchema));
   ASSIGN_OR_RETURN(const int64_t head,
@@ -162,7 +161,8 @@ absl::Status SqliteStore::Insert(const v1::TaggedArticle& article, int64_t store
 }
 
 absl::StatusOr<std::optional<uint64_t>> SqliteStore::FindArticle(const std::string& id) {
-  ASSIGN_OR_RETURN(Statement find, db_->Prepare("SELECT sequence FROM articles WHERE article_id=?"));
+  ASSIGN_OR_RETURN(Statement find,
+                   db_->Prepare("SELECT sequence FROM articles WHERE article_id=?"));
   find.BindText(1, id);
   ASSIGN_OR_RETURN(bool found, find.Step());
   if (!found) return std::nullopt;
@@ -289,11 +289,10 @@ absl::StatusOr<std::vector<StoredCopy>> StoreReader::ReadCopies() {
   while (true) {
     ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) return copies;
-    copies.push_back(
-        {.article_id = select.ColumnText(0),
-         .sequence = static_cast<uint64_t>(select.ColumnInt(1)),
-         .position = {.stream = select.ColumnText(2),
-                      .stream_sequence = static_cast<uint64_t>(select.ColumnInt(3))}});
+    copies.push_back({.article_id = select.ColumnText(0),
+                      .sequence = static_cast<uint64_t>(select.ColumnInt(1)),
+                      .position = {.stream = select.ColumnText(2),
+                                   .stream_sequence = static_cast<uint64_t>(select.ColumnInt(3))}});
   }
 }
 

@@ -34,8 +34,7 @@ class SqliteTest : public ::testing::Test {
     path_ = MakeTempDir() + "/a/b/test.db";
     db_ = OpenOrDie(path_, {.name = "test db", .pragmas = {"PRAGMA journal_mode = WAL"}});
     ASSERT_NE(db_, nullptr);
-    ASSERT_THAT(db_->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, data BLOB)"),
-                IsOk());
+    ASSERT_THAT(db_->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, data BLOB)"), IsOk());
   }
 
   // Inserts one row; returns the status of the insert.
@@ -152,10 +151,9 @@ TEST_F(SqliteTest, BeginFailsWhileAnotherConnectionWrites) {
   Transaction writer(*db_);
   ASSERT_THAT(writer.Begin(), IsOk());
   Transaction blocked(*other);
-  EXPECT_THAT(blocked.Begin(),
-              StatusIs(absl::StatusCode::kUnavailable,
-                       AllOf(HasSubstr("other"), HasSubstr("BEGIN IMMEDIATE"),
-                             HasSubstr("database is locked"))));
+  EXPECT_THAT(blocked.Begin(), StatusIs(absl::StatusCode::kUnavailable,
+                                        AllOf(HasSubstr("other"), HasSubstr("BEGIN IMMEDIATE"),
+                                              HasSubstr("database is locked"))));
   EXPECT_EQ(other->error_code(), SQLITE_BUSY);
 }
 

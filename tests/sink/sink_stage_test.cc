@@ -427,8 +427,8 @@ TEST_F(SinkStageTest, StopsCleanlyWhenIdle) {
 // A store whose writes fail, as a full disk would.
 class FailingStore : public Store {
  public:
-  absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(
-      const std::vector<const v1::TaggedArticle*>&, absl::Time) override {
+  absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(const std::vector<const v1::TaggedArticle*>&,
+                                                       absl::Time) override {
     return absl::UnavailableError("disk full");
   }
   absl::StatusOr<HistoryPage> ReadHistory(const HistoryQuery&) override { return HistoryPage{}; }

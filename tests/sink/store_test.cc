@@ -340,8 +340,7 @@ TEST_F(SqliteStoreTest, ReaderListsArticlesAndCopiesWhileTheStoreIsOpen) {
 }
 
 TEST(StoreReaderTest, MissingStoreIsNotFound) {
-  EXPECT_THAT(StoreReader::Open(MakeTempDir() + "/none.db"),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(StoreReader::Open(MakeTempDir() + "/none.db"), StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace
