@@ -104,6 +104,17 @@ class Statement {
   absl::StatusOr<bool> Step();
   // Runs a statement that yields no rows (INSERT, UPDATE, DELETE) to completion.
   absl::Status Run();
+  // Steps through every remaining row and returns `read_row(*this)` of each, in order.
+  template <typename ReadRow>
+  auto ReadRows(ReadRow read_row) -> absl::StatusOr<std::vector<decltype(read_row(*this))>> {
+    std::vector<decltype(read_row(*this))> rows;
+    while (true) {
+      absl::StatusOr<bool> row = Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return rows;
+      rows.push_back(read_row(*this));
+    }
+  }
 
   // Columns of the current row, numbered from 0.
   bool ColumnIsNull(int column);

@@ -426,16 +426,13 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::LoadPending() {
       Statement select,
       db_->Prepare("SELECT journal_seq, article_id, accepted_at_us, attempts, first_attempt_us "
                    "FROM records WHERE committed = 0 ORDER BY journal_seq"));
-  std::vector<PendingRecord> pending;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) return pending;
-    pending.push_back(PendingRecord{.journal_seq = static_cast<uint64_t>(select.ColumnInt(0)),
-                                    .article_id = select.ColumnText(1),
-                                    .accepted_at = absl::FromUnixMicros(select.ColumnInt(2)),
-                                    .attempts = static_cast<uint32_t>(select.ColumnInt(3)),
-                                    .first_attempt = ColumnTime(select, 4)});
-  }
+  return select.ReadRows([](Statement& row) {
+    return PendingRecord{.journal_seq = static_cast<uint64_t>(row.ColumnInt(0)),
+                         .article_id = row.ColumnText(1),
+                         .accepted_at = absl::FromUnixMicros(row.ColumnInt(2)),
+                         .attempts = static_cast<uint32_t>(row.ColumnInt(3)),
+                         .first_attempt = ColumnTime(row, 4)};
+  });
 }
 
 absl::StatusOr<std::string> SqliteJournal::ReadArticle(uint64_t journal_seq) {
@@ -508,20 +505,18 @@ absl::StatusOr<std::vector<DeadLetter>> SqliteJournal::ListDeadLetters() {
                    db_->Prepare("SELECT journal_seq, article_id, article, accepted_at_us, "
                                 "attempts, first_attempt_us, last_attempt_us, last_reason "
                                 "FROM dead_letters ORDER BY journal_seq"));
-  std::vector<DeadLetter> letters;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) return letters;
-    DeadLetter& letter = letters.emplace_back();
-    letter.journal_seq = static_cast<uint64_t>(select.ColumnInt(0));
-    letter.article_id = select.ColumnText(1);
-    letter.serialized_article = select.ColumnText(2);
-    letter.accepted_at = absl::FromUnixMicros(select.ColumnInt(3));
-    letter.failure.attempts = static_cast<uint32_t>(select.ColumnInt(4));
-    letter.failure.first_attempt = ColumnTime(select, 5);
-    letter.failure.last_attempt = ColumnTime(select, 6);
-    letter.failure.reason = select.ColumnText(7);
-  }
+  return select.ReadRows([](Statement& row) {
+    DeadLetter letter;
+    letter.journal_seq = static_cast<uint64_t>(row.ColumnInt(0));
+    letter.article_id = row.ColumnText(1);
+    letter.serialized_article = row.ColumnText(2);
+    letter.accepted_at = absl::FromUnixMicros(row.ColumnInt(3));
+    letter.failure.attempts = static_cast<uint32_t>(row.ColumnInt(4));
+    letter.failure.first_attempt = ColumnTime(row, 5);
+    letter.failure.last_attempt = ColumnTime(row, 6);
+    letter.failure.reason = row.ColumnText(7);
+    return letter;
+  });
 }
 
 absl::StatusOr<int64_t> SqliteJournal::CountDeadLetters() {

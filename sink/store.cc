@@ -271,13 +271,10 @@ absl::StatusOr<std::vector<StoredArticle>> StoreReader::ReadArticles(uint64_t af
   ASSIGN_OR_RETURN(Statement select, db_->Prepare("SELECT article_id, sequence FROM articles "
                                                   "WHERE sequence > ? ORDER BY sequence"));
   select.BindInt(1, static_cast<int64_t>(after_sequence));
-  std::vector<StoredArticle> articles;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) return articles;
-    articles.push_back({.article_id = select.ColumnText(0),
-                        .sequence = static_cast<uint64_t>(select.ColumnInt(1))});
-  }
+  return select.ReadRows([](Statement& row) {
+    return StoredArticle{.article_id = row.ColumnText(0),
+                         .sequence = static_cast<uint64_t>(row.ColumnInt(1))};
+  });
 }
 
 absl::StatusOr<std::vector<StoredCopy>> StoreReader::ReadCopies() {
@@ -285,15 +282,12 @@ absl::StatusOr<std::vector<StoredCopy>> StoreReader::ReadCopies() {
                    db_->Prepare("SELECT a.article_id, s.sequence, s.stream, s.stream_sequence "
                                 "FROM streams s JOIN articles a ON a.sequence = s.sequence "
                                 "ORDER BY s.sequence, s.position"));
-  std::vector<StoredCopy> copies;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) return copies;
-    copies.push_back({.article_id = select.ColumnText(0),
-                      .sequence = static_cast<uint64_t>(select.ColumnInt(1)),
-                      .position = {.stream = select.ColumnText(2),
-                                   .stream_sequence = static_cast<uint64_t>(select.ColumnInt(3))}});
-  }
+  return select.ReadRows([](Statement& row) {
+    return StoredCopy{.article_id = row.ColumnText(0),
+                      .sequence = static_cast<uint64_t>(row.ColumnInt(1)),
+                      .position = {.stream = row.ColumnText(2),
+                                   .stream_sequence = static_cast<uint64_t>(row.ColumnInt(3))}};
+  });
 }
 
 }  // namespace topicwire::sink

@@ -129,6 +129,17 @@ TEST_F(SqliteTest, ALeftReadIsEndedSoAnotherConnectionCanCheckpoint) {
   EXPECT_EQ(checkpoint->ColumnInt(0), 0);
 }
 
+TEST_F(SqliteTest, ReadRowsCollectsEveryRowInOrder) {
+  ASSERT_THAT(Insert(2, "two"), IsOk());
+  ASSERT_THAT(Insert(1, "one"), IsOk());
+  absl::StatusOr<Statement> select = db_->Prepare("SELECT name FROM t ORDER BY id");
+  ASSERT_THAT(select, IsOk());
+  absl::StatusOr<std::vector<std::string>> names =
+      select->ReadRows([](Statement& row) { return row.ColumnText(0); });
+  ASSERT_THAT(names, IsOk());
+  EXPECT_THAT(*names, ::testing::ElementsAre("one", "two"));
+}
+
 TEST_F(SqliteTest, TransactionRollsBackUnlessCommitted) {
   {
     Transaction transaction(*db_);
