@@ -1,5 +1,5 @@
-// Reads sink's SQLite store (schema in sink/store.cc) while sink runs, without writing to it:
-// the chaos run's view of what was stored and published.
+// The chaos run's view of what sink stored and published, read while sink runs through the
+// store's own read API (sink::StoreReader), so that chaos never depends on sink's schema.
 #ifndef TOPICWIRE_CHAOS_STORE_READER_H_
 #define TOPICWIRE_CHAOS_STORE_READER_H_
 
@@ -12,19 +12,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "chaos/verify.h"
-
-struct sqlite3;
+#include "sink/store.h"
 
 namespace topicwire::chaos {
 
 class StoreReader {
  public:
-  // Opens the existing database at `path` for queries only (PRAGMA query_only); kNotFound while
-  // sink has not created it yet.
+  // Opens the existing store at `path` for queries only; kNotFound while sink has not created
+  // it yet.
   static absl::StatusOr<std::unique_ptr<StoreReader>> Open(const std::string& path);
-  ~StoreReader();
-  StoreReader(const StoreReader&) = delete;
-  StoreReader& operator=(const StoreReader&) = delete;
 
   // Appends (article id, sequence) for every article stored with a sequence above the highest
   // one returned so far.
@@ -35,11 +31,9 @@ class StoreReader {
   absl::StatusOr<std::vector<StreamCopy>> ReadAllCopies();
 
  private:
-  explicit StoreReader(sqlite3* db) : db_(db) {}
-  absl::Status Query(const std::string& sql, uint64_t after,
-                     std::vector<std::pair<std::string, uint64_t>>& out);
+  explicit StoreReader(std::unique_ptr<sink::StoreReader> store) : store_(std::move(store)) {}
 
-  sqlite3* db_;
+  std::unique_ptr<sink::StoreReader> store_;
   uint64_t last_sequence_ = 0;
 };
 

@@ -1,9 +1,8 @@
 // Fuzzes what sink does with input from the network, minus the sockets: Delivery frames from the
-// workers (parsed and filtered as sink_stage.cc's HandleDeliveries does, then stored in an
-// in-memory SqliteStore) and one HistoryRequest frame (checked and turned into a HistoryQuery as
-// sink_stage.cc's Answer does, then read). Input: frames as in fuzz/frames.h; the last frame is
-// the HistoryRequest, the others are Deliveries.
-#include <algorithm>
+// workers (parsed and filtered as sink_stage.cc's ReadBatch does, then stored in an in-memory
+// SqliteStore and framed as published copies) and one HistoryRequest frame (turned into a
+// HistoryQuery by the history service's own ToHistoryQuery, then read). Input: frames as in
+// fuzz/frames.h; the last frame is the HistoryRequest, the others are Deliveries.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -17,43 +16,14 @@
 #include "fuzz/frames.h"
 #include "fuzz/fuzz_check.h"
 #include "fuzz/fuzz_init.h"
-#include "google/protobuf/util/time_util.h"
 #include "proto/history.pb.h"
 #include "proto/internal.pb.h"
+#include "sink/history_service.h"
 #include "sink/store.h"
+#include "sink/streams.h"
 
 namespace topicwire::sink {
 namespace {
-
-using google::protobuf::util::TimeUtil;
-
-// sink's StageOptions defaults for history.
-constexpr uint32_t kDefaultLimit = 100;
-constexpr uint32_t kMaxLimit = 1000;
-constexpr int kMaxTopics = 1024;
-
-// Mirrors the checks of SinkStage::Answer; returns false when sink would answer with an error.
-bool ToQuery(const v1::HistoryRequest& request, HistoryQuery& query) {
-  query.after_sequence = request.after_sequence();
-  if (request.has_since_time()) {
-    if (request.after_sequence() != 0) return false;
-    const google::protobuf::Timestamp& since = request.since_time();
-    if (since.seconds() < TimeUtil::kTimestampMinSeconds ||
-        since.seconds() > TimeUtil::kTimestampMaxSeconds || since.nanos() < 0 ||
-        since.nanos() > 999'999'999) {
-      return false;
-    }
-    query.since = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(since));
-  }
-  if (request.topics_size() > kMaxTopics) return false;
-  for (const std::string& topic : request.topics()) {
-    if (topic.empty()) return false;
-    query.streams.push_back(topic);
-  }
-  query.max_articles = request.limit() == 0 ? kDefaultLimit : std::min(request.limit(), kMaxLimit);
-  query.max_bytes = size_t{1} << 20;
-  return true;
-}
 
 void CheckPage(const HistoryQuery& query, const HistoryPage& page, uint64_t head) {
   FUZZ_CHECK(page.head_sequence == head);
@@ -88,12 +58,15 @@ void TestOneInput(const uint8_t* data, size_t size) {
     articles.push_back(delivery.tagged());
   }
 
+  std::vector<const v1::TaggedArticle*> pointers;
+  for (const v1::TaggedArticle& article : articles) pointers.push_back(&article);
+
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
       SqliteStore::Open(SqliteStoreOptions{.path = ":memory:", .fsync = false});
   FUZZ_CHECK(store.ok());
   const absl::Time now = absl::FromUnixSeconds(1'750'000'000);
   if (!articles.empty()) {
-    absl::StatusOr<std::vector<StoreOutcome>> outcomes = (*store)->StoreBatch(articles, now);
+    absl::StatusOr<std::vector<StoreOutcome>> outcomes = (*store)->StoreBatch(pointers, now);
     FUZZ_CHECK(outcomes.ok());
     FUZZ_CHECK(outcomes->size() == articles.size());
     absl::flat_hash_map<std::string, uint64_t> sequence_of_id;
@@ -107,15 +80,21 @@ void TestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(outcome.newly_stored == first);
       FUZZ_CHECK(outcome.sequence == it->second);
       if (!outcome.newly_stored) {
-        FUZZ_CHECK(outcome.copies.empty());
+        FUZZ_CHECK(outcome.streams.empty());
         continue;
       }
       FUZZ_CHECK(outcome.sequence == previous + 1);
       previous = outcome.sequence;
       const std::vector<std::string> streams = StreamsOf(articles[i]);
-      FUZZ_CHECK(outcome.copies.size() == streams.size());
-      for (size_t c = 0; c < outcome.copies.size(); ++c) {
-        const v1::TaggedArticle& copy = outcome.copies[c];
+      FUZZ_CHECK(outcome.streams.size() == streams.size());
+      for (size_t c = 0; c < outcome.streams.size(); ++c) {
+        // What the stage publishes for this copy.
+        const Frames frames = CopyFrames(outcome.serialized, outcome.streams[c]);
+        FUZZ_CHECK(frames.size() == 2);
+        v1::TaggedArticle copy;
+        FUZZ_CHECK(copy.ParseFromArray(frames[1].data(), static_cast<int>(frames[1].size())));
+        FUZZ_CHECK(frames[0].to_string() == copy.stream());
+        FUZZ_CHECK(copy.article().id() == id);
         FUZZ_CHECK(copy.stream() == streams[c]);
         FUZZ_CHECK(copy.sequence() == outcome.sequence);
         // Per-stream sequences have no holes.
@@ -124,7 +103,7 @@ void TestOneInput(const uint8_t* data, size_t size) {
     }
     FUZZ_CHECK((*store)->head_sequence() == previous);
     // Redelivery of the whole batch stores nothing new.
-    absl::StatusOr<std::vector<StoreOutcome>> again = (*store)->StoreBatch(articles, now);
+    absl::StatusOr<std::vector<StoreOutcome>> again = (*store)->StoreBatch(pointers, now);
     FUZZ_CHECK(again.ok());
     for (const StoreOutcome& outcome : *again) FUZZ_CHECK(!outcome.newly_stored);
     FUZZ_CHECK((*store)->head_sequence() == previous);
@@ -134,11 +113,13 @@ void TestOneInput(const uint8_t* data, size_t size) {
   if (!request.ParseFromArray(history_frame.data(), static_cast<int>(history_frame.size()))) {
     return;
   }
-  HistoryQuery query;
-  if (!ToQuery(request, query)) return;
-  absl::StatusOr<HistoryPage> page = (*store)->ReadHistory(query);
+  // sink's history defaults, with a smaller page so that a run stays fast.
+  absl::StatusOr<HistoryQuery> query =
+      ToHistoryQuery(request, HistoryOptions{.max_reply_bytes = size_t{1} << 20});
+  if (!query.ok()) return;  // sink answers with the error
+  absl::StatusOr<HistoryPage> page = (*store)->ReadHistory(*query);
   FUZZ_CHECK(page.ok());
-  CheckPage(query, *page, (*store)->head_sequence());
+  CheckPage(*query, *page, (*store)->head_sequence());
 }
 
 }  // namespace

@@ -14,101 +14,22 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/sqlite.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace topicwire::ingest {
-
-// Borrows the journal's prepared statement for `sql`, preparing it on first use, and resets it
-// on scope exit (which also ends a read it started). A statement already borrowed further up the
-// stack is not shared: the second borrower gets its own, finalized on scope exit.
-class Statement {
- public:
-  // An unshared statement on `db`, finalized on scope exit.
-  Statement(sqlite3* db, const char* sql) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
-  }
-  Statement(SqliteJournal& journal, const char* sql) {
-    auto it = journal.statements_.find(absl::string_view(sql));
-    if (it != journal.statements_.end() && it->second != nullptr) {
-      stmt_ = it->second;
-      it->second = nullptr;  // borrowed
-      cache_slot_ = &it->second;
-      rc_ = SQLITE_OK;
-      return;
-    }
-    rc_ = sqlite3_prepare_v3(journal.db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
-    if (rc_ == SQLITE_OK && it == journal.statements_.end()) {
-      cache_slot_ = &journal.statements_.emplace(sql, nullptr).first->second;
-    }
-  }
-  ~Statement() {
-    if (cache_slot_ != nullptr) {
-      Reset();
-      *cache_slot_ = stmt_;  // returned
-    } else {
-      sqlite3_finalize(stmt_);
-    }
-  }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool prepared() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return stmt_; }
-  void BindInt(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-  void BindText(int index, absl::string_view value) {
-    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-  }
-  void BindBlob(int index, absl::string_view value) {
-    sqlite3_bind_blob(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-  }
-  int Step() { return sqlite3_step(stmt_); }
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  std::string ColumnText(int column) {
-    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
-    return data == nullptr ? std::string() : std::string(data, sqlite3_column_bytes(stmt_, column));
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-  sqlite3_stmt** cache_slot_ = nullptr;  // where to return stmt_; null: finalize it
-  int rc_ = SQLITE_ERROR;
-};
-
 namespace {
 
-// Rolls back an open transaction unless Commit() succeeded.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  ~Transaction() {
-    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  int Begin() {
-    const int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-    open_ = rc == SQLITE_OK;
-    return rc;
-  }
-  int Commit() {
-    const int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
-    if (rc == SQLITE_OK) open_ = false;
-    return rc;
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = false;
-};
+using sqlite::Statement;
+using sqlite::Transaction;
 
 int64_t ToMicros(absl::Time time) { return absl::ToUnixMicros(time); }
 
 // NULL (no attempt yet) reads as absl::InfinitePast().
-absl::Time ColumnTime(sqlite3_stmt* statement, int column) {
-  if (sqlite3_column_type(statement, column) == SQLITE_NULL) return absl::InfinitePast();
-  return absl::FromUnixMicros(sqlite3_column_int64(statement, column));
+absl::Time ColumnTime(Statement& statement, int column) {
+  if (statement.ColumnIsNull(column)) return absl::InfinitePast();
+  return absl::FromUnixMicros(statement.ColumnInt(column));
 }
 
 // A pending record read back from a damaged journal.
@@ -122,23 +43,21 @@ struct SalvagedRecord {
 
 // Reads the pending records that still read back intact (the scan stops at the first damaged
 // page) and whose checksum, where present, matches.
-std::vector<SalvagedRecord> Salvage(sqlite3* db) {
+std::vector<SalvagedRecord> Salvage(sqlite::Database& db) {
   std::vector<SalvagedRecord> salvaged;
-  Statement select(db,
-                   "SELECT journal_seq, article_id, article, accepted_at_us, checksum, attempts "
-                   "FROM records WHERE committed = 0 ORDER BY journal_seq");
-  if (!select.prepared()) return salvaged;
-  while (select.Step() == SQLITE_ROW) {
-    SalvagedRecord record{
-        .journal_seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0)),
-        .article_id = select.ColumnText(1),
-        .article = select.ColumnText(2),
-        .accepted_at_us = sqlite3_column_int64(select.get(), 3),
-        .attempts = sqlite3_column_int64(select.get(), 5)};
-    if (sqlite3_column_type(select.get(), 4) != SQLITE_NULL &&
-        sqlite3_column_int64(select.get(), 4) !=
-            static_cast<int64_t>(SqliteJournal::RecordChecksum(
-                record.journal_seq, record.article_id, record.article))) {
+  absl::StatusOr<Statement> select = db.Prepare(
+      "SELECT journal_seq, article_id, article, accepted_at_us, checksum, attempts "
+      "FROM records WHERE committed = 0 ORDER BY journal_seq");
+  if (!select.ok()) return salvaged;
+  for (absl::StatusOr<bool> row = select->Step(); row.ok() && *row; row = select->Step()) {
+    SalvagedRecord record{.journal_seq = static_cast<uint64_t>(select->ColumnInt(0)),
+                          .article_id = select->ColumnText(1),
+                          .article = select->ColumnText(2),
+                          .accepted_at_us = select->ColumnInt(3),
+                          .attempts = select->ColumnInt(5)};
+    if (!select->ColumnIsNull(4) &&
+        select->ColumnInt(4) != static_cast<int64_t>(SqliteJournal::RecordChecksum(
+                                    record.journal_seq, record.article_id, record.article))) {
       continue;
     }
     salvaged.push_back(std::move(record));
@@ -175,6 +94,10 @@ absl::Status AppendDurably(const std::string& path, absl::string_view text) {
 
 }  // namespace
 
+SqliteJournal::SqliteJournal(std::string path, std::unique_ptr<sqlite::Database> db,
+                             const SqliteJournalOptions& options)
+    : path_(std::move(path)), db_(std::move(db)), options_(options) {}
+
 absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
     const std::string& path, const SqliteJournalOptions& options) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
@@ -196,7 +119,7 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
   // The file itself is damaged: keep it for a post-mortem, carry over what still reads, and
   // continue on a fresh journal rather than refusing to start.
   std::vector<SalvagedRecord> salvaged;
-  if (journal.ok()) salvaged = Salvage((*journal)->db_);
+  if (journal.ok()) salvaged = Salvage(*(*journal)->db_);
   journal = absl::StatusOr<std::unique_ptr<SqliteJournal>>();  // closes the damaged file
   const std::string aside = absl::StrCat(path, ".damaged-", absl::ToUnixSeconds(absl::Now()));
   for (const char* suffix : {"", "-wal", "-shm"}) {
@@ -211,12 +134,12 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
   }
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteJournal> fresh, OpenFile(path, options));
   {
-    Transaction transaction(fresh->db_);
-    if (transaction.Begin() != SQLITE_OK) return fresh->WriteError("beginning the salvage");
-    Statement insert(*fresh,
-                     "INSERT INTO records (journal_seq, article_id, article, accepted_at_us, "
-                     "checksum, attempts) VALUES (?, ?, ?, ?, ?, ?)");
-    if (!insert.prepared()) return fresh->Error("preparing the salvage");
+    Transaction transaction(*fresh->db_);
+    RETURN_IF_ERROR(fresh->WriteStatus(transaction.Begin()));
+    ASSIGN_OR_RETURN(Statement insert,
+                     fresh->db_->Prepare("INSERT INTO records (journal_seq, article_id, article, "
+                                         "accepted_at_us, checksum, attempts) "
+                                         "VALUES (?, ?, ?, ?, ?, ?)"));
     for (const SalvagedRecord& record : salvaged) {
       insert.BindInt(1, static_cast<int64_t>(record.journal_seq));
       insert.BindText(2, record.article_id);
@@ -224,10 +147,10 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
       insert.BindInt(4, record.accepted_at_us);
       insert.BindInt(5, RecordChecksum(record.journal_seq, record.article_id, record.article));
       insert.BindInt(6, record.attempts);
-      if (insert.Step() != SQLITE_DONE) return fresh->WriteError("salvaging a record");
+      RETURN_IF_ERROR(fresh->WriteStatus(insert.Run()));
       insert.Reset();
     }
-    if (transaction.Commit() != SQLITE_OK) return fresh->WriteError("committing the salvage");
+    RETURN_IF_ERROR(fresh->WriteStatus(transaction.Commit()));
   }
   fresh->recovery_.database_replaced = true;
   fresh->recovery_.salvaged_records = static_cast<int64_t>(salvaged.size());
@@ -242,45 +165,34 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
 
 absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::OpenFile(
     const std::string& path, const SqliteJournalOptions& options) {
-  sqlite3* db = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close(db);
+  absl::StatusOr<std::unique_ptr<sqlite::Database>> db = sqlite::Database::Open(
+      path,
+      {.name = absl::StrCat("journal ", path),
+       .pragmas = {// auto_vacuum only takes effect when set before the first table exists.
+                   "PRAGMA auto_vacuum = INCREMENTAL", "PRAGMA journal_mode = WAL",
+                   options.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"}});
+  if (!db.ok()) {
+    // A damaged file (kDataLoss) is replaced by Open(); anything else is the operator's to fix.
+    if (absl::IsDataLoss(db.status())) return db.status();
     return absl::UnavailableError(
-        absl::StrCat("cannot open the journal ", path, ": ", message,
-                     " (check --journal and the directory's permissions)"));
+        absl::StrCat(db.status().message(), " (check --journal and the directory's permissions)"));
   }
-  std::unique_ptr<SqliteJournal> journal(new SqliteJournal(path, db, options));
-  // Another process (a test, an operator's sqlite3 shell) may hold the lock for a moment.
-  sqlite3_busy_timeout(db, 5000);
-  if (absl::Status schema = journal->CreateSchema(); !schema.ok()) {
-    const int code = sqlite3_errcode(db) & 0xff;
-    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
-      return absl::DataLossError(std::string(schema.message()));
-    }
-    return schema;
-  }
+  std::unique_ptr<SqliteJournal> journal(new SqliteJournal(path, *std::move(db), options));
+  RETURN_IF_ERROR(journal->CreateSchema());
   return journal;
 }
 
 absl::Status SqliteJournal::CreateSchema() {
-  // auto_vacuum only takes effect when set before the first table exists.
-  RETURN_IF_ERROR(Exec("PRAGMA auto_vacuum = INCREMENTAL"));
-  RETURN_IF_ERROR(Exec("PRAGMA journal_mode = WAL"));
-  RETURN_IF_ERROR(
-      Exec(options_.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
   // AUTOINCREMENT: a journal_seq is never reused, even after the newest record is deleted, so a
   // late CommitAck can never confirm the wrong record. committed: 0 pending, 1 confirmed by
   // sink, 2 moved to dead_letters.
   RETURN_IF_ERROR(
-      Exec("CREATE TABLE IF NOT EXISTS records ("
-           "  journal_seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-           "  article_id TEXT NOT NULL,"
-           "  article BLOB,"  // NULL once sink confirmed the record
-           "  accepted_at_us INTEGER NOT NULL,"
-           "  committed INTEGER NOT NULL DEFAULT 0)"));
+      db_->Exec("CREATE TABLE IF NOT EXISTS records ("
+                "  journal_seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                "  article_id TEXT NOT NULL,"
+                "  article BLOB,"  // NULL once sink confirmed the record
+                "  accepted_at_us INTEGER NOT NULL,"
+                "  committed INTEGER NOT NULL DEFAULT 0)"));
   // Columns added after the first release; journals written before them get them here.
   for (const auto& [name, type] : std::vector<std::pair<const char*, const char*>>{
            {"checksum", "INTEGER"},  // NULL in records written before checksums existed
@@ -288,44 +200,47 @@ absl::Status SqliteJournal::CreateSchema() {
            {"first_attempt_us", "INTEGER"},
            {"last_attempt_us", "INTEGER"},
            {"last_reason", "TEXT"}}) {
-    Statement has(*this, "SELECT COUNT(*) FROM pragma_table_info('records') WHERE name = ?");
-    if (!has.prepared()) return Error("reading the journal's columns");
-    has.BindText(1, name);
-    if (has.Step() != SQLITE_ROW) return Error("reading the journal's columns");
-    if (sqlite3_column_int64(has.get(), 0) > 0) continue;
-    const std::string alter = absl::StrCat("ALTER TABLE records ADD COLUMN ", name, " ", type);
-    RETURN_IF_ERROR(Exec(alter.c_str()));
+    bool present = false;
+    {
+      ASSIGN_OR_RETURN(
+          Statement has,
+          db_->Prepare("SELECT COUNT(*) FROM pragma_table_info('records') WHERE name = ?"));
+      has.BindText(1, name);
+      ASSIGN_OR_RETURN(bool row, has.Step());
+      present = row && has.ColumnInt(0) > 0;
+    }
+    if (present) continue;
+    RETURN_IF_ERROR(db_->Exec(absl::StrCat("ALTER TABLE records ADD COLUMN ", name, " ", type)));
   }
-  RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS records_by_id ON records (article_id)"));
-  RETURN_IF_ERROR(Exec(
+  RETURN_IF_ERROR(db_->Exec("CREATE INDEX IF NOT EXISTS records_by_id ON records (article_id)"));
+  RETURN_IF_ERROR(db_->Exec(
       "CREATE INDEX IF NOT EXISTS pending_records ON records (journal_seq) WHERE committed = 0"));
   RETURN_IF_ERROR(
-      Exec("CREATE TABLE IF NOT EXISTS dead_letters ("
-           "  journal_seq INTEGER PRIMARY KEY,"
-           "  article_id TEXT NOT NULL,"
-           "  article BLOB NOT NULL,"
-           "  checksum INTEGER,"
-           "  accepted_at_us INTEGER NOT NULL,"
-           "  attempts INTEGER NOT NULL,"
-           "  first_attempt_us INTEGER,"
-           "  last_attempt_us INTEGER,"
-           "  last_reason TEXT,"
-           "  dead_at_us INTEGER NOT NULL)"));
+      db_->Exec("CREATE TABLE IF NOT EXISTS dead_letters ("
+                "  journal_seq INTEGER PRIMARY KEY,"
+                "  article_id TEXT NOT NULL,"
+                "  article BLOB NOT NULL,"
+                "  checksum INTEGER,"
+                "  accepted_at_us INTEGER NOT NULL,"
+                "  attempts INTEGER NOT NULL,"
+                "  first_attempt_us INTEGER,"
+                "  last_attempt_us INTEGER,"
+                "  last_reason TEXT,"
+                "  dead_at_us INTEGER NOT NULL)"));
   if (options_.max_bytes > 0) {
-    Statement page_size(*this, "PRAGMA page_size");
-    if (!page_size.prepared() || page_size.Step() != SQLITE_ROW) return Error("PRAGMA page_size");
-    const int64_t pages =
-        std::max<int64_t>(1, options_.max_bytes / sqlite3_column_int64(page_size.get(), 0));
-    const std::string pragma = absl::StrCat("PRAGMA max_page_count = ", pages);
-    RETURN_IF_ERROR(Exec(pragma.c_str()));
+    ASSIGN_OR_RETURN(const int64_t page_size, db_->QueryInt("PRAGMA page_size"));
+    const int64_t pages = std::max<int64_t>(1, options_.max_bytes / page_size);
+    RETURN_IF_ERROR(db_->Exec(absl::StrCat("PRAGMA max_page_count = ", pages)));
   }
   return absl::OkStatus();
 }
 
 bool SqliteJournal::Healthy() {
-  Statement check(*this, "PRAGMA quick_check");
-  if (!check.prepared() || check.Step() != SQLITE_ROW) return false;
-  const std::string verdict = check.ColumnText(0);
+  absl::StatusOr<Statement> check = db_->Prepare("PRAGMA quick_check");
+  if (!check.ok()) return false;
+  absl::StatusOr<bool> row = check->Step();
+  if (!row.ok() || !*row) return false;
+  const std::string verdict = check->ColumnText(0);
   if (verdict == "ok") return true;
   spdlog::error("journal {}: PRAGMA quick_check says: {}", path_, verdict);
   return false;
@@ -341,21 +256,21 @@ absl::Status SqliteJournal::QuarantineCorruptRecords() {
   };
   std::vector<Bad> bad;
   {
-    Statement select(*this,
-                     "SELECT journal_seq, article_id, article, checksum FROM records "
-                     "WHERE committed = 0 AND checksum IS NOT NULL ORDER BY journal_seq");
-    if (!select.prepared()) return Error("preparing the checksum scan");
-    int rc;
-    while ((rc = select.Step()) == SQLITE_ROW) {
-      const auto seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0));
+    ASSIGN_OR_RETURN(Statement select,
+                     db_->Prepare("SELECT journal_seq, article_id, article, checksum FROM records "
+                                  "WHERE committed = 0 AND checksum IS NOT NULL "
+                                  "ORDER BY journal_seq"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      const auto seq = static_cast<uint64_t>(select.ColumnInt(0));
       std::string id = select.ColumnText(1);
       std::string article = select.ColumnText(2);
-      const int64_t stored = sqlite3_column_int64(select.get(), 3);
+      const int64_t stored = select.ColumnInt(3);
       const uint32_t computed = RecordChecksum(seq, id, article);
       if (stored == static_cast<int64_t>(computed)) continue;
       bad.push_back({seq, std::move(id), std::move(article), stored, computed});
     }
-    if (rc != SQLITE_DONE) return Error("scanning record checksums");
   }
   if (bad.empty()) return absl::OkStatus();
 
@@ -371,18 +286,17 @@ absl::Status SqliteJournal::QuarantineCorruptRecords() {
   }
   // The quarantine file is on disk before the records leave the journal.
   RETURN_IF_ERROR(AppendDurably(quarantine, lines));
-  Transaction transaction(db_);
-  if (transaction.Begin() != SQLITE_OK) return WriteError("beginning the quarantine");
-  Statement remove(*this, "DELETE FROM records WHERE journal_seq = ?");
-  if (!remove.prepared()) return Error("preparing the quarantine");
+  Transaction transaction(*db_);
+  RETURN_IF_ERROR(WriteStatus(transaction.Begin()));
+  ASSIGN_OR_RETURN(Statement remove, db_->Prepare("DELETE FROM records WHERE journal_seq = ?"));
   for (const Bad& record : bad) {
     remove.BindInt(1, static_cast<int64_t>(record.journal_seq));
-    if (remove.Step() != SQLITE_DONE) return WriteError("removing a corrupt record");
+    RETURN_IF_ERROR(WriteStatus(remove.Run()));
     remove.Reset();
     spdlog::error("journal {}: record {} (article '{}') fails its checksum; moved to {}", path_,
                   record.journal_seq, absl::CHexEscape(record.article_id), quarantine);
   }
-  if (transaction.Commit() != SQLITE_OK) return WriteError("committing the quarantine");
+  RETURN_IF_ERROR(WriteStatus(transaction.Commit()));
   recovery_.quarantined_records = static_cast<int64_t>(bad.size());
   recovery_.quarantine_path = quarantine;
   return absl::OkStatus();
@@ -404,74 +318,51 @@ uint32_t SqliteJournal::RecordChecksum(uint64_t journal_seq, absl::string_view a
   return static_cast<uint32_t>(crc);
 }
 
-SqliteJournal::~SqliteJournal() {
-  for (const auto& [sql, statement] : statements_) sqlite3_finalize(statement);
-  sqlite3_close(db_);
-}
+SqliteJournal::~SqliteJournal() = default;
 
-absl::Status SqliteJournal::Exec(const char* sql) {
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return Error(sql);
-  return absl::OkStatus();
-}
-
-absl::Status SqliteJournal::Error(absl::string_view what) const {
-  return absl::UnavailableError(
-      absl::StrCat("journal ", path_, ": ", what, ": ", sqlite3_errmsg(db_)));
-}
-
-absl::Status SqliteJournal::WriteError(absl::string_view what) const {
-  if ((sqlite3_errcode(db_) & 0xff) == SQLITE_FULL) {
-    return absl::ResourceExhaustedError(absl::StrCat("ingest's journal disk is full (", path_, ": ",
-                                                     what, ": ", sqlite3_errmsg(db_), ")"));
-  }
-  return Error(what);
+absl::Status SqliteJournal::WriteStatus(absl::Status status) const {
+  if (status.ok() || db_->error_code() != SQLITE_FULL) return status;
+  return absl::ResourceExhaustedError(
+      absl::StrCat("ingest's journal disk is full (", status.message(), ")"));
 }
 
 absl::Status SqliteJournal::ExecUnsynced(const std::function<absl::Status()>& body) {
-  if (options_.fsync) RETURN_IF_ERROR(Exec("PRAGMA synchronous = NORMAL"));
+  if (options_.fsync) RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous = NORMAL"));
   absl::Status status;
   {
-    Transaction transaction(db_);
-    if (transaction.Begin() != SQLITE_OK) {
-      status = WriteError("beginning a transaction");
-    } else {
-      status = body();
-      if (status.ok() && transaction.Commit() != SQLITE_OK) {
-        status = WriteError("committing a transaction");
-      }
-    }
+    Transaction transaction(*db_);
+    status = WriteStatus(transaction.Begin());
+    if (status.ok()) status = body();
+    if (status.ok()) status = WriteStatus(transaction.Commit());
   }
-  if (options_.fsync) status.Update(Exec("PRAGMA synchronous = FULL"));
+  if (options_.fsync) status.Update(db_->Exec("PRAGMA synchronous = FULL"));
   return status;
 }
 
 absl::Status SqliteJournal::TrimWindow() {
-  Statement trim(*this,
-                 "DELETE FROM records WHERE committed = 1 AND journal_seq <= "
-                 "(SELECT MAX(journal_seq) FROM records) - ?");
-  if (!trim.prepared()) return Error("preparing the window trim");
+  ASSIGN_OR_RETURN(Statement trim, db_->Prepare("DELETE FROM records WHERE committed = 1 AND "
+                                                "journal_seq <= (SELECT MAX(journal_seq) FROM "
+                                                "records) - ?"));
   trim.BindInt(1, options_.dedup_window);
-  if (trim.Step() != SQLITE_DONE) return WriteError("trimming the dedup window");
-  return absl::OkStatus();
+  return WriteStatus(trim.Run());
 }
 
 absl::StatusOr<std::vector<uint64_t>> SqliteJournal::Append(const std::vector<NewRecord>& records,
                                                             absl::Time accepted_at) {
   std::vector<uint64_t> seqs;
   if (records.empty()) return seqs;
-  Transaction transaction(db_);
-  if (transaction.Begin() != SQLITE_OK) return WriteError("beginning the append");
+  Transaction transaction(*db_);
+  RETURN_IF_ERROR(WriteStatus(transaction.Begin()));
   // The sequence numbers are chosen here (inside the write lock) because the checksum covers
   // them; AUTOINCREMENT's own counter is consulted so that a number is never reused.
-  Statement last(*this,
-                 "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0),"
-                 " COALESCE((SELECT MAX(journal_seq) FROM records), 0))");
-  if (!last.prepared() || last.Step() != SQLITE_ROW) return Error("reading the last journal_seq");
-  uint64_t next_seq = static_cast<uint64_t>(sqlite3_column_int64(last.get(), 0)) + 1;
-  Statement insert(*this,
-                   "INSERT INTO records (journal_seq, article_id, article, accepted_at_us, "
-                   "checksum) VALUES (?, ?, ?, ?, ?)");
-  if (!insert.prepared()) return Error("preparing the append");
+  ASSIGN_OR_RETURN(
+      const int64_t last,
+      db_->QueryInt("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'records'), "
+                    "0), COALESCE((SELECT MAX(journal_seq) FROM records), 0))"));
+  uint64_t next_seq = static_cast<uint64_t>(last) + 1;
+  ASSIGN_OR_RETURN(Statement insert,
+                   db_->Prepare("INSERT INTO records (journal_seq, article_id, article, "
+                                "accepted_at_us, checksum) VALUES (?, ?, ?, ?, ?)"));
   seqs.reserve(records.size());
   for (const NewRecord& record : records) {
     const uint64_t seq = next_seq++;
@@ -480,24 +371,21 @@ absl::StatusOr<std::vector<uint64_t>> SqliteJournal::Append(const std::vector<Ne
     insert.BindBlob(3, record.serialized_article);
     insert.BindInt(4, ToMicros(accepted_at));
     insert.BindInt(5, RecordChecksum(seq, record.article_id, record.serialized_article));
-    if (insert.Step() != SQLITE_DONE) return WriteError("appending an article");
+    RETURN_IF_ERROR(WriteStatus(insert.Run()));
     insert.Reset();
     seqs.push_back(seq);
   }
   RETURN_IF_ERROR(TrimWindow());
   // With synchronous=FULL in WAL mode, COMMIT returns after the WAL is fsync'd.
-  if (transaction.Commit() != SQLITE_OK) return WriteError("committing the append");
+  RETURN_IF_ERROR(WriteStatus(transaction.Commit()));
   return seqs;
 }
 
 absl::StatusOr<bool> SqliteJournal::ContainsId(absl::string_view article_id) {
-  Statement select(*this, "SELECT 1 FROM records WHERE article_id = ? LIMIT 1");
-  if (!select.prepared()) return Error("preparing the id lookup");
+  ASSIGN_OR_RETURN(Statement select,
+                   db_->Prepare("SELECT 1 FROM records WHERE article_id = ? LIMIT 1"));
   select.BindText(1, article_id);
-  const int rc = select.Step();
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return Error("looking up an id");
+  return select.Step();
 }
 
 absl::StatusOr<std::vector<uint64_t>> SqliteJournal::MarkCommitted(
@@ -506,163 +394,147 @@ absl::StatusOr<std::vector<uint64_t>> SqliteJournal::MarkCommitted(
   if (marks.empty()) return matched;
   // Commit marks skip the fsync: losing one only causes a redelivery that sink deduplicates.
   // The next append's fsync makes these WAL frames durable too.
-  if (options_.fsync) RETURN_IF_ERROR(Exec("PRAGMA synchronous = NORMAL"));
+  if (options_.fsync) RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous = NORMAL"));
   absl::Status status = MarkCommittedInTransaction(marks, matched);
   // Give the pages of the dropped articles back to the file system.
-  if (status.ok()) status = Exec("PRAGMA incremental_vacuum");
-  if (options_.fsync) status.Update(Exec("PRAGMA synchronous = FULL"));
+  if (status.ok()) status = db_->Exec("PRAGMA incremental_vacuum");
+  if (options_.fsync) status.Update(db_->Exec("PRAGMA synchronous = FULL"));
   if (!status.ok()) return status;
   return matched;
 }
 
 absl::Status SqliteJournal::MarkCommittedInTransaction(const std::vector<CommitMark>& marks,
                                                        std::vector<uint64_t>& matched) {
-  Transaction transaction(db_);
-  if (transaction.Begin() != SQLITE_OK) return Error("beginning the commit marks");
-  Statement update(*this,
-                   "UPDATE records SET committed = 1, article = NULL "
-                   "WHERE journal_seq = ? AND article_id = ? AND committed = 0");
-  if (!update.prepared()) return Error("preparing the commit marks");
+  Transaction transaction(*db_);
+  RETURN_IF_ERROR(transaction.Begin());
+  ASSIGN_OR_RETURN(Statement update,
+                   db_->Prepare("UPDATE records SET committed = 1, article = NULL "
+                                "WHERE journal_seq = ? AND article_id = ? AND committed = 0"));
   for (const auto& [seq, id] : marks) {
     update.BindInt(1, static_cast<int64_t>(seq));
     update.BindText(2, id);
-    if (update.Step() != SQLITE_DONE) return Error("marking a record committed");
-    if (sqlite3_changes(db_) > 0) matched.push_back(seq);
+    RETURN_IF_ERROR(update.Run());
+    if (db_->changes() > 0) matched.push_back(seq);
     update.Reset();
   }
   RETURN_IF_ERROR(TrimWindow());
-  if (transaction.Commit() != SQLITE_OK) return Error("committing the commit marks");
-  return absl::OkStatus();
+  return transaction.Commit();
 }
 
 absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::LoadPending() {
-  Statement select(*this,
-                   "SELECT journal_seq, article_id, accepted_at_us, attempts, first_attempt_us "
-                   "FROM records WHERE committed = 0 ORDER BY journal_seq");
-  if (!select.prepared()) return Error("preparing the pending scan");
-  std::vector<PendingRecord> pending;
-  int rc;
-  while ((rc = select.Step()) == SQLITE_ROW) {
-    pending.push_back(
-        PendingRecord{.journal_seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0)),
-                      .article_id = select.ColumnText(1),
-                      .accepted_at = absl::FromUnixMicros(sqlite3_column_int64(select.get(), 2)),
-                      .attempts = static_cast<uint32_t>(sqlite3_column_int64(select.get(), 3)),
-                      .first_attempt = ColumnTime(select.get(), 4)});
-  }
-  if (rc != SQLITE_DONE) return Error("reading pending records");
-  return pending;
+  ASSIGN_OR_RETURN(
+      Statement select,
+      db_->Prepare("SELECT journal_seq, article_id, accepted_at_us, attempts, first_attempt_us "
+                   "FROM records WHERE committed = 0 ORDER BY journal_seq"));
+  return select.ReadRows([](Statement& row) {
+    return PendingRecord{.journal_seq = static_cast<uint64_t>(row.ColumnInt(0)),
+                         .article_id = row.ColumnText(1),
+                         .accepted_at = absl::FromUnixMicros(row.ColumnInt(2)),
+                         .attempts = static_cast<uint32_t>(row.ColumnInt(3)),
+                         .first_attempt = ColumnTime(row, 4)};
+  });
 }
 
 absl::StatusOr<std::string> SqliteJournal::ReadArticle(uint64_t journal_seq) {
-  Statement select(*this, "SELECT article FROM records WHERE journal_seq = ? AND committed = 0");
-  if (!select.prepared()) return Error("preparing the article read");
+  ASSIGN_OR_RETURN(Statement select, db_->Prepare("SELECT article FROM records "
+                                                  "WHERE journal_seq = ? AND committed = 0"));
   select.BindInt(1, static_cast<int64_t>(journal_seq));
-  const int rc = select.Step();
-  if (rc == SQLITE_ROW) return select.ColumnText(0);
-  if (rc == SQLITE_DONE) {
-    return absl::NotFoundError(
-        absl::StrCat("journal ", path_, " has no pending record ", journal_seq));
-  }
-  return Error("reading an article");
+  ASSIGN_OR_RETURN(bool row, select.Step());
+  if (row) return select.ColumnText(0);
+  return absl::NotFoundError(
+      absl::StrCat("journal ", path_, " has no pending record ", journal_seq));
 }
 
 int64_t SqliteJournal::SizeBytes() {
-  Statement pages(*this, "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size");
-  if (!pages.prepared() || pages.Step() != SQLITE_ROW) return 0;
-  return sqlite3_column_int64(pages.get(), 0);
+  absl::StatusOr<int64_t> bytes =
+      db_->QueryInt("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size");
+  return bytes.ok() ? *bytes : 0;
 }
 
 absl::Status SqliteJournal::RecordFailure(uint64_t journal_seq, const DeliveryFailure& failure) {
   return ExecUnsynced([&]() -> absl::Status {
-    Statement update(*this,
-                     "UPDATE records SET attempts = ?, first_attempt_us = ?, last_attempt_us = ?, "
-                     "last_reason = ? WHERE journal_seq = ? AND committed = 0");
-    if (!update.prepared()) return Error("preparing a failure record");
+    ASSIGN_OR_RETURN(
+        Statement update,
+        db_->Prepare(
+            "UPDATE records SET attempts = ?, first_attempt_us = ?, "
+            "last_attempt_us = ?, last_reason = ? WHERE journal_seq = ? AND committed = 0"));
     update.BindInt(1, failure.attempts);
     update.BindInt(2, ToMicros(failure.first_attempt));
     update.BindInt(3, ToMicros(failure.last_attempt));
     update.BindText(4, failure.reason);
     update.BindInt(5, static_cast<int64_t>(journal_seq));
-    if (update.Step() != SQLITE_DONE) return WriteError("recording a failed attempt");
-    return absl::OkStatus();
+    return WriteStatus(update.Run());
   });
 }
 
 absl::Status SqliteJournal::MoveToDeadLetters(uint64_t journal_seq,
                                               const DeliveryFailure& failure) {
-  Transaction transaction(db_);
-  if (transaction.Begin() != SQLITE_OK) return WriteError("beginning a dead-letter move");
-  Statement copy(*this,
-                 "INSERT OR REPLACE INTO dead_letters (journal_seq, article_id, article, checksum, "
-                 "accepted_at_us, attempts, first_attempt_us, last_attempt_us, last_reason, "
-                 "dead_at_us) SELECT journal_seq, article_id, article, checksum, accepted_at_us, "
-                 "?2, ?3, ?4, ?5, ?6 FROM records WHERE journal_seq = ?1 AND committed = 0");
-  if (!copy.prepared()) return Error("preparing a dead-letter move");
+  Transaction transaction(*db_);
+  RETURN_IF_ERROR(WriteStatus(transaction.Begin()));
+  ASSIGN_OR_RETURN(
+      Statement copy,
+      db_->Prepare("INSERT OR REPLACE INTO dead_letters (journal_seq, article_id, article, "
+                   "checksum, accepted_at_us, attempts, first_attempt_us, last_attempt_us, "
+                   "last_reason, dead_at_us) SELECT journal_seq, article_id, article, checksum, "
+                   "accepted_at_us, ?2, ?3, ?4, ?5, ?6 FROM records "
+                   "WHERE journal_seq = ?1 AND committed = 0"));
   copy.BindInt(1, static_cast<int64_t>(journal_seq));
   copy.BindInt(2, failure.attempts);
   copy.BindInt(3, ToMicros(failure.first_attempt));
   copy.BindInt(4, ToMicros(failure.last_attempt));
   copy.BindText(5, failure.reason);
   copy.BindInt(6, ToMicros(absl::Now()));
-  if (copy.Step() != SQLITE_DONE) return WriteError("copying a record to the dead letters");
-  if (sqlite3_changes(db_) == 0) {
+  RETURN_IF_ERROR(WriteStatus(copy.Run()));
+  if (db_->changes() == 0) {
     return absl::NotFoundError(
         absl::StrCat("journal ", path_, " has no pending record ", journal_seq));
   }
   // The record stays (without its bytes) so that its id keeps answering DUPLICATE.
-  Statement mark(*this,
-                 "UPDATE records SET committed = 2, article = NULL, attempts = ?2, "
-                 "last_reason = ?3 WHERE journal_seq = ?1");
-  if (!mark.prepared()) return Error("preparing a dead-letter mark");
+  ASSIGN_OR_RETURN(Statement mark,
+                   db_->Prepare("UPDATE records SET committed = 2, article = NULL, attempts = ?2, "
+                                "last_reason = ?3 WHERE journal_seq = ?1"));
   mark.BindInt(1, static_cast<int64_t>(journal_seq));
   mark.BindInt(2, failure.attempts);
   mark.BindText(3, failure.reason);
-  if (mark.Step() != SQLITE_DONE) return WriteError("marking a record dead-lettered");
-  if (transaction.Commit() != SQLITE_OK) return WriteError("committing a dead-letter move");
-  return absl::OkStatus();
+  RETURN_IF_ERROR(WriteStatus(mark.Run()));
+  return WriteStatus(transaction.Commit());
 }
 
 absl::StatusOr<std::vector<DeadLetter>> SqliteJournal::ListDeadLetters() {
-  Statement select(*this,
-                   "SELECT journal_seq, article_id, article, accepted_at_us, attempts, "
-                   "first_attempt_us, last_attempt_us, last_reason FROM dead_letters "
-                   "ORDER BY journal_seq");
-  if (!select.prepared()) return Error("preparing the dead-letter list");
-  std::vector<DeadLetter> letters;
-  int rc;
-  while ((rc = select.Step()) == SQLITE_ROW) {
-    DeadLetter& letter = letters.emplace_back();
-    letter.journal_seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0));
-    letter.article_id = select.ColumnText(1);
-    letter.serialized_article = select.ColumnText(2);
-    letter.accepted_at = absl::FromUnixMicros(sqlite3_column_int64(select.get(), 3));
-    letter.failure.attempts = static_cast<uint32_t>(sqlite3_column_int64(select.get(), 4));
-    letter.failure.first_attempt = ColumnTime(select.get(), 5);
-    letter.failure.last_attempt = ColumnTime(select.get(), 6);
-    letter.failure.reason = select.ColumnText(7);
-  }
-  if (rc != SQLITE_DONE) return Error("reading the dead letters");
-  return letters;
+  ASSIGN_OR_RETURN(Statement select,
+                   db_->Prepare("SELECT journal_seq, article_id, article, accepted_at_us, "
+                                "attempts, first_attempt_us, last_attempt_us, last_reason "
+                                "FROM dead_letters ORDER BY journal_seq"));
+  return select.ReadRows([](Statement& row) {
+    DeadLetter letter;
+    letter.journal_seq = static_cast<uint64_t>(row.ColumnInt(0));
+    letter.article_id = row.ColumnText(1);
+    letter.serialized_article = row.ColumnText(2);
+    letter.accepted_at = absl::FromUnixMicros(row.ColumnInt(3));
+    letter.failure.attempts = static_cast<uint32_t>(row.ColumnInt(4));
+    letter.failure.first_attempt = ColumnTime(row, 5);
+    letter.failure.last_attempt = ColumnTime(row, 6);
+    letter.failure.reason = row.ColumnText(7);
+    return letter;
+  });
 }
 
 absl::StatusOr<int64_t> SqliteJournal::CountDeadLetters() {
-  Statement count(*this, "SELECT COUNT(*) FROM dead_letters");
-  if (!count.prepared() || count.Step() != SQLITE_ROW) return Error("counting dead letters");
-  return sqlite3_column_int64(count.get(), 0);
+  return db_->QueryInt("SELECT COUNT(*) FROM dead_letters");
 }
 
 absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::ReplayDeadLetters(
     const std::vector<std::string>& article_ids, bool all) {
   ASSIGN_OR_RETURN(std::vector<DeadLetter> letters, ListDeadLetters());
   std::vector<PendingRecord> replayed;
-  Transaction transaction(db_);
-  if (transaction.Begin() != SQLITE_OK) return WriteError("beginning a replay");
-  Statement restore(*this,
-                    "INSERT OR REPLACE INTO records (journal_seq, article_id, article, "
-                    "accepted_at_us, committed, checksum, attempts) VALUES (?, ?, ?, ?, 0, ?, 0)");
-  Statement remove(*this, "DELETE FROM dead_letters WHERE journal_seq = ?");
-  if (!restore.prepared() || !remove.prepared()) return Error("preparing a replay");
+  Transaction transaction(*db_);
+  RETURN_IF_ERROR(WriteStatus(transaction.Begin()));
+  ASSIGN_OR_RETURN(
+      Statement restore,
+      db_->Prepare("INSERT OR REPLACE INTO records (journal_seq, article_id, article, "
+                   "accepted_at_us, committed, checksum, attempts) VALUES (?, ?, ?, ?, 0, ?, 0)"));
+  ASSIGN_OR_RETURN(Statement remove,
+                   db_->Prepare("DELETE FROM dead_letters WHERE journal_seq = ?"));
   for (const DeadLetter& letter : letters) {
     if (!all &&
         std::find(article_ids.begin(), article_ids.end(), letter.article_id) == article_ids.end()) {
@@ -674,23 +546,21 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::ReplayDeadLetters(
     restore.BindInt(4, ToMicros(letter.accepted_at));
     restore.BindInt(
         5, RecordChecksum(letter.journal_seq, letter.article_id, letter.serialized_article));
-    if (restore.Step() != SQLITE_DONE) return WriteError("restoring a dead letter");
+    RETURN_IF_ERROR(WriteStatus(restore.Run()));
     restore.Reset();
     remove.BindInt(1, static_cast<int64_t>(letter.journal_seq));
-    if (remove.Step() != SQLITE_DONE) return WriteError("removing a dead letter");
+    RETURN_IF_ERROR(WriteStatus(remove.Run()));
     remove.Reset();
     replayed.push_back({.journal_seq = letter.journal_seq,
                         .article_id = letter.article_id,
                         .accepted_at = letter.accepted_at});
   }
-  if (transaction.Commit() != SQLITE_OK) return WriteError("committing a replay");
+  RETURN_IF_ERROR(WriteStatus(transaction.Commit()));
   return replayed;
 }
 
 absl::StatusOr<int64_t> SqliteJournal::RecordCount() {
-  Statement count(*this, "SELECT COUNT(*) FROM records");
-  if (!count.prepared() || count.Step() != SQLITE_ROW) return Error("counting records");
-  return sqlite3_column_int64(count.get(), 0);
+  return db_->QueryInt("SELECT COUNT(*) FROM records");
 }
 
 absl::StatusOr<std::vector<uint64_t>> InMemoryJournal::Append(const std::vector<NewRecord>& records,

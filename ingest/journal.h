@@ -18,8 +18,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-struct sqlite3;
-struct sqlite3_stmt;
+namespace topicwire::sqlite {
+class Database;
+}  // namespace topicwire::sqlite
 
 namespace topicwire::ingest {
 
@@ -167,9 +168,8 @@ class SqliteJournal : public Journal {
   absl::StatusOr<int64_t> RecordCount();
 
  private:
-  SqliteJournal(std::string path, sqlite3* db, const SqliteJournalOptions& options)
-      : path_(std::move(path)), db_(db), options_(options) {}
-  friend class Statement;
+  SqliteJournal(std::string path, std::unique_ptr<sqlite::Database> db,
+                const SqliteJournalOptions& options);
   static absl::StatusOr<std::unique_ptr<SqliteJournal>> OpenFile(
       const std::string& path, const SqliteJournalOptions& options);
   absl::Status CreateSchema();
@@ -177,10 +177,9 @@ class SqliteJournal : public Journal {
   bool Healthy();
   // Moves pending records whose checksum fails to the quarantine file.
   absl::Status QuarantineCorruptRecords();
-  absl::Status Exec(const char* sql);
-  absl::Status Error(absl::string_view what) const;
-  // Like Error(), but a full disk becomes kResourceExhausted with a reason publishers can read.
-  absl::Status WriteError(absl::string_view what) const;
+  // `status` of a write, except that a full disk becomes kResourceExhausted with a reason
+  // publishers can read.
+  absl::Status WriteStatus(absl::Status status) const;
   // Runs `body` in one transaction that skips the fsync (for marks whose loss is harmless).
   absl::Status ExecUnsynced(const std::function<absl::Status()>& body);
   absl::Status MarkCommittedInTransaction(const std::vector<CommitMark>& marks,
@@ -189,10 +188,9 @@ class SqliteJournal : public Journal {
   absl::Status TrimWindow();
 
   std::string path_;
-  sqlite3* db_;
-  // Prepared statements by SQL text, prepared once and reused: preparing costs more than
-  // running the statements of one article (see Statement in journal.cc).
-  std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
+  // Its statement cache keeps each statement prepared once: preparing costs more than running
+  // the statements of one article.
+  std::unique_ptr<sqlite::Database> db_;
   SqliteJournalOptions options_;
   JournalRecovery recovery_;
 };

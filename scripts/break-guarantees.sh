@@ -64,7 +64,7 @@ breaks=(
   "zap-allows-unknown-keys|bin/curve_test bin/security_e2e_test|^((ZapHandlerTest|CurveServerTest|SecurePipelineTest)\..*)$"
   # common/zmq_channel.cc
   "socket-cap-removed|bin/security_e2e_test|^SocketCapE2eTest\..*$"
-  # Slow-subscriber gap counting (cli/subscribe.cc, sink/sink_stage.cc)
+  # Slow-subscriber gap counting (cli/subscribe.cc, sink/history_service.cc)
   "subscriber-gap-silent|bin/cli_subscribe_test bin/slow_subscriber_e2e_test|^(SubscribeTest\.(ReportsSequenceGapsOnStderr|GapInTheLiveStreamIsFilledFromHistory|HoleAtTheEndOfABurstIsFoundOnceTheStreamGoesQuiet)|SlowSubscriberE2eTest\..*)$"
   "sink-gap-reports-ignored|bin/sink_stage_test bin/slow_subscriber_e2e_test|^(SinkStageTest\.CountsTheGapsSubscribersReportWithTheirHistoryRequests|SlowSubscriberE2eTest\..*)$"
 )

@@ -55,8 +55,7 @@ int main(int argc, char** argv) {
   if (!http.ok()) return 1;
 
   const topicwire::sink::SqliteStoreOptions store_options{.path = absl::GetFlag(FLAGS_store),
-                                                          .fsync = absl::GetFlag(FLAGS_fsync),
-                                                          .fill_copies = false};
+                                                          .fsync = absl::GetFlag(FLAGS_fsync)};
   absl::StatusOr<std::unique_ptr<topicwire::sink::SqliteStore>> store =
       topicwire::sink::SqliteStore::Open(store_options);
   if (!store.ok()) {
@@ -66,21 +65,21 @@ int main(int argc, char** argv) {
   spdlog::info("store {} holds {} articles (fsync={})", store_options.path,
                (*store)->head_sequence(), store_options.fsync);
 
-  topicwire::sink::StageOptions options;
+  topicwire::sink::SinkOptions options;
   options.input_endpoint = absl::GetFlag(FLAGS_input_endpoint);
   options.stream_endpoint = absl::GetFlag(FLAGS_stream_endpoint);
   options.history_endpoint = absl::GetFlag(FLAGS_history_endpoint);
   options.commit_endpoint = absl::GetFlag(FLAGS_commit_endpoint);
   options.max_batch = absl::GetFlag(FLAGS_max_batch);
   options.stream_send_hwm = absl::GetFlag(FLAGS_stream_send_hwm);
-  options.history_default_limit = absl::GetFlag(FLAGS_history_default_limit);
-  options.history_max_limit = absl::GetFlag(FLAGS_history_max_limit);
+  options.history.default_limit = absl::GetFlag(FLAGS_history_default_limit);
+  options.history.max_limit = absl::GetFlag(FLAGS_history_max_limit);
   options.linger_ms = absl::GetFlag(FLAGS_linger_ms);
   options.registry = registry;
   options.curve = {.secret_key_file = absl::GetFlag(FLAGS_curve_secret_key_file),
                    .allow_list_file = absl::GetFlag(FLAGS_curve_allow)};
   options.health = health;
-  if (options.max_batch < 1 || options.history_default_limit < 1 || options.history_max_limit < 1) {
+  if (options.max_batch < 1 || options.history.default_limit < 1 || options.history.max_limit < 1) {
     spdlog::error(
         "exiting: --max_batch, --history_default_limit and --history_max_limit must "
         "be at least 1");

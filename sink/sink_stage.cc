@@ -16,8 +16,8 @@
 #include "common/zmq_channel.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/time_util.h"
-#include "proto/history.pb.h"
 #include "proto/internal.pb.h"
+#include "sink/streams.h"
 #include "spdlog/spdlog.h"
 
 namespace topicwire::sink {
@@ -33,17 +33,17 @@ constexpr int64_t kMaxSubscriptionBytes = 1024;
 // The whole stage: sockets, metrics and the handlers the poll loop calls.
 class SinkStage {
  public:
-  SinkStage(zmq::context_t& context, const StageOptions& options, Store& store)
+  SinkStage(zmq::context_t& context, const SinkOptions& options, Store& store)
       : context_(context),
         options_(options),
         store_(store),
         registry_(options.registry ? options.registry : std::make_shared<prometheus::Registry>()),
         metrics_(*registry_),
-        health_(options.health ? options.health : std::make_shared<SinkHealth>()) {}
+        health_(options.health ? options.health : std::make_shared<SinkHealth>()),
+        history_service_(options.history, store, metrics_) {}
 
   absl::Status Run(int shutdown_fd) {
     RETURN_IF_ERROR(SetUpSockets());
-    enum { kShutdown, kInput, kHistory, kStream, kMonitor };
     std::vector<zmq::pollitem_t> items = {
         {nullptr, shutdown_fd, ZMQ_POLLIN, 0},
         {input_.handle(), 0, ZMQ_POLLIN, 0},
@@ -59,11 +59,11 @@ class SinkStage {
       // Shutdown wins over input: stop taking deliveries; everything already received has
       // been stored, published and acknowledged by the handler that received it.
       if (items[kShutdown].revents & ZMQ_POLLIN) break;
-      if (items[kStream].revents & ZMQ_POLLIN) RETURN_IF_ERROR(DrainSubscriptions());
+      if (items[kStream].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleStream());
       if (monitor_.handle() != nullptr && (items[kMonitor].revents & ZMQ_POLLIN))
         RETURN_IF_ERROR(DrainMonitor());
-      if (items[kHistory].revents & ZMQ_POLLIN) RETURN_IF_ERROR(ServeHistory());
-      if (items[kInput].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleDeliveries());
+      if (items[kHistory].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleHistory());
+      if (items[kInput].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleInput());
     }
     health_->set_sockets_bound(false);
     spdlog::info(
@@ -76,6 +76,9 @@ class SinkStage {
   }
 
  private:
+  // The poll items by name; kMonitor is there only while the commit socket is monitored.
+  enum PollItem : size_t { kShutdown, kInput, kHistory, kStream, kMonitor };
+
   absl::Status SetUpSockets() {
     health_->set_store_open(true);  // RunStage's precondition
     metrics_.last_sequence.Set(static_cast<double>(store_.head_sequence()));
@@ -156,7 +159,8 @@ class SinkStage {
     }
   }
 
-  absl::Status DrainSubscriptions() {
+  // The stream socket: subscriptions coming up from subscribers.
+  absl::Status HandleStream() {
     while (true) {
       Frames frames;
       ASSIGN_OR_RETURN(bool got, RecvFrames(stream_, frames, /*dont_wait=*/true));
@@ -175,13 +179,33 @@ class SinkStage {
     }
   }
 
-  absl::Status HandleDeliveries() {
+  // The input socket: stores a batch of deliveries, publishes what is new, then confirms every
+  // delivery of the batch to ingest.
+  absl::Status HandleInput() {
     // The batch is parsed onto one arena: a Delivery carries dozens of evidence messages, and
     // allocating and freeing each one on its own made malloc/free 31% of sink's CPU (22% now).
     google::protobuf::ArenaOptions arena_options;
     arena_options.start_block_size = 64 << 10;
     arena_options.max_block_size = 1 << 20;
     google::protobuf::Arena arena(arena_options);
+    ASSIGN_OR_RETURN(std::vector<v1::Delivery*> deliveries, ReadBatch(arena));
+    if (deliveries.empty()) return absl::OkStatus();
+
+    std::vector<const v1::TaggedArticle*> articles;
+    articles.reserve(deliveries.size());
+    for (const v1::Delivery* delivery : deliveries) articles.push_back(&delivery->tagged());
+    const absl::Time start = absl::Now();
+    ASSIGN_OR_RETURN(std::vector<StoreOutcome> outcomes, store_.StoreBatch(articles, start));
+    metrics_.store_commit_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    // Publish only after the commit: a copy on the stream is always also in history.
+    RETURN_IF_ERROR(Publish(articles, outcomes));
+    metrics_.last_sequence.Set(static_cast<double>(store_.head_sequence()));
+    UpdateStoreSize();
+    return Acknowledge(deliveries);
+  }
+
+  // Reads the deliveries waiting on the input socket, up to the batch limits, onto `arena`.
+  absl::StatusOr<std::vector<v1::Delivery*>> ReadBatch(google::protobuf::Arena& arena) {
     std::vector<v1::Delivery*> deliveries;
     size_t batch_bytes = 0;
     while (static_cast<int>(deliveries.size()) < options_.max_batch &&
@@ -206,16 +230,12 @@ class SinkStage {
       batch_bytes += frames[0].size();
       deliveries.push_back(&delivery);
     }
-    if (deliveries.empty()) return absl::OkStatus();
+    return deliveries;
+  }
 
-    std::vector<const v1::TaggedArticle*> articles;
-    articles.reserve(deliveries.size());
-    for (const v1::Delivery* delivery : deliveries) articles.push_back(&delivery->tagged());
-    const absl::Time start = absl::Now();
-    ASSIGN_OR_RETURN(std::vector<StoreOutcome> outcomes, store_.StoreArticles(articles, start));
-    metrics_.store_commit_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
-
-    // Publish only after the commit: a copy on the stream is always also in history.
+  // Publishes one copy per stream of each newly stored article; counts the rest as duplicates.
+  absl::Status Publish(const std::vector<const v1::TaggedArticle*>& articles,
+                       const std::vector<StoreOutcome>& outcomes) {
     for (size_t i = 0; i < outcomes.size(); ++i) {
       const StoreOutcome& outcome = outcomes[i];
       if (!outcome.newly_stored) {
@@ -231,26 +251,24 @@ class SinkStage {
             absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(articles[i]->accepted_at()));
         metrics_.end_to_end_seconds.Observe(absl::ToDoubleSeconds(latency));
       }
-      for (size_t copy = 0; copy < outcome.streams.size(); ++copy) {
-        const std::string& stream = outcome.streams[copy].first;
-        // Written straight into the frame: one copy of the stored bytes per stream.
-        Frames frames;
-        frames.emplace_back(stream.data(), stream.size());
-        frames.push_back(ToFrameAfter(outcome.serialized, CopyStreamFields(outcome, copy)));
+      for (const StreamPosition& position : outcome.streams) {
+        Frames frames = CopyFrames(outcome.serialized, position);
         // XPUB drops for a subscriber at its high-water mark instead of blocking.
         RETURN_IF_ERROR(SendFrames(stream_, frames, /*dont_wait=*/true));
-        metrics_.CountPublished(stream);
+        metrics_.CountPublished(position.stream);
       }
     }
-    metrics_.last_sequence.Set(static_cast<double>(store_.head_sequence()));
-    UpdateStoreSize();
+    return absl::OkStatus();
+  }
 
-    // Every delivery is confirmed, already stored ones too: ingest may have missed our last ack.
+  // Confirms every delivery to ingest, already stored ones too: ingest may have missed our last
+  // ack.
+  absl::Status Acknowledge(const std::vector<v1::Delivery*>& deliveries) {
     v1::CommitAck ack;
-    for (size_t i = 0; i < deliveries.size(); ++i) {
+    for (const v1::Delivery* delivery : deliveries) {
       v1::CommitAck::Committed* committed = ack.add_committed();
-      committed->set_journal_seq(deliveries[i]->journal_seq());
-      committed->set_article_id(articles[i]->article().id());
+      committed->set_journal_seq(delivery->journal_seq());
+      committed->set_article_id(delivery->tagged().article().id());
     }
     // Never block on ingest: an ack that cannot be queued costs a redelivery, which is
     // recognised as already stored and acknowledged again.
@@ -271,98 +289,8 @@ class SinkStage {
     spdlog::warn("dropping input: {}", std::string(why));
   }
 
-  absl::Status ServeHistory() {
-    // A bounded number per wake-up, so that history cannot starve the input.
-    for (int served = 0; served < 16; ++served) {
-      Frames frames;
-      ASSIGN_OR_RETURN(bool got, RecvFrames(history_, frames, /*dont_wait=*/true));
-      if (!got) return absl::OkStatus();
-      metrics_.history_requests.Increment();
-      if (frames.size() < 2) continue;  // ROUTER always prepends the peer id; cannot happen
-      // The body is the last frame; everything before it is the envelope (DEALER: [id];
-      // REQ: [id][empty]), sent back unchanged so that either client type gets its reply.
-      zmq::message_t body = std::move(frames.back());
-      frames.pop_back();
-      const v1::HistoryReply reply = Answer(body);
-      if (!reply.error().empty()) {
-        metrics_.history_errors.Increment();
-        spdlog::warn("refusing a history request: {}", reply.error());
-      }
-      frames.push_back(ToFrame(reply));
-      absl::Status sent = SendFrames(history_, frames, /*dont_wait=*/true);
-      if (absl::IsResourceExhausted(sent)) {
-        spdlog::warn("dropping a history reply: the client is not reading");
-      } else {
-        RETURN_IF_ERROR(sent);
-      }
-    }
-    return absl::OkStatus();
-  }
-
-  v1::HistoryReply Answer(const zmq::message_t& body) {
-    v1::HistoryReply reply;
-    v1::HistoryRequest request;
-    if (absl::Status parsed = ParseFrame(body, request); !parsed.ok()) {
-      reply.set_error(std::string(parsed.message()));
-      return reply;
-    }
-    HistoryQuery query;
-    query.after_sequence = request.after_sequence();
-    if (request.has_since_time()) {
-      if (request.after_sequence() != 0) {
-        reply.set_error("set after_sequence or since_time, not both");
-        return reply;
-      }
-      const google::protobuf::Timestamp& since = request.since_time();
-      if (since.seconds() < TimeUtil::kTimestampMinSeconds ||
-          since.seconds() > TimeUtil::kTimestampMaxSeconds || since.nanos() < 0 ||
-          since.nanos() > 999'999'999) {
-        reply.set_error("since_time is not a valid timestamp");
-        return reply;
-      }
-      query.since = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(request.since_time()));
-    }
-    if (request.topics_size() > options_.history_max_topics) {
-      reply.set_error(absl::StrCat("too many topics (", request.topics_size(), "); at most ",
-                                   options_.history_max_topics));
-      return reply;
-    }
-    for (const std::string& topic : request.topics()) {
-      if (topic.empty()) {
-        reply.set_error("an empty topic; name a topic id or \"untagged\"");
-        return reply;
-      }
-      query.streams.push_back(topic);
-    }
-    if (request.has_gap()) CountReportedGap(request.gap());
-    query.max_articles = request.limit() == 0
-                             ? options_.history_default_limit
-                             : std::min(request.limit(), options_.history_max_limit);
-    query.max_bytes = options_.history_max_reply_bytes;
-    absl::StatusOr<HistoryPage> page = store_.ReadHistory(query);
-    if (!page.ok()) {
-      spdlog::error("reading history: {}", page.status().ToString());
-      reply.set_error(absl::StrCat("history is unavailable right now: ", page.status().message()));
-      return reply;
-    }
-    for (v1::TaggedArticle& copy : page->copies) *reply.add_messages() = std::move(copy);
-    reply.set_last_sequence(page->last_sequence);
-    reply.set_complete(page->complete);
-    reply.set_head_sequence(page->head_sequence);
-    return reply;
-  }
-
-  // A stream never holds more copies than the store holds articles, so a larger report is bogus
-  // and is capped rather than let one client inflate the counter.
-  void CountReportedGap(const v1::GapReport& gap) {
-    const uint64_t missed = std::min<uint64_t>(gap.missed(), store_.head_sequence());
-    if (gap.stream().empty() || missed == 0) return;
-    metrics_.CountSubscriberGap(gap.stream(), missed);
-    spdlog::debug(
-        "a subscriber of '{}' missed {} message(s) from stream_sequence {} and is "
-        "filling them from history",
-        gap.stream(), missed, gap.first_missing());
-  }
+  // The history socket.
+  absl::Status HandleHistory() { return history_service_.ServeWaiting(history_); }
 
   void UpdateStoreSize() {
     absl::StatusOr<int64_t> size = store_.SizeBytes();
@@ -370,11 +298,12 @@ class SinkStage {
   }
 
   zmq::context_t& context_;
-  const StageOptions& options_;
+  const SinkOptions& options_;
   Store& store_;
   std::shared_ptr<prometheus::Registry> registry_;
   SinkMetrics metrics_;
   std::shared_ptr<SinkHealth> health_;
+  HistoryService history_service_;
   BoundEndpoints bound_;
   zmq::socket_t input_{context_, zmq::socket_type::pull};
   zmq::socket_t stream_{context_, zmq::socket_type::xpub};
@@ -386,7 +315,7 @@ class SinkStage {
 
 }  // namespace
 
-absl::Status RunStage(zmq::context_t& context, const StageOptions& options, Store& store,
+absl::Status RunStage(zmq::context_t& context, const SinkOptions& options, Store& store,
                       int shutdown_fd) {
   SinkStage stage(context, options, store);
   return stage.Run(shutdown_fd);

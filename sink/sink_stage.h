@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "common/curve.h"
 #include "prometheus/registry.h"
+#include "sink/history_service.h"
 #include "sink/sink_metrics.h"
 #include "sink/store.h"
 #include "zmq.hpp"
@@ -26,7 +27,8 @@ struct BoundEndpoints {
   std::string history;
 };
 
-struct StageOptions {
+// How RunStage runs the sink; sink_main.cc fills it from flags, tests directly.
+struct SinkOptions {
   // PULL, bound: Delivery frames from the classify workers.
   std::string input_endpoint = "tcp://*:7404";
   // XPUB, bound: [topic id][TaggedArticle] for subscribers (SUB). XPUB rather than PUB so that
@@ -36,23 +38,19 @@ struct StageOptions {
   std::string history_endpoint = "tcp://*:7402";
   // PUSH, connected: CommitAck to ingest's commit PULL.
   std::string commit_endpoint = "tcp://127.0.0.1:7405";
-  // At most this many deliveries, and about this many bytes, are stored in one transaction.
-  // 256 deliveries share one fsync: at about 4 ms per fsync that allows 60,000/s, far above
-  // what the CPU allows, while a tagged article with its evidence is ~13 KB, so a larger batch
-  // only raises peak memory (1000 of them made sink's RSS exceed 64 MB).
+  // At most this many deliveries are stored in one transaction. 256 deliveries share one
+  // fsync: at about 4 ms per fsync that allows 60,000/s, far above what the CPU allows, while a
+  // tagged article with its evidence is ~13 KB, so a larger batch only raises peak memory (1000
+  // of them made sink's RSS exceed 64 MB).
   int max_batch = 256;
+  // A batch also stops growing once its deliveries hold about this many bytes.
   size_t max_batch_bytes = size_t{8} << 20;
   // Per-subscriber queue on the stream socket. A subscriber that falls further behind loses
   // messages silently (ZeroMQ PUB semantics; nothing is counted): it sees stream_sequence jump
   // and fills the gap from history.
   int stream_send_hwm = 100000;
-  // History page size when the request says 0, and the most a request may ask for.
-  uint32_t history_default_limit = 100;
-  uint32_t history_max_limit = 1000;
-  // A history page stops growing past this many bytes (at least one article is always sent).
-  size_t history_max_reply_bytes = size_t{16} << 20;
-  // The most topics one history request may filter by.
-  int history_max_topics = 1024;
+  // Page sizes and limits of the history endpoint.
+  HistoryOptions history;
   // Upper bound on how long unsent output delays exit.
   int linger_ms = 2000;
   // Metrics are registered here; null keeps them private (not exported).
@@ -70,7 +68,7 @@ struct StageOptions {
 // publish, acknowledge) and returns OK. Malformed input is counted, warned about and dropped.
 // Returns an error when a socket cannot be set up or the store fails (nothing of the failed
 // batch is acknowledged, so ingest redelivers it). `store` must be open.
-absl::Status RunStage(zmq::context_t& context, const StageOptions& options, Store& store,
+absl::Status RunStage(zmq::context_t& context, const SinkOptions& options, Store& store,
                       int shutdown_fd);
 
 }  // namespace topicwire::sink

@@ -1,8 +1,11 @@
 // The sink's store: every tagged article once, with the store sequence and the per-stream
 // sequences it was published with, so that late joiners can replay exactly what went out live.
+// Persistence only: which streams an article goes on and how a copy is framed are
+// sink/streams.h's.
 #ifndef TOPICWIRE_SINK_STORE_H_
 #define TOPICWIRE_SINK_STORE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -13,40 +16,28 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "proto/article.pb.h"
+#include "sink/streams.h"
+
+namespace topicwire::sqlite {
+class Database;
+}  // namespace topicwire::sqlite
 
 namespace topicwire::sink {
-
-// The stream of articles that reached no topic's threshold.
-inline constexpr char kUntaggedStream[] = "untagged";
-
-// The streams an article is published on: each distinct tag topic in tag order, or
-// kUntaggedStream when it has no tags.
-std::vector<std::string> StreamsOf(const v1::TaggedArticle& article);
 
 // What happened to one article handed to Store::StoreBatch.
 struct StoreOutcome {
   // False when an article with the same id was already stored (earlier, or earlier in the same
-  // batch); nothing was changed then.
+  // batch); nothing was changed then, and the fields below stay empty.
   bool newly_stored = false;
   // The store sequence of the article (the existing one when it was already stored).
   uint64_t sequence = 0;
-  // Newly stored only: the copies to publish, one per stream, with stored_at, sequence, stream
-  // and stream_sequence set.
-  // Only when SqliteStoreOptions::fill_copies is set (tests, tools): a deep copy per stream
-  // costs more than storing the article, so the stage publishes from the two fields below.
-  std::vector<v1::TaggedArticle> copies;
-  // Newly stored only: the stored article serialized once, with stored_at and sequence set and
-  // no stream, as kept in the store.
+  // The stored article serialized once, with stored_at and sequence set and no stream, as kept
+  // in the store; CopyFrames() turns it into each published copy.
   std::string serialized;
   absl::Time stored_at;
-  // Newly stored only: (stream, stream_sequence) of each copy, in publication order.
-  std::vector<std::pair<std::string, uint64_t>> streams;
+  // Where each copy is published, in publication order.
+  std::vector<StreamPosition> streams;
 };
-
-// What turns `serialized` into copy `index` of a newly stored article: a message holding only
-// stream and stream_sequence. Serialized after `serialized` (concatenated protobuf messages
-// merge), the bytes parse exactly as the copy, without re-serializing the article per stream.
-v1::TaggedArticle CopyStreamFields(const StoreOutcome& outcome, size_t index);
 
 // Which stored copies a history page should hold.
 struct HistoryQuery {
@@ -82,16 +73,11 @@ class Store {
 
   // Stores `articles` in one transaction, idempotently by Article.id, stamping stored_at with
   // `now` (never earlier than the previous stored_at, so stored_at grows with sequence).
+  // The caller keeps the articles (the sink stage parses them onto an arena); none is copied.
   // Returns one outcome per article, in order. On error nothing of the batch is stored.
-  // REQUIRES: every article has a non-empty id.
+  // REQUIRES: no pointer is null, and every article has a non-empty id.
   virtual absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(
-      const std::vector<v1::TaggedArticle>& articles, absl::Time now) = 0;
-
-  // StoreBatch() for articles the caller holds elsewhere (the sink stage parses them onto an
-  // Arena), without moving or copying them. The default copies them and calls StoreBatch().
-  // REQUIRES: no pointer is null.
-  virtual absl::StatusOr<std::vector<StoreOutcome>> StoreArticles(
-      const std::vector<const v1::TaggedArticle*>& articles, absl::Time now);
+      const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) = 0;
 
   // Reads one page of history.
   virtual absl::StatusOr<HistoryPage> ReadHistory(const HistoryQuery& query) = 0;
@@ -110,9 +96,6 @@ struct SqliteStoreOptions {
   // False uses NORMAL (WAL): faster, but the last batches may vanish on power loss although
   // ingest was already told they were stored, so those articles would be lost.
   bool fsync = true;
-  // Also fill StoreOutcome::copies. The sink stage turns this off (it publishes from
-  // StoreOutcome::serialized); it cost about half of sink's CPU with realistic tag evidence.
-  bool fill_copies = true;
 };
 
 // Store in one SQLite database in WAL mode. Not thread-safe: one stage thread owns it.
@@ -123,19 +106,61 @@ class SqliteStore : public Store {
   ~SqliteStore() override;
 
   absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(
-      const std::vector<v1::TaggedArticle>& articles, absl::Time now) override;
-  absl::StatusOr<std::vector<StoreOutcome>> StoreArticles(
       const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) override;
   absl::StatusOr<HistoryPage> ReadHistory(const HistoryQuery& query) override;
   uint64_t head_sequence() const override { return head_sequence_; }
   absl::StatusOr<int64_t> SizeBytes() override;
 
  private:
-  class Impl;
-  explicit SqliteStore(std::unique_ptr<Impl> impl, uint64_t head_sequence);
+  SqliteStore(std::unique_ptr<sqlite::Database> db, uint64_t head_sequence,
+              int64_t last_stored_at_us);
+  absl::StatusOr<std::vector<StoreOutcome>> StoreInTransaction(
+      const std::vector<const v1::TaggedArticle*>& articles, absl::Time now);
+  // Inserts `article` as the next sequence with its stream positions and fills `outcome`.
+  absl::Status Insert(const v1::TaggedArticle& article, int64_t stored_at_us,
+                      StoreOutcome& outcome);
+  absl::StatusOr<std::optional<uint64_t>> FindArticle(const std::string& id);
+  // The last stream_sequence stored for `stream` (0 when none).
+  absl::StatusOr<uint64_t> StreamHead(const std::string& stream);
 
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<sqlite::Database> db_;
   uint64_t head_sequence_ = 0;
+  int64_t last_stored_at_us_ = 0;
+  StreamSequences stream_sequences_;
+};
+
+// One stored article as StoreReader lists it.
+struct StoredArticle {
+  std::string article_id;
+  uint64_t sequence = 0;
+};
+
+// One published copy as the store records it.
+struct StoredCopy {
+  std::string article_id;
+  uint64_t sequence = 0;
+  StreamPosition position;
+};
+
+// Reads the store that a running sink writes, without writing to it: how tools (the chaos run)
+// see what was stored and published, without knowing the schema.
+class StoreReader {
+ public:
+  // Opens the existing store at `path` for queries only (PRAGMA query_only); kNotFound while
+  // sink has not created it yet.
+  static absl::StatusOr<std::unique_ptr<StoreReader>> Open(const std::string& path);
+  ~StoreReader();
+
+  // The articles stored with a sequence above `after_sequence`, in sequence order.
+  absl::StatusOr<std::vector<StoredArticle>> ReadArticles(uint64_t after_sequence);
+  // Every copy the store records, in sequence order and within one article in publication
+  // order.
+  absl::StatusOr<std::vector<StoredCopy>> ReadCopies();
+
+ private:
+  explicit StoreReader(std::unique_ptr<sqlite::Database> db);
+
+  std::unique_ptr<sqlite::Database> db_;
 };
 
 }  // namespace topicwire::sink

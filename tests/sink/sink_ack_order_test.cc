@@ -33,7 +33,7 @@ class GatedStore : public Store {
   explicit GatedStore(std::unique_ptr<SqliteStore> store) : store_(std::move(store)) {}
 
   absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(
-      const std::vector<v1::TaggedArticle>& articles, absl::Time now) override {
+      const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) override {
     batches_waiting_ = true;
     {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -79,7 +79,7 @@ TEST(SinkAckOrderTest, CommitAckIsSentOnlyAfterTheDeliveryIsStored) {
   zmq::socket_t ingest(context, zmq::socket_type::pull);
   ASSERT_THAT(ConfigureSocket(ingest, 0), IsOk());
   ASSERT_THAT(Bind(ingest, "inproc://ack-order-commit"), IsOk());
-  StageOptions options;
+  SinkOptions options;
   options.input_endpoint = "inproc://ack-order-input";
   options.stream_endpoint = "inproc://ack-order-stream";
   options.history_endpoint = "inproc://ack-order-history";

@@ -222,7 +222,7 @@ class SinkStageTest : public ::testing::Test {
   std::unique_ptr<Shutdown> shutdown_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<SinkHealth> health_;
-  StageOptions options_;
+  SinkOptions options_;
   BoundEndpoints endpoints_;
   std::future<absl::Status> stage_;
 };
@@ -427,7 +427,7 @@ TEST_F(SinkStageTest, StopsCleanlyWhenIdle) {
 // A store whose writes fail, as a full disk would.
 class FailingStore : public Store {
  public:
-  absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(const std::vector<v1::TaggedArticle>&,
+  absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(const std::vector<const v1::TaggedArticle*>&,
                                                        absl::Time) override {
     return absl::UnavailableError("disk full");
   }
@@ -440,7 +440,7 @@ TEST_F(SinkStageTest, StopsWithTheErrorWhenTheStoreFailsAndAcknowledgesNothing) 
   FailingStore store;
   absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
   ASSERT_THAT(shutdown, IsOk());
-  StageOptions options;
+  SinkOptions options;
   options.input_endpoint = "inproc://failing-store-input";
   options.stream_endpoint = "inproc://failing-store-stream";
   options.history_endpoint = "inproc://failing-store-history";
@@ -461,7 +461,7 @@ TEST_F(SinkStageTest, FailsWhenAnEndpointCannotBeBound) {
   ASSERT_THAT(store, IsOk());
   absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
   ASSERT_THAT(shutdown, IsOk());
-  StageOptions options;
+  SinkOptions options;
   options.input_endpoint = "tcp://127.0.0.1:*";
   options.stream_endpoint = "nonsense://x";
   options.history_endpoint = "tcp://127.0.0.1:*";

@@ -21,6 +21,7 @@ using ::testing::ElementsAre;
 using ::testing::Pair;
 using ::topicwire::testing::IsOk;
 using ::topicwire::testing::MakeTempDir;
+using ::topicwire::testing::StatusIs;
 
 const absl::Time kNoon = absl::FromUnixSeconds(1'800'000'000);
 
@@ -68,6 +69,16 @@ std::unique_ptr<SqliteStore> OpenStore(const std::string& path) {
   return store.ok() ? *std::move(store) : nullptr;
 }
 
+// (stream, stream_sequence) of each position.
+std::vector<std::pair<std::string, uint64_t>> Positions(
+    const std::vector<StreamPosition>& positions) {
+  std::vector<std::pair<std::string, uint64_t>> pairs;
+  for (const StreamPosition& position : positions) {
+    pairs.emplace_back(position.stream, position.stream_sequence);
+  }
+  return pairs;
+}
+
 // (stream, stream_sequence) of each copy.
 std::vector<std::pair<std::string, uint64_t>> StreamPositions(
     const std::vector<v1::TaggedArticle>& copies) {
@@ -94,7 +105,9 @@ class SqliteStoreTest : public ::testing::Test {
 
   std::vector<StoreOutcome> Store(const std::vector<v1::TaggedArticle>& articles,
                                   absl::Time now = kNoon) {
-    absl::StatusOr<std::vector<StoreOutcome>> outcomes = store_->StoreBatch(articles, now);
+    std::vector<const v1::TaggedArticle*> pointers;
+    for (const v1::TaggedArticle& article : articles) pointers.push_back(&article);
+    absl::StatusOr<std::vector<StoreOutcome>> outcomes = store_->StoreBatch(pointers, now);
     EXPECT_THAT(outcomes, IsOk());
     return outcomes.ok() ? *outcomes : std::vector<StoreOutcome>{};
   }
@@ -109,12 +122,6 @@ class SqliteStoreTest : public ::testing::Test {
   std::unique_ptr<SqliteStore> store_;
 };
 
-TEST(StreamsOfTest, TagTopicsInOrderWithoutRepeatsOrUntagged) {
-  EXPECT_THAT(StreamsOf(MakeArticle("a", {"quantum", "ai", "quantum"})),
-              ElementsAre("quantum", "ai"));
-  EXPECT_THAT(StreamsOf(MakeArticle("a", {})), ElementsAre("untagged"));
-}
-
 TEST_F(SqliteStoreTest, CreatesParentDirectoriesAndStartsEmpty) {
   EXPECT_TRUE(std::filesystem::exists(path_));
   EXPECT_EQ(store_->head_sequence(), 0u);
@@ -124,26 +131,34 @@ TEST_F(SqliteStoreTest, CreatesParentDirectoriesAndStartsEmpty) {
   EXPECT_EQ(page.head_sequence, 0u);
 }
 
-TEST_F(SqliteStoreTest, StoredBytesWithCopyStreamFieldsParseExactlyAsTheCopiesAndAsStored) {
+// What the stage publishes (CopyFrames of the stored bytes) is each input article with exactly
+// sink's four fields set, and history returns the same copies.
+TEST_F(SqliteStoreTest, PublishedCopiesAreTheArticlesWithSinkFieldsAndMatchHistory) {
   v1::TaggedArticle with_sink_fields = MakeArticle("s", {"ai"});
   with_sink_fields.set_stream("forged");  // a worker should not set these; the store overrides
   with_sink_fields.set_sequence(99);
   *with_sink_fields.mutable_stored_at() = TimeUtil::SecondsToTimestamp(5);
-  std::vector<StoreOutcome> outcomes =
-      Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), with_sink_fields});
+  const std::vector<v1::TaggedArticle> articles = {MakeArticle("a", {"quantum", "ai"}),
+                                                   MakeArticle("b", {}), with_sink_fields};
+  std::vector<StoreOutcome> outcomes = Store(articles);
   ASSERT_EQ(outcomes.size(), 3u);
   HistoryPage page = Read(Query());
   size_t copy_in_history = 0;
-  for (const StoreOutcome& outcome : outcomes) {
-    ASSERT_EQ(outcome.streams.size(), outcome.copies.size());
+  for (size_t a = 0; a < outcomes.size(); ++a) {
+    const StoreOutcome& outcome = outcomes[a];
     EXPECT_EQ(outcome.stored_at, kNoon);
-    for (size_t i = 0; i < outcome.streams.size(); ++i) {
+    for (const StreamPosition& position : outcome.streams) {
+      Frames frames = CopyFrames(outcome.serialized, position);
+      ASSERT_EQ(frames.size(), 2u);
+      EXPECT_EQ(frames[0].to_string(), position.stream);
+      v1::TaggedArticle expected = articles[a];
+      expected.set_sequence(outcome.sequence);
+      *expected.mutable_stored_at() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNoon));
+      expected.set_stream(position.stream);
+      expected.set_stream_sequence(position.stream_sequence);
       v1::TaggedArticle parsed;
-      ASSERT_TRUE(parsed.ParseFromString(outcome.serialized +
-                                         CopyStreamFields(outcome, i).SerializeAsString()));
-      EXPECT_EQ(outcome.streams[i].first, outcome.copies[i].stream());
-      EXPECT_EQ(outcome.streams[i].second, outcome.copies[i].stream_sequence());
-      EXPECT_EQ(parsed.SerializeAsString(), outcome.copies[i].SerializeAsString());
+      ASSERT_TRUE(parsed.ParseFromString(frames[1].to_string()));
+      EXPECT_EQ(parsed.SerializeAsString(), expected.SerializeAsString());
       ASSERT_LT(copy_in_history, page.copies.size());
       EXPECT_EQ(parsed.SerializeAsString(), page.copies[copy_in_history++].SerializeAsString());
     }
@@ -157,17 +172,17 @@ TEST_F(SqliteStoreTest, AssignsSequencesAndStreamSequencesWithoutHoles) {
   ASSERT_EQ(outcomes.size(), 3u);
   EXPECT_TRUE(outcomes[0].newly_stored);
   EXPECT_EQ(outcomes[0].sequence, 1u);
-  EXPECT_THAT(StreamPositions(outcomes[0].copies),
-              ElementsAre(Pair("quantum", 1u), Pair("ai", 1u)));
+  EXPECT_THAT(Positions(outcomes[0].streams), ElementsAre(Pair("quantum", 1u), Pair("ai", 1u)));
   EXPECT_EQ(outcomes[1].sequence, 2u);
-  EXPECT_THAT(StreamPositions(outcomes[1].copies), ElementsAre(Pair("untagged", 1u)));
+  EXPECT_THAT(Positions(outcomes[1].streams), ElementsAre(Pair("untagged", 1u)));
   EXPECT_EQ(outcomes[2].sequence, 3u);
-  EXPECT_THAT(StreamPositions(outcomes[2].copies), ElementsAre(Pair("ai", 2u)));
+  EXPECT_THAT(Positions(outcomes[2].streams), ElementsAre(Pair("ai", 2u)));
   for (const StoreOutcome& outcome : outcomes) {
-    for (const v1::TaggedArticle& copy : outcome.copies) {
-      EXPECT_EQ(copy.sequence(), outcome.sequence);
-      EXPECT_EQ(TimeUtil::TimestampToSeconds(copy.stored_at()), absl::ToUnixSeconds(kNoon));
-    }
+    v1::TaggedArticle stored;
+    ASSERT_TRUE(stored.ParseFromString(outcome.serialized));
+    EXPECT_EQ(stored.sequence(), outcome.sequence);
+    EXPECT_EQ(TimeUtil::TimestampToSeconds(stored.stored_at()), absl::ToUnixSeconds(kNoon));
+    EXPECT_TRUE(stored.stream().empty());
   }
   EXPECT_EQ(store_->head_sequence(), 3u);
 }
@@ -180,10 +195,11 @@ TEST_F(SqliteStoreTest, StoringAnIdAgainChangesNothing) {
   ASSERT_EQ(outcomes.size(), 2u);
   EXPECT_FALSE(outcomes[0].newly_stored);
   EXPECT_EQ(outcomes[0].sequence, 1u);
-  EXPECT_TRUE(outcomes[0].copies.empty());
+  EXPECT_TRUE(outcomes[0].streams.empty());
+  EXPECT_TRUE(outcomes[0].serialized.empty());
   EXPECT_TRUE(outcomes[1].newly_stored);
   EXPECT_EQ(outcomes[1].sequence, 2u);  // no hole for the duplicate
-  EXPECT_THAT(StreamPositions(outcomes[1].copies), ElementsAre(Pair("ai", 2u)));
+  EXPECT_THAT(Positions(outcomes[1].streams), ElementsAre(Pair("ai", 2u)));
 
   HistoryPage page = Read(Query());
   ASSERT_EQ(page.copies.size(), 2u);
@@ -211,19 +227,20 @@ TEST_F(SqliteStoreTest, SequencesContinueAfterReopening) {
   ASSERT_EQ(outcomes.size(), 3u);
   EXPECT_FALSE(outcomes[0].newly_stored);  // idempotence survives the restart too
   EXPECT_EQ(outcomes[1].sequence, 3u);
-  EXPECT_THAT(StreamPositions(outcomes[1].copies),
+  EXPECT_THAT(Positions(outcomes[1].streams),
               ElementsAre(Pair("ai", 2u), Pair("untagged_not", 1u)));
   EXPECT_EQ(outcomes[2].sequence, 4u);
-  EXPECT_THAT(StreamPositions(outcomes[2].copies), ElementsAre(Pair("untagged", 2u)));
+  EXPECT_THAT(Positions(outcomes[2].streams), ElementsAre(Pair("untagged", 2u)));
 }
 
 TEST_F(SqliteStoreTest, StoredAtNeverGoesBackwards) {
   Store({MakeArticle("a", {})}, kNoon);
   std::vector<StoreOutcome> outcomes = Store({MakeArticle("b", {})}, kNoon - absl::Hours(1));
   ASSERT_EQ(outcomes.size(), 1u);
-  ASSERT_EQ(outcomes[0].copies.size(), 1u);
-  EXPECT_EQ(TimeUtil::TimestampToSeconds(outcomes[0].copies[0].stored_at()),
-            absl::ToUnixSeconds(kNoon));
+  EXPECT_EQ(outcomes[0].stored_at, kNoon);
+  v1::TaggedArticle stored;
+  ASSERT_TRUE(stored.ParseFromString(outcomes[0].serialized));
+  EXPECT_EQ(TimeUtil::TimestampToSeconds(stored.stored_at()), absl::ToUnixSeconds(kNoon));
 }
 
 TEST_F(SqliteStoreTest, HistoryPagesByArticleInSequenceOrder) {
@@ -291,6 +308,39 @@ TEST_F(SqliteStoreTest, ReportsItsSize) {
   absl::StatusOr<int64_t> size = store_->SizeBytes();
   ASSERT_THAT(size, IsOk());
   EXPECT_GT(*size, 0);
+}
+
+TEST_F(SqliteStoreTest, ReaderListsArticlesAndCopiesWhileTheStoreIsOpen) {
+  Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), MakeArticle("c", {"ai"})});
+  absl::StatusOr<std::unique_ptr<StoreReader>> reader = StoreReader::Open(path_);
+  ASSERT_THAT(reader, IsOk());
+  absl::StatusOr<std::vector<StoredArticle>> after_one = (*reader)->ReadArticles(1);
+  ASSERT_THAT(after_one, IsOk());
+  ASSERT_EQ(after_one->size(), 2u);
+  EXPECT_EQ((*after_one)[0].article_id, "b");
+  EXPECT_EQ((*after_one)[0].sequence, 2u);
+  EXPECT_EQ((*after_one)[1].article_id, "c");
+  absl::StatusOr<std::vector<StoredCopy>> copies = (*reader)->ReadCopies();
+  ASSERT_THAT(copies, IsOk());
+  std::vector<std::pair<std::string, uint64_t>> ids;
+  std::vector<StreamPosition> positions;
+  for (const StoredCopy& copy : *copies) {
+    ids.emplace_back(copy.article_id, copy.sequence);
+    positions.push_back(copy.position);
+  }
+  EXPECT_THAT(ids, ElementsAre(Pair("a", 1u), Pair("a", 1u), Pair("b", 2u), Pair("c", 3u)));
+  EXPECT_THAT(Positions(positions), ElementsAre(Pair("quantum", 1u), Pair("ai", 1u),
+                                                Pair("untagged", 1u), Pair("ai", 2u)));
+  // It sees what the store writes after it opened.
+  Store({MakeArticle("d", {})});
+  absl::StatusOr<std::vector<StoredArticle>> newer = (*reader)->ReadArticles(3);
+  ASSERT_THAT(newer, IsOk());
+  ASSERT_EQ(newer->size(), 1u);
+  EXPECT_EQ((*newer)[0].article_id, "d");
+}
+
+TEST(StoreReaderTest, MissingStoreIsNotFound) {
+  EXPECT_THAT(StoreReader::Open(MakeTempDir() + "/none.db"), StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace
