@@ -140,9 +140,9 @@ class Worker {
 
   // The taxonomy in use and how reloads went, for /readyz.
   void SetTaxonomyDetail() {
-    readiness_->SetDetail(absl::StrCat("taxonomy ", classifier_->version(), " (reloads: ",
-                                       static_cast<int>(metrics_.reloads_ok.Value()), " ok, ",
-                                       static_cast<int>(metrics_.reloads_refused.Value()),
+    readiness_->SetDetail(absl::StrCat("taxonomy ", classifier_->version(),
+                                       " (reloads: ", static_cast<int>(metrics_.reloads_ok.Value()),
+                                       " ok, ", static_cast<int>(metrics_.reloads_refused.Value()),
                                        " refused)"));
   }
 

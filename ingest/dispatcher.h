@@ -37,9 +37,9 @@ struct DispatcherOptions {
 // Articles for one worker: the stage sends `dispatch` to `worker` and reports the outcome with
 // Sent() or NotSent().
 struct DispatchBatch {
-  std::string worker;               // routing id
-  v1::Dispatch dispatch;            // the work items, articles read from the journal
-  std::vector<uint64_t> seqs;       // their journal sequence numbers, in `dispatch`'s order
+  std::string worker;          // routing id
+  v1::Dispatch dispatch;       // the work items, articles read from the journal
+  std::vector<uint64_t> seqs;  // their journal sequence numbers, in `dispatch`'s order
 };
 
 // Not thread-safe: the stage thread owns it. Reads and writes the journal (articles, failed
@@ -61,8 +61,7 @@ class Dispatcher {
 
   // A message from worker `worker` on the work socket: credit, a failed item, a heartbeat or a
   // goodbye.
-  void OnWorkerMessage(const std::string& worker, const v1::WorkerMessage& message,
-                       absl::Time now);
+  void OnWorkerMessage(const std::string& worker, const v1::WorkerMessage& message, absl::Time now);
 
   // Sink confirmed these records: marks them committed in the journal and forgets them. A mark
   // whose article id does not match the pending record is ignored. A full journal disk is not

@@ -268,8 +268,8 @@ TEST_F(ClassifyStageTest, HoldsCreditWhileSinkIsUnreachable) {
   std::optional<v1::WorkerMessage> credit = NextControl();
   ASSERT_TRUE(credit.has_value());
   EXPECT_EQ(credit->credit().credit(), 1u);
-  EXPECT_TRUE(
-      ::topicwire::testing::WaitFor([&] { return readiness_->IsMet(kSinkConnected); }, absl::Seconds(5)));
+  EXPECT_TRUE(::topicwire::testing::WaitFor([&] { return readiness_->IsMet(kSinkConnected); },
+                                            absl::Seconds(5)));
 }
 
 TEST_F(ClassifyStageTest, RefusesZeroCredit) {
@@ -403,8 +403,7 @@ TEST_F(ClassifyReloadTest, SwapsOnSignalWithAStreamRunningAndRefusesABadFile) {
   WriteTaxonomy(path_, "topics { id: \"x\" terms { regex: \"(unclosed\" } }\n");
   reload_->Trigger();
   EXPECT_TRUE(::topicwire::testing::WaitFor(
-      [&] { return absl::StrContains(readiness_->detail(), "1 refused"); },
-      absl::Seconds(5)))
+      [&] { return absl::StrContains(readiness_->detail(), "1 refused"); }, absl::Seconds(5)))
       << readiness_->detail();
   const v1::TaggedArticle after = TagOne(kArticles + 1);
   EXPECT_EQ(after.taxonomy_version(), "reload-2");
@@ -414,9 +413,7 @@ TEST_F(ClassifyReloadTest, SwapsOnSignalWithAStreamRunningAndRefusesABadFile) {
   // The counters and the latency histogram moved once per article and once per tag. The worker
   // observes latency just after handing the Delivery over, so wait for the last observation.
   EXPECT_TRUE(::topicwire::testing::WaitFor(
-      [&] {
-        return MetricSum(*registry_, "topicwire_classify_latency_seconds") == kArticles + 1;
-      },
+      [&] { return MetricSum(*registry_, "topicwire_classify_latency_seconds") == kArticles + 1; },
       absl::Seconds(5)));
   EXPECT_EQ(MetricSum(*registry_, "topicwire_classify_articles_total"), kArticles + 1);
   EXPECT_EQ(MetricSum(*registry_, "topicwire_classify_tags_total"), old_count + 2 * new_count + 2);

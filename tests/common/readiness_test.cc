@@ -21,8 +21,8 @@ enum Condition : size_t { kStoreOpen, kConnected };
 
 TEST(ReadinessTest, UnreadyUntilEveryConditionIsMetAndNamesEachUnmetOne) {
   Readiness readiness({"store not open", "no connection to ingest"});
-  EXPECT_THAT(readiness.Ready(), StatusIs(absl::StatusCode::kUnavailable,
-                                          "store not open; no connection to ingest"));
+  EXPECT_THAT(readiness.Ready(),
+              StatusIs(absl::StatusCode::kUnavailable, "store not open; no connection to ingest"));
   readiness.Set(kStoreOpen, true);
   EXPECT_TRUE(readiness.IsMet(kStoreOpen));
   EXPECT_FALSE(readiness.IsMet(kConnected));

@@ -115,7 +115,8 @@ TEST_F(HttpEndpointTest, ReadyzAddsTheDetailLineReadyOrNot) {
   readiness_->SetDetail("taxonomy v7 (reloads: 1 ok, 0 refused)");
   absl::StatusOr<HttpResponse> not_ready = Request(endpoint_->port(), "GET", "/readyz");
   ASSERT_THAT(not_ready.status(), IsOk());
-  EXPECT_EQ(not_ready->body, "not ready: no path to sink\ntaxonomy v7 (reloads: 1 ok, 0 refused)\n");
+  EXPECT_EQ(not_ready->body,
+            "not ready: no path to sink\ntaxonomy v7 (reloads: 1 ok, 0 refused)\n");
 
   readiness_->Set(0, true);
   absl::StatusOr<HttpResponse> ready = Request(endpoint_->port(), "GET", "/readyz");
