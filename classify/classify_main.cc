@@ -6,8 +6,8 @@
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
 #include "classify/classifier.h"
-#include "classify/classify_metrics.h"
 #include "classify/classify_stage.h"
+#include "common/readiness.h"
 #include "common/service_main.h"
 #include "prometheus/registry.h"
 #include "spdlog/spdlog.h"
@@ -56,21 +56,20 @@ int main(int argc, char** argv) {
                (*classifier)->pattern_count());
 
   auto registry = std::make_shared<prometheus::Registry>();
-  auto health = std::make_shared<topicwire::classify::ClassifyHealth>();
-  absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> http = topicwire::ServeProbes(
-      absl::GetFlag(FLAGS_http_listen), registry, [health] { return health->Ready(); },
-      [health] { return health->taxonomy_summary(); });
+  std::shared_ptr<topicwire::Readiness> readiness = topicwire::classify::NewClassifyReadiness();
+  absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> http =
+      topicwire::ServeProbes(absl::GetFlag(FLAGS_http_listen), registry, readiness);
   if (!http.ok()) return 1;
 
   zmq::context_t context(/*io_threads=*/1);
-  const topicwire::classify::StageOptions options{
+  const topicwire::classify::ClassifyOptions options{
       .work_endpoint = absl::GetFlag(FLAGS_work_endpoint),
       .sink_endpoint = absl::GetFlag(FLAGS_sink_endpoint),
       .credit = absl::GetFlag(FLAGS_credit),
       .heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval),
       .linger_ms = absl::GetFlag(FLAGS_linger_ms),
       .registry = registry,
-      .health = health,
+      .readiness = readiness,
       .taxonomy_path = taxonomy_path,
       .reload_fd = *reload_fd,
       .taxonomy_check_interval = absl::GetFlag(FLAGS_taxonomy_check_interval)};

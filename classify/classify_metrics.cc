@@ -1,9 +1,5 @@
 #include "classify/classify_metrics.h"
 
-#include <vector>
-
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/metrics.h"
 
 namespace topicwire::classify {
@@ -65,28 +61,6 @@ void ClassifyMetrics::CountTag(const std::string& topic) {
   auto [it, inserted] = tags_by_topic_.try_emplace(topic, nullptr);
   if (inserted) it->second = &tags_family_.Add({{"topic", topic}});
   it->second->Increment();
-}
-
-void ClassifyHealth::set_taxonomy(const std::string& version, int reloads_ok, int reloads_refused) {
-  std::lock_guard<std::mutex> lock(taxonomy_mutex_);
-  taxonomy_version_ = version;
-  reloads_ok_ = reloads_ok;
-  reloads_refused_ = reloads_refused;
-}
-
-std::string ClassifyHealth::taxonomy_summary() const {
-  std::lock_guard<std::mutex> lock(taxonomy_mutex_);
-  return absl::StrCat("taxonomy ", taxonomy_version_, " (reloads: ", reloads_ok_, " ok, ",
-                      reloads_refused_, " refused)");
-}
-
-absl::Status ClassifyHealth::Ready() const {
-  std::vector<std::string> missing;
-  if (!taxonomy_loaded_) missing.push_back("taxonomy not loaded");
-  if (!ingest_connected_) missing.push_back("no heartbeat from ingest");
-  if (!sink_connected_) missing.push_back("no connection to sink");
-  if (missing.empty()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrJoin(missing, "; "));
 }
 
 }  // namespace topicwire::classify

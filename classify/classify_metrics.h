@@ -1,13 +1,10 @@
-// The classify worker's Prometheus metrics and its readiness (served by common/http_endpoint.h).
+// The classify worker's Prometheus metrics.
 #ifndef TOPICWIRE_CLASSIFY_CLASSIFY_METRICS_H_
 #define TOPICWIRE_CLASSIFY_CLASSIFY_METRICS_H_
 
-#include <atomic>
-#include <mutex>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/status/status.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -48,33 +45,6 @@ class ClassifyMetrics {
   prometheus::Family<prometheus::Gauge>& taxonomy_info_family_;
   prometheus::Gauge* taxonomy_info_ = nullptr;
   absl::flat_hash_map<std::string, prometheus::Counter*> tags_by_topic_;
-};
-
-// Readiness of a worker, set by the stage thread and read by the HTTP server's threads. Ready
-// means: the taxonomy is compiled, ingest's heartbeats arrive (a path to work) and the PUSH to
-// sink has a connection (seen through a ZeroMQ socket monitor; an inproc:// sink counts as
-// connected once connect() returned, because inproc sockets emit no monitor events).
-class ClassifyHealth {
- public:
-  void set_taxonomy_loaded(bool value) { taxonomy_loaded_ = value; }
-  void set_ingest_connected(bool value) { ingest_connected_ = value; }
-  void set_sink_connected(bool value) { sink_connected_ = value; }
-  bool ingest_connected() const { return ingest_connected_; }
-  bool sink_connected() const { return sink_connected_; }
-  // The taxonomy version in use and how many reloads succeeded / were refused (for /readyz).
-  void set_taxonomy(const std::string& version, int reloads_ok, int reloads_refused);
-  std::string taxonomy_summary() const;
-  // OK when ready, else kUnavailable saying what is missing.
-  absl::Status Ready() const;
-
- private:
-  std::atomic<bool> taxonomy_loaded_{false};
-  std::atomic<bool> ingest_connected_{false};
-  std::atomic<bool> sink_connected_{false};
-  mutable std::mutex taxonomy_mutex_;
-  std::string taxonomy_version_;
-  int reloads_ok_ = 0;
-  int reloads_refused_ = 0;
 };
 
 }  // namespace topicwire::classify

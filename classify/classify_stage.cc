@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "classify/classify_metrics.h"
 #include "common/status_macros.h"
 #include "common/zmq_channel.h"
 #include "google/protobuf/arena.h"
@@ -38,18 +39,18 @@ struct Pending {
 
 class Worker {
  public:
-  Worker(zmq::context_t& context, const StageOptions& options,
+  Worker(zmq::context_t& context, const ClassifyOptions& options,
          std::shared_ptr<const Classifier> classifier)
       : context_(context),
         options_(options),
         classifier_(std::move(classifier)),
         registry_(options.registry ? options.registry : std::make_shared<prometheus::Registry>()),
         metrics_(*registry_, classifier_->version()),
-        health_(options.health ? options.health : std::make_shared<ClassifyHealth>()) {}
+        readiness_(options.readiness ? options.readiness : NewClassifyReadiness()) {}
 
   absl::Status Run(int shutdown_fd) {
-    health_->set_taxonomy_loaded(true);
-    health_->set_taxonomy(classifier_->version(), 0, 0);
+    readiness_->Set(kTaxonomyLoaded, true);
+    SetTaxonomyDetail();
     taxonomy_file_ = FileStamp();
     RETURN_IF_ERROR(SetUpSink());
     RETURN_IF_ERROR(ConnectToIngest());
@@ -134,8 +135,15 @@ class Worker {
                    options_.taxonomy_path, classifier_->version(), old_version,
                    classifier_->taxonomy().topics_size(), classifier_->pattern_count());
     }
-    health_->set_taxonomy(classifier_->version(), static_cast<int>(metrics_.reloads_ok.Value()),
-                          static_cast<int>(metrics_.reloads_refused.Value()));
+    SetTaxonomyDetail();
+  }
+
+  // The taxonomy in use and how reloads went, for /readyz.
+  void SetTaxonomyDetail() {
+    readiness_->SetDetail(absl::StrCat("taxonomy ", classifier_->version(),
+                                       " (reloads: ", static_cast<int>(metrics_.reloads_ok.Value()),
+                                       " ok, ", static_cast<int>(metrics_.reloads_refused.Value()),
+                                       " refused)"));
   }
 
   absl::Status SetUpSink() {
@@ -221,12 +229,12 @@ class Worker {
   }
 
   void SetSinkConnected(bool value) {
-    health_->set_sink_connected(value);
+    readiness_->Set(kSinkConnected, value);
     metrics_.sink_connected.Set(value ? 1 : 0);
   }
 
   void SetIngestConnected(bool value) {
-    health_->set_ingest_connected(value);
+    readiness_->Set(kIngestConnected, value);
     metrics_.ingest_connected.Set(value ? 1 : 0);
   }
 
@@ -270,7 +278,7 @@ class Worker {
       ASSIGN_OR_RETURN(bool got, RecvFrames(work_, frames, /*dont_wait=*/true));
       if (!got) return absl::OkStatus();
       last_heard_ = absl::Now();
-      if (!health_->ingest_connected()) {
+      if (!readiness_->IsMet(kIngestConnected)) {
         spdlog::info("hearing from ingest at {}", options_.work_endpoint);
         SetIngestConnected(true);
       }
@@ -356,7 +364,7 @@ class Worker {
     const absl::Time now = absl::Now();
     if (now - last_heard_ >= options_.heartbeat_interval * liveness()) {
       // Warn once per outage; while ingest stays away, every further attempt is debug only.
-      const auto level = health_->ingest_connected() || metrics_.reconnects.Value() == 0
+      const auto level = readiness_->IsMet(kIngestConnected) || metrics_.reconnects.Value() == 0
                              ? spdlog::level::warn
                              : spdlog::level::debug;
       spdlog::log(level, "no word from ingest at {} for {}; reconnecting", options_.work_endpoint,
@@ -397,13 +405,13 @@ class Worker {
   }
 
   zmq::context_t& context_;
-  const StageOptions& options_;
+  const ClassifyOptions& options_;
   std::shared_ptr<const Classifier> classifier_;  // replaced by Reload() between items
   std::string taxonomy_file_;                     // FileStamp() when last loaded
   absl::Time last_file_check_ = absl::Now();
   std::shared_ptr<prometheus::Registry> registry_;
   ClassifyMetrics metrics_;
-  std::shared_ptr<ClassifyHealth> health_;
+  std::shared_ptr<Readiness> readiness_;
   zmq::socket_t sink_{context_, zmq::socket_type::push};
   zmq::socket_t sink_monitor_;
   zmq::socket_t work_;
@@ -424,6 +432,12 @@ class Worker {
 
 }  // namespace
 
+std::shared_ptr<Readiness> NewClassifyReadiness() {
+  // In ClassifyCondition's order.
+  return std::make_shared<Readiness>(std::vector<std::string>{
+      "taxonomy not loaded", "no heartbeat from ingest", "no connection to sink"});
+}
+
 absl::StatusOr<int> BlockSighupIntoFd() {
   sigset_t mask;
   sigemptyset(&mask);
@@ -436,7 +450,7 @@ absl::StatusOr<int> BlockSighupIntoFd() {
   return fd;
 }
 
-absl::Status RunStage(zmq::context_t& context, const StageOptions& options,
+absl::Status RunStage(zmq::context_t& context, const ClassifyOptions& options,
                       const Classifier& classifier, int shutdown_fd) {
   // Not owned: the caller keeps it alive for the whole run.
   return RunStage(context, options,
@@ -444,7 +458,7 @@ absl::Status RunStage(zmq::context_t& context, const StageOptions& options,
                   shutdown_fd);
 }
 
-absl::Status RunStage(zmq::context_t& context, const StageOptions& options,
+absl::Status RunStage(zmq::context_t& context, const ClassifyOptions& options,
                       std::shared_ptr<const Classifier> classifier, int shutdown_fd) {
   if (classifier == nullptr) return absl::InvalidArgumentError("no classifier");
   if (options.credit <= 0) {

@@ -9,13 +9,23 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "classify/classifier.h"
-#include "classify/classify_metrics.h"
+#include "common/readiness.h"
 #include "prometheus/registry.h"
 #include "zmq.hpp"
 
 namespace topicwire::classify {
 
-struct StageOptions {
+// What a worker's readiness waits for: the taxonomy is compiled, ingest's heartbeats arrive (a
+// path to work) and the PUSH to sink has a connection (seen through a ZeroMQ socket monitor; an
+// inproc:// sink counts as connected once connect() returned, because inproc sockets emit no
+// monitor events). Indices into the Readiness that NewClassifyReadiness() returns.
+enum ClassifyCondition : size_t { kTaxonomyLoaded, kIngestConnected, kSinkConnected };
+
+// A Readiness with ClassifyCondition's conditions, all unmet; its detail line names the taxonomy
+// version in use and the reload counts.
+std::shared_ptr<Readiness> NewClassifyReadiness();
+
+struct ClassifyOptions {
   // Ingest's work ROUTER, connected with a DEALER.
   std::string work_endpoint = "tcp://127.0.0.1:7403";
   // Sink's input PULL, connected with a PUSH.
@@ -29,8 +39,9 @@ struct StageOptions {
   int linger_ms = 2000;
   // Where the metrics go; null means a private registry.
   std::shared_ptr<prometheus::Registry> registry;
-  // Readiness shared with the HTTP endpoint; null means a private one.
-  std::shared_ptr<ClassifyHealth> health;
+  // Readiness shared with the HTTP endpoint (from NewClassifyReadiness()); null means a private
+  // one.
+  std::shared_ptr<Readiness> readiness;
   // Hot reload. The taxonomy file to reload from; empty: no reload.
   std::string taxonomy_path;
   // Readable means "reload now" (a SIGHUP signalfd from BlockSighupIntoFd(), or an eventfd in
@@ -57,13 +68,13 @@ absl::StatusOr<int> BlockSighupIntoFd();
 // is tagged wholly by one taxonomy and none is dropped. A file that does not load is refused,
 // logged and counted (topicwire_classify_taxonomy_reloads_total{result="refused"}) and the old
 // taxonomy keeps serving. The version in use is in every tag, in
-// topicwire_classify_taxonomy_info{version=...} and on /readyz (ClassifyHealth).
-absl::Status RunStage(zmq::context_t& context, const StageOptions& options,
+// topicwire_classify_taxonomy_info{version=...} and on /readyz (the readiness's detail).
+absl::Status RunStage(zmq::context_t& context, const ClassifyOptions& options,
                       std::shared_ptr<const Classifier> classifier, int shutdown_fd);
 
 // The same with a classifier the caller keeps alive for the whole run (a reload, if any,
 // replaces it in the worker without freeing it).
-absl::Status RunStage(zmq::context_t& context, const StageOptions& options,
+absl::Status RunStage(zmq::context_t& context, const ClassifyOptions& options,
                       const Classifier& classifier, int shutdown_fd);
 
 }  // namespace topicwire::classify

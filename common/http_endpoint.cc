@@ -75,9 +75,9 @@ class CivetwebLibrary {
 
 class CivetwebEndpoint : public HttpEndpoint {
  public:
-  CivetwebEndpoint(std::shared_ptr<prometheus::Registry> registry, ReadinessCheck ready,
-                   std::function<std::string()> detail)
-      : registry_(std::move(registry)), ready_(std::move(ready)), detail_(std::move(detail)) {
+  CivetwebEndpoint(std::shared_ptr<prometheus::Registry> registry,
+                   std::shared_ptr<const Readiness> readiness)
+      : registry_(std::move(registry)), readiness_(std::move(readiness)) {
     CivetwebLibrary::Acquire();
   }
 
@@ -146,8 +146,10 @@ class CivetwebEndpoint : public HttpEndpoint {
   static int Readyz(mg_connection* connection, void* self) {
     if (!IsGetOrHead(connection)) return MethodNotAllowed(connection);
     const auto* endpoint = static_cast<CivetwebEndpoint*>(self);
-    const absl::Status status = endpoint->ready_ ? endpoint->ready_() : absl::OkStatus();
-    const std::string detail = endpoint->detail_ ? absl::StrCat(endpoint->detail_(), "\n") : "";
+    const Readiness* readiness = endpoint->readiness_.get();
+    const absl::Status status = readiness != nullptr ? readiness->Ready() : absl::OkStatus();
+    std::string detail = readiness != nullptr ? readiness->detail() : "";
+    if (!detail.empty()) detail.push_back('\n');
     if (status.ok()) {
       RespondWithCode(connection, 200, "text/plain; charset=utf-8",
                       absl::StrCat("ready\n", detail));
@@ -178,8 +180,7 @@ class CivetwebEndpoint : public HttpEndpoint {
   }
 
   std::shared_ptr<prometheus::Registry> registry_;
-  ReadinessCheck ready_;
-  std::function<std::string()> detail_;
+  std::shared_ptr<const Readiness> readiness_;  // null: always ready
   mg_context* context_ = nullptr;
   int port_ = 0;
   std::string wake_host_ = "127.0.0.1";  // where a connection reaches the listening socket
@@ -189,13 +190,7 @@ class CivetwebEndpoint : public HttpEndpoint {
 
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
     const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
-    ReadinessCheck ready) {
-  return Start(listen, std::move(registry), std::move(ready), nullptr);
-}
-
-absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
-    const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
-    ReadinessCheck ready, std::function<std::string()> detail) {
+    std::shared_ptr<const Readiness> readiness) {
   if (registry == nullptr) return absl::InvalidArgumentError("HttpEndpoint needs a registry");
   // civetweb takes "host:port"; a bare port would listen on every interface, which is only
   // right when the user says so.
@@ -206,8 +201,7 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
     return absl::InvalidArgumentError(absl::StrCat(
         "--http_listen=\"", listen, "\" is not HOST:PORT (e.g. 0.0.0.0:7406 or 127.0.0.1:0)"));
   }
-  auto endpoint = std::make_unique<CivetwebEndpoint>(std::move(registry), std::move(ready),
-                                                     std::move(detail));
+  auto endpoint = std::make_unique<CivetwebEndpoint>(std::move(registry), std::move(readiness));
   if (absl::Status status = endpoint->Listen(listen, host_port.first); !status.ok()) return status;
   return endpoint;
 }

@@ -46,11 +46,10 @@ absl::StatusOr<Shutdown> StartService(int argc, char** argv, const std::string& 
 
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> ServeProbes(
     const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
-    ReadinessCheck ready, std::function<std::string()> detail) {
+    std::shared_ptr<const Readiness> readiness) {
   if (listen.empty()) return std::unique_ptr<HttpEndpoint>();
   absl::StatusOr<std::unique_ptr<HttpEndpoint>> started =
-      detail ? HttpEndpoint::Start(listen, std::move(registry), std::move(ready), std::move(detail))
-             : HttpEndpoint::Start(listen, std::move(registry), std::move(ready));
+      HttpEndpoint::Start(listen, std::move(registry), std::move(readiness));
   if (!started.ok()) {
     spdlog::critical("{}", started.status().ToString());
     return started.status();

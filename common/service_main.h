@@ -6,12 +6,12 @@
 #ifndef TOPICWIRE_COMMON_SERVICE_MAIN_H_
 #define TOPICWIRE_COMMON_SERVICE_MAIN_H_
 
-#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "common/http_endpoint.h"
+#include "common/readiness.h"
 #include "common/shutdown.h"
 #include "prometheus/registry.h"
 
@@ -22,12 +22,11 @@ namespace topicwire {
 absl::StatusOr<Shutdown> StartService(int argc, char** argv, const std::string& service,
                                       const std::string& usage);
 
-// Serves /healthz, /readyz and /metrics on `listen` and logs the port; null when `listen` is
-// empty (no HTTP). `detail`, when set, adds a line to /readyz. On error the message has been
-// logged: exit 1.
+// Serves /healthz, /readyz (from `readiness`) and /metrics on `listen` and logs the port; null
+// when `listen` is empty (no HTTP). On error the message has been logged: exit 1.
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> ServeProbes(
     const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
-    ReadinessCheck ready, std::function<std::string()> detail = nullptr);
+    std::shared_ptr<const Readiness> readiness);
 
 }  // namespace topicwire
 

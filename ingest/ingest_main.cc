@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
   if (!shutdown.ok()) return 1;
 
   auto registry = std::make_shared<prometheus::Registry>();
-  auto readiness = std::make_shared<topicwire::ingest::IngestReadiness>();
-  const topicwire::ingest::Options options{
+  std::shared_ptr<topicwire::Readiness> readiness = topicwire::ingest::NewIngestReadiness();
+  const topicwire::ingest::IngestOptions options{
       .publish_endpoint = absl::GetFlag(FLAGS_publish_endpoint),
       .work_endpoint = absl::GetFlag(FLAGS_work_endpoint),
       .commit_endpoint = absl::GetFlag(FLAGS_commit_endpoint),
@@ -91,8 +91,7 @@ int main(int argc, char** argv) {
   }
 
   absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> http =
-      topicwire::ServeProbes(absl::GetFlag(FLAGS_http_listen), registry,
-                             [readiness] { return readiness->Check(); });
+      topicwire::ServeProbes(absl::GetFlag(FLAGS_http_listen), registry, readiness);
   if (!http.ok()) return 1;
 
   zmq::context_t context(/*io_threads=*/1);

@@ -1,9 +1,11 @@
 // The ingest stage: answers publishers, makes accepted articles durable in the journal, hands
-// them to classify workers against credit, and forgets them when sink confirms them.
+// them to classify workers against credit, and forgets them when sink confirms them. This is the
+// socket pump; the work is done by the publish handler (group commit), the dispatcher (credit,
+// in flight, redelivery) and the admin service (dead letters).
 #ifndef TOPICWIRE_INGEST_INGEST_STAGE_H_
 #define TOPICWIRE_INGEST_INGEST_STAGE_H_
 
-#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -11,25 +13,21 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/curve.h"
+#include "common/readiness.h"
 #include "ingest/journal.h"
 #include "prometheus/registry.h"
 #include "zmq.hpp"
 
 namespace topicwire::ingest {
 
-// Whether ingest can take articles: the journal is open and every socket is bound. Shared with
-// the HTTP endpoint's threads, so Check() only reads an atomic.
-class IngestReadiness {
- public:
-  // OK when ready, else kUnavailable saying why not.
-  absl::Status Check() const;
-  void SetReady(bool ready) { ready_.store(ready ? 1 : 2); }
+// What ingest's readiness waits for: the journal is open and every socket is bound.
+enum IngestCondition : size_t { kServing };
 
- private:
-  std::atomic<int> ready_{0};  // 0: starting, 1: ready, 2: stopped
-};
+// A Readiness with IngestCondition's conditions, unmet ("starting"; "stopping" once the stage
+// stops): what IngestOptions::readiness expects.
+std::shared_ptr<Readiness> NewIngestReadiness();
 
-struct Options {
+struct IngestOptions {
   // ROUTER bound for publishers (DEALER or REQ clients) sending PublishRequest.
   std::string publish_endpoint = "tcp://*:7400";
   // ROUTER bound for classify workers (DEALER) exchanging WorkerMessage / Dispatch.
@@ -71,7 +69,7 @@ struct Options {
   // Metrics are registered here; a private registry is used when null.
   std::shared_ptr<prometheus::Registry> registry;
   // Set ready once the journal is open and the sockets are bound; may be null.
-  std::shared_ptr<IngestReadiness> readiness;
+  std::shared_ptr<Readiness> readiness;
   // CurveZMQ on the publish endpoint: the server's key file and the allow-list of client keys
   // (common/curve.h); both empty: plaintext. The internal endpoints stay plaintext.
   curve::ServerOptions curve{};
@@ -80,10 +78,10 @@ struct Options {
 // Runs the stage on the SQLite journal at options.journal_path until `shutdown_fd` becomes
 // readable; then answers every request already read, closes the sockets and returns OK.
 // Returns an error for infrastructure failures (bind, journal I/O).
-absl::Status RunStage(zmq::context_t& context, const Options& options, int shutdown_fd);
+absl::Status RunStage(zmq::context_t& context, const IngestOptions& options, int shutdown_fd);
 
 // Same, on a caller-provided journal (options.journal_path, fsync and dedup_window unused).
-absl::Status RunStage(zmq::context_t& context, const Options& options, Journal& journal,
+absl::Status RunStage(zmq::context_t& context, const IngestOptions& options, Journal& journal,
                       int shutdown_fd);
 
 }  // namespace topicwire::ingest

@@ -38,14 +38,16 @@ while IFS= read -r variable; do unset "$variable"; done < <(compgen -e | grep '^
 
 # name | build targets | ctest -R regex (anchored; ctest names are Suite.Test)
 breaks=(
-  # ingest/ingest_stage.cc
-  "no-redelivery|bin/ingest_stage_test bin/reliability_e2e_test bin/chaos_run_test|^(IngestStageTest\.(UnconfirmedItemIsRedeliveredWithTheNextAttempt|ItemsOfAVanishedWorkerGoToAnotherWorkerAtOnce)|ReliabilityE2eTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
+  # ingest/dispatcher.cc (redelivery, attempts, dead letters)
+  "no-redelivery|bin/ingest_dispatcher_test bin/ingest_stage_test bin/reliability_e2e_test bin/chaos_run_test|^(DispatcherTest\.(UnconfirmedItemIsRedeliveredAfterTheTimeout|GoodbyeLeavesItsItemsToTheirDeadline)|IngestStageTest\.(UnconfirmedItemIsRedeliveredWithTheNextAttempt|ItemsOfAVanishedWorkerGoToAnotherWorkerAtOnce)|ReliabilityE2eTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
+  "dead-letter-limit-ignored|bin/ingest_dispatcher_test bin/ingest_stage_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts))$"
+  "poison-dropped|bin/ingest_dispatcher_test bin/ingest_stage_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts))$"
+  # ingest/publish_handler.cc (dedup, BUSY, group commit)
   "dedup-disabled|bin/ingest_stage_test bin/pipeline_e2e_test|^(IngestStageTest\.DuplicatesAcrossRequestsAndInsideOneRequest|PipelineE2eTest\.DuplicateIdIsAnsweredDuplicateAndStoredOnce)$"
   "full-disk-accepted|bin/ingest_stage_test|^IngestStageTest\.(FullJournalDiskAnswersBusyThenAcceptsWhenSpaceIsBack|InMemoryJournalFailureAnswersBusyAndTheStageKeepsRunning)$"
-  "dead-letter-limit-ignored|bin/ingest_stage_test|^IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts)$"
-  "poison-dropped|bin/ingest_stage_test|^IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts)$"
-  "plaintext-publish-allowed|bin/security_e2e_test|^SecurePipelineTest\..*$"
   "max-pending-ignored|bin/ingest_stage_test bin/ingest_overload_test|^(IngestStageTest\.BusyAtMaxPendingUntilSinkConfirms|IngestOverloadTest\..*)$"
+  # ingest/ingest_stage.cc (sockets)
+  "plaintext-publish-allowed|bin/security_e2e_test|^SecurePipelineTest\..*$"
   # ingest/journal.cc
   "accepted-without-fsync|bin/ingest_stage_test bin/ingest_binary_test bin/ingest_durability_test|^(IngestStageTest\.AcceptedArticleIsInTheJournalThenDispatchedThenCommitted|IngestBinaryTest\.AcceptedArticleSurvivesKillNineAndSigtermExitsCleanly|JournalDurabilityTest\..*)$"
   "crc-not-checked|bin/ingest_journal_test bin/ingest_stage_test|^(JournalHealingTest\..*|IngestStageTest\.CorruptJournalRecordIsQuarantinedCountedAndTheRestFlows)$"

@@ -49,9 +49,9 @@ int main(int argc, char** argv) {
   if (!shutdown.ok()) return 1;
 
   auto registry = std::make_shared<prometheus::Registry>();
-  auto health = std::make_shared<topicwire::sink::SinkHealth>();
-  absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> http = topicwire::ServeProbes(
-      absl::GetFlag(FLAGS_http_listen), registry, [health] { return health->Ready(); });
+  std::shared_ptr<topicwire::Readiness> readiness = topicwire::sink::NewSinkReadiness();
+  absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> http =
+      topicwire::ServeProbes(absl::GetFlag(FLAGS_http_listen), registry, readiness);
   if (!http.ok()) return 1;
 
   const topicwire::sink::SqliteStoreOptions store_options{.path = absl::GetFlag(FLAGS_store),
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   options.registry = registry;
   options.curve = {.secret_key_file = absl::GetFlag(FLAGS_curve_secret_key_file),
                    .allow_list_file = absl::GetFlag(FLAGS_curve_allow)};
-  options.health = health;
+  options.readiness = readiness;
   if (options.max_batch < 1 || options.history.default_limit < 1 || options.history.max_limit < 1) {
     spdlog::error(
         "exiting: --max_batch, --history_default_limit and --history_max_limit must "

@@ -82,12 +82,4 @@ void SinkMetrics::CountSubscriberGap(const std::string& stream, uint64_t missed)
   counters.missed->Increment(static_cast<double>(missed));
 }
 
-absl::Status SinkHealth::Ready() const {
-  if (!store_open_) return absl::UnavailableError("store not open");
-  if (!sockets_bound_) return absl::UnavailableError("sockets not bound");
-  if (!commit_connected_)
-    return absl::UnavailableError("no connection to ingest's commit endpoint");
-  return absl::OkStatus();
-}
-
 }  // namespace topicwire::sink

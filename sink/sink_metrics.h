@@ -1,13 +1,11 @@
-// The sink's Prometheus metrics and its readiness (served by common/http_endpoint.h).
+// The sink's Prometheus metrics.
 #ifndef TOPICWIRE_SINK_SINK_METRICS_H_
 #define TOPICWIRE_SINK_SINK_METRICS_H_
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/status/status.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -54,24 +52,6 @@ class SinkMetrics {
   prometheus::Family<prometheus::Counter>& missed_family_;
   absl::flat_hash_map<std::string, prometheus::Counter*> published_by_stream_;
   absl::flat_hash_map<std::string, GapCounters> gaps_by_stream_;
-};
-
-// Readiness of the sink, set by the stage thread and read by the HTTP server's threads.
-// Ready means: the store is open, every socket is bound, and the CommitAck PUSH has a
-// connection to ingest (seen through a ZeroMQ socket monitor; an inproc:// commit endpoint
-// counts as connected once connect() returned, because inproc sockets emit no monitor events).
-class SinkHealth {
- public:
-  void set_store_open(bool value) { store_open_ = value; }
-  void set_sockets_bound(bool value) { sockets_bound_ = value; }
-  void set_commit_connected(bool value) { commit_connected_ = value; }
-  // OK when ready, else kUnavailable saying what is missing.
-  absl::Status Ready() const;
-
- private:
-  std::atomic<bool> store_open_{false};
-  std::atomic<bool> sockets_bound_{false};
-  std::atomic<bool> commit_connected_{false};
 };
 
 }  // namespace topicwire::sink

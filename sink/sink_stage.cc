@@ -39,7 +39,7 @@ class SinkStage {
         store_(store),
         registry_(options.registry ? options.registry : std::make_shared<prometheus::Registry>()),
         metrics_(*registry_),
-        health_(options.health ? options.health : std::make_shared<SinkHealth>()),
+        readiness_(options.readiness ? options.readiness : NewSinkReadiness()),
         history_service_(options.history, store, metrics_) {}
 
   absl::Status Run(int shutdown_fd) {
@@ -65,7 +65,7 @@ class SinkStage {
       if (items[kHistory].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleHistory());
       if (items[kInput].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleInput());
     }
-    health_->set_sockets_bound(false);
+    readiness_->Set(kSocketsBound, false);
     spdlog::info(
         "stopping: stored={} duplicates={} malformed={} acks_dropped={} history_requests={} "
         "last_sequence={}",
@@ -80,7 +80,7 @@ class SinkStage {
   enum PollItem : size_t { kShutdown, kInput, kHistory, kStream, kMonitor };
 
   absl::Status SetUpSockets() {
-    health_->set_store_open(true);  // RunStage's precondition
+    readiness_->Set(kStoreOpen, true);  // RunStage's precondition
     metrics_.last_sequence.Set(static_cast<double>(store_.head_sequence()));
     UpdateStoreSize();
     // Input is dropped on exit: anything unread is redelivered by ingest.
@@ -117,8 +117,8 @@ class SinkStage {
     ASSIGN_OR_RETURN(bound_.history, LastEndpoint(history_));
     RETURN_IF_ERROR(MonitorCommitSocket());
     RETURN_IF_ERROR(Connect(commit_, options_.commit_endpoint));
-    if (monitor_.handle() == nullptr) health_->set_commit_connected(true);
-    health_->set_sockets_bound(true);
+    if (monitor_.handle() == nullptr) readiness_->Set(kCommitConnected, true);
+    readiness_->Set(kSocketsBound, true);
     if (options_.on_bound) options_.on_bound(bound_);
     return absl::OkStatus();
   }
@@ -151,10 +151,10 @@ class SinkStage {
       std::memcpy(&event, frames[0].data(), sizeof(event));
       if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         spdlog::info("connected to ingest's commit endpoint {}", options_.commit_endpoint);
-        health_->set_commit_connected(true);
+        readiness_->Set(kCommitConnected, true);
       } else if (event == ZMQ_EVENT_DISCONNECTED) {
         spdlog::warn("lost ingest's commit endpoint {}", options_.commit_endpoint);
-        health_->set_commit_connected(false);
+        readiness_->Set(kCommitConnected, false);
       }
     }
   }
@@ -302,7 +302,7 @@ class SinkStage {
   Store& store_;
   std::shared_ptr<prometheus::Registry> registry_;
   SinkMetrics metrics_;
-  std::shared_ptr<SinkHealth> health_;
+  std::shared_ptr<Readiness> readiness_;
   HistoryService history_service_;
   BoundEndpoints bound_;
   zmq::socket_t input_{context_, zmq::socket_type::pull};
@@ -314,6 +314,12 @@ class SinkStage {
 };
 
 }  // namespace
+
+std::shared_ptr<Readiness> NewSinkReadiness() {
+  // In SinkCondition's order.
+  return std::make_shared<Readiness>(std::vector<std::string>{
+      "store not open", "sockets not bound", "no connection to ingest's commit endpoint"});
+}
 
 absl::Status RunStage(zmq::context_t& context, const SinkOptions& options, Store& store,
                       int shutdown_fd) {

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "common/curve.h"
+#include "common/readiness.h"
 #include "prometheus/registry.h"
 #include "sink/history_service.h"
 #include "sink/sink_metrics.h"
@@ -26,6 +27,15 @@ struct BoundEndpoints {
   std::string stream;
   std::string history;
 };
+
+// What the sink's readiness waits for: the store is open, every socket is bound, and the
+// CommitAck PUSH has a connection to ingest (seen through a ZeroMQ socket monitor; an inproc://
+// commit endpoint counts as connected once connect() returned, because inproc sockets emit no
+// monitor events). Indices into the Readiness that NewSinkReadiness() returns.
+enum SinkCondition : size_t { kStoreOpen, kSocketsBound, kCommitConnected };
+
+// A Readiness with SinkCondition's conditions, all unmet.
+std::shared_ptr<Readiness> NewSinkReadiness();
 
 // How RunStage runs the sink; sink_main.cc fills it from flags, tests directly.
 struct SinkOptions {
@@ -55,8 +65,8 @@ struct SinkOptions {
   int linger_ms = 2000;
   // Metrics are registered here; null keeps them private (not exported).
   std::shared_ptr<prometheus::Registry> registry;
-  // Readiness is reported here when set.
-  std::shared_ptr<SinkHealth> health;
+  // Readiness is reported here (from NewSinkReadiness()) when set.
+  std::shared_ptr<Readiness> readiness;
   // Called on the stage thread once every socket is bound; useful with wildcard ports.
   std::function<void(const BoundEndpoints&)> on_bound;
   // CurveZMQ on the stream and history endpoints: the server's key file and the allow-list of

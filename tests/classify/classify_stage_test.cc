@@ -56,7 +56,7 @@ class ClassifyStageTest : public ::testing::Test {
     options_.credit = 4;
     options_.heartbeat_interval = absl::Milliseconds(100);
     options_.linger_ms = 1000;
-    options_.health = health_;
+    options_.readiness = readiness_;
   }
 
   void TearDown() override {
@@ -136,8 +136,8 @@ class ClassifyStageTest : public ::testing::Test {
   zmq::socket_t sink_{context_, zmq::socket_type::pull};
   absl::StatusOr<Shutdown> shutdown_ = Shutdown::Manual();
   std::unique_ptr<Classifier> classifier_;
-  std::shared_ptr<ClassifyHealth> health_ = std::make_shared<ClassifyHealth>();
-  StageOptions options_;
+  std::shared_ptr<Readiness> readiness_ = NewClassifyReadiness();
+  ClassifyOptions options_;
   std::future<absl::Status> stage_;
   std::string identity_;
   int heartbeats_ = 0;
@@ -169,8 +169,8 @@ TEST_F(ClassifyStageTest, GrantsCreditTagsDeliversAndSaysGoodbye) {
   ASSERT_TRUE(returned->has_credit());
   EXPECT_EQ(returned->credit().credit(), 1u);
   EXPECT_TRUE(
-      ::topicwire::testing::WaitFor([&] { return health_->Ready().ok(); }, absl::Seconds(5)))
-      << health_->Ready();
+      ::topicwire::testing::WaitFor([&] { return readiness_->Ready().ok(); }, absl::Seconds(5)))
+      << readiness_->Ready();
 
   shutdown_->Trigger();
   std::optional<v1::WorkerMessage> goodbye = NextControl();
@@ -225,7 +225,7 @@ TEST_F(ClassifyStageTest, ReconnectsWithFreshSocketAndFullCreditWhenIngestIsSile
   ASSERT_TRUE(again->has_credit());
   EXPECT_EQ(again->credit().credit(), 4u);
   EXPECT_NE(identity_, first_identity);
-  EXPECT_FALSE(health_->ingest_connected());
+  EXPECT_FALSE(readiness_->IsMet(kIngestConnected));
 }
 
 TEST_F(ClassifyStageTest, RegistersAgainWhenARestartedIngestAnswersHeartbeats) {
@@ -260,7 +260,7 @@ TEST_F(ClassifyStageTest, HoldsCreditWhileSinkIsUnreachable) {
   Dispatch(3, "quantum");
   // No sink yet: the Delivery waits in the worker and no credit comes back (heartbeats only).
   EXPECT_FALSE(NextControl(absl::Milliseconds(300)).has_value());
-  EXPECT_FALSE(health_->sink_connected());
+  EXPECT_FALSE(readiness_->IsMet(kSinkConnected));
   ASSERT_THAT(Bind(sink_, options_.sink_endpoint), IsOk());
   std::optional<v1::Delivery> delivery = NextDelivery();
   ASSERT_TRUE(delivery.has_value());
@@ -268,8 +268,8 @@ TEST_F(ClassifyStageTest, HoldsCreditWhileSinkIsUnreachable) {
   std::optional<v1::WorkerMessage> credit = NextControl();
   ASSERT_TRUE(credit.has_value());
   EXPECT_EQ(credit->credit().credit(), 1u);
-  EXPECT_TRUE(
-      ::topicwire::testing::WaitFor([&] { return health_->sink_connected(); }, absl::Seconds(5)));
+  EXPECT_TRUE(::topicwire::testing::WaitFor([&] { return readiness_->IsMet(kSinkConnected); },
+                                            absl::Seconds(5)));
 }
 
 TEST_F(ClassifyStageTest, RefusesZeroCredit) {
@@ -370,7 +370,7 @@ class ClassifyReloadTest : public ClassifyStageTest {
 TEST_F(ClassifyReloadTest, SwapsOnSignalWithAStreamRunningAndRefusesABadFile) {
   ASSERT_THAT(reload_, IsOk());
   StartWithFile(absl::ZeroDuration(), reload_->fd());
-  EXPECT_THAT(health_->taxonomy_summary(), ::testing::HasSubstr("reload-1"));
+  EXPECT_THAT(readiness_->detail(), ::testing::HasSubstr("reload-1"));
   constexpr int kArticles = 120;
   int old_count = 0, new_count = 0;
   bool swapped = false;
@@ -397,15 +397,14 @@ TEST_F(ClassifyReloadTest, SwapsOnSignalWithAStreamRunningAndRefusesABadFile) {
   EXPECT_GE(old_count, 19);
   EXPECT_GT(new_count, 0);
   EXPECT_EQ(TaxonomyInfoVersion(*registry_), "reload-2");
-  EXPECT_THAT(health_->taxonomy_summary(), ::testing::HasSubstr("reload-2 (reloads: 1 ok, 0"));
+  EXPECT_THAT(readiness_->detail(), ::testing::HasSubstr("reload-2 (reloads: 1 ok, 0"));
 
   // A broken file is refused: the old taxonomy keeps serving, and the refusal is counted.
   WriteTaxonomy(path_, "topics { id: \"x\" terms { regex: \"(unclosed\" } }\n");
   reload_->Trigger();
   EXPECT_TRUE(::topicwire::testing::WaitFor(
-      [&] { return absl::StrContains(health_->taxonomy_summary(), "1 refused"); },
-      absl::Seconds(5)))
-      << health_->taxonomy_summary();
+      [&] { return absl::StrContains(readiness_->detail(), "1 refused"); }, absl::Seconds(5)))
+      << readiness_->detail();
   const v1::TaggedArticle after = TagOne(kArticles + 1);
   EXPECT_EQ(after.taxonomy_version(), "reload-2");
   EXPECT_EQ(after.tags_size(), 2);
@@ -414,9 +413,7 @@ TEST_F(ClassifyReloadTest, SwapsOnSignalWithAStreamRunningAndRefusesABadFile) {
   // The counters and the latency histogram moved once per article and once per tag. The worker
   // observes latency just after handing the Delivery over, so wait for the last observation.
   EXPECT_TRUE(::topicwire::testing::WaitFor(
-      [&] {
-        return MetricSum(*registry_, "topicwire_classify_latency_seconds") == kArticles + 1;
-      },
+      [&] { return MetricSum(*registry_, "topicwire_classify_latency_seconds") == kArticles + 1; },
       absl::Seconds(5)));
   EXPECT_EQ(MetricSum(*registry_, "topicwire_classify_articles_total"), kArticles + 1);
   EXPECT_EQ(MetricSum(*registry_, "topicwire_classify_tags_total"), old_count + 2 * new_count + 2);

@@ -6,13 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/readiness.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/counter.h"
@@ -73,17 +74,15 @@ absl::StatusOr<HttpResponse> Request(int port, const std::string& method, const 
 class HttpEndpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto endpoint = HttpEndpoint::Start("127.0.0.1:0", registry_, [this]() -> absl::Status {
-      if (ready_.load()) return absl::OkStatus();
-      return absl::UnavailableError("no path to sink");
-    });
+    auto endpoint = HttpEndpoint::Start("127.0.0.1:0", registry_, readiness_);
     ASSERT_THAT(endpoint.status(), IsOk());
     endpoint_ = *std::move(endpoint);
     ASSERT_GT(endpoint_->port(), 0);
   }
 
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
-  std::atomic<bool> ready_{false};
+  std::shared_ptr<Readiness> readiness_ =
+      std::make_shared<Readiness>(std::vector<std::string>{"no path to sink"});
   std::unique_ptr<HttpEndpoint> endpoint_;
 };
 
@@ -100,16 +99,29 @@ TEST_F(HttpEndpointTest, ReadyzFollowsTheReadinessCheck) {
   EXPECT_EQ(not_ready->code, 503);
   EXPECT_THAT(not_ready->body, HasSubstr("no path to sink"));
 
-  ready_ = true;
+  readiness_->Set(0, true);
   absl::StatusOr<HttpResponse> ready = Request(endpoint_->port(), "GET", "/readyz");
   ASSERT_THAT(ready.status(), IsOk());
   EXPECT_EQ(ready->code, 200);
   EXPECT_EQ(ready->body, "ready\n");
 
-  ready_ = false;
+  readiness_->Set(0, false);
   absl::StatusOr<HttpResponse> again = Request(endpoint_->port(), "GET", "/readyz");
   ASSERT_THAT(again.status(), IsOk());
   EXPECT_EQ(again->code, 503);
+}
+
+TEST_F(HttpEndpointTest, ReadyzAddsTheDetailLineReadyOrNot) {
+  readiness_->SetDetail("taxonomy v7 (reloads: 1 ok, 0 refused)");
+  absl::StatusOr<HttpResponse> not_ready = Request(endpoint_->port(), "GET", "/readyz");
+  ASSERT_THAT(not_ready.status(), IsOk());
+  EXPECT_EQ(not_ready->body,
+            "not ready: no path to sink\ntaxonomy v7 (reloads: 1 ok, 0 refused)\n");
+
+  readiness_->Set(0, true);
+  absl::StatusOr<HttpResponse> ready = Request(endpoint_->port(), "GET", "/readyz");
+  ASSERT_THAT(ready.status(), IsOk());
+  EXPECT_EQ(ready->body, "ready\ntaxonomy v7 (reloads: 1 ok, 0 refused)\n");
 }
 
 TEST_F(HttpEndpointTest, MetricsShowsRegisteredCounterInTextFormat) {

@@ -191,18 +191,18 @@ TEST(JournalDurabilityTest, WithoutFsyncTheSameAppendsAreSeenUnsynced) {
 TEST(JournalDurabilityTest, PublisherSeesAcceptedOnlyAfterTheJournalIsSynced) {
   InstallCountingVfs();
   zmq::context_t context;
-  Options options;
+  IngestOptions options;
   options.journal_path = MakeTempDir() + "/journal.db";
   options.publish_endpoint = "inproc://durability-publish";
   options.work_endpoint = "inproc://durability-work";
   options.commit_endpoint = "inproc://durability-commit";
   options.linger_ms = 0;
-  options.readiness = std::make_shared<IngestReadiness>();
+  options.readiness = NewIngestReadiness();
   absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
   ASSERT_THAT(shutdown, IsOk());
   std::future<absl::Status> stage =
       std::async(std::launch::async, [&] { return RunStage(context, options, shutdown->fd()); });
-  ASSERT_TRUE(WaitFor([&] { return options.readiness->Check().ok(); }, absl::Seconds(5)));
+  ASSERT_TRUE(WaitFor([&] { return options.readiness->Ready().ok(); }, absl::Seconds(5)));
 
   zmq::socket_t publisher(context, zmq::socket_type::dealer);
   ASSERT_THAT(ConfigureSocket(publisher, 0), IsOk());

@@ -79,19 +79,19 @@ class IngestStageTest : public ::testing::Test {
     options_.work_endpoint = absl::StrCat("inproc://work-", run_);
     options_.commit_endpoint = absl::StrCat("inproc://commit-", run_);
     options_.admin_endpoint = absl::StrCat("inproc://admin-", run_);
-    options_.readiness = std::make_shared<IngestReadiness>();
+    options_.readiness = NewIngestReadiness();
     absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
     ASSERT_THAT(shutdown, IsOk());
     shutdown_.emplace(*std::move(shutdown));
     stage_ = std::async(std::launch::async,
                         [this, fd = shutdown_->fd()] { return RunStage(context_, options_, fd); });
-    ASSERT_TRUE(WaitFor([&] { return options_.readiness->Check().ok(); }, kTimeout));
+    ASSERT_TRUE(WaitFor([&] { return options_.readiness->Ready().ok(); }, kTimeout));
   }
 
   void StopStage() {
     shutdown_->Trigger();
     EXPECT_THAT(stage_.get(), IsOk());
-    EXPECT_FALSE(options_.readiness->Check().ok());
+    EXPECT_FALSE(options_.readiness->Ready().ok());
   }
 
   std::unique_ptr<zmq::socket_t> NewSocket(zmq::socket_type type, const std::string& endpoint) {
@@ -216,7 +216,7 @@ class IngestStageTest : public ::testing::Test {
 
   zmq::context_t context_;
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
-  Options options_;
+  IngestOptions options_;
   std::optional<Shutdown> shutdown_;
   std::future<absl::Status> stage_;
   std::unique_ptr<zmq::socket_t> sink_;

@@ -46,7 +46,7 @@ int Run(bool fsync, int articles, int batch, int window, int prefilled) {
   zmq::context_t context;
   absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
   if (!shutdown.ok()) return 1;
-  Options options;
+  IngestOptions options;
   const int port = testing::FreeLoopbackPortRange(3);
   options.publish_endpoint = absl::StrCat("tcp://127.0.0.1:", port);
   options.work_endpoint = absl::StrCat("tcp://127.0.0.1:", port + 1);
@@ -55,10 +55,10 @@ int Run(bool fsync, int articles, int batch, int window, int prefilled) {
   if (prefilled > 0 && !Prefill(options.journal_path, prefilled)) return 1;
   options.fsync = fsync;
   options.max_pending = articles + 1;
-  options.readiness = std::make_shared<IngestReadiness>();
+  options.readiness = NewIngestReadiness();
   auto stage =
       std::async(std::launch::async, [&] { return RunStage(context, options, shutdown->fd()); });
-  while (!options.readiness->Check().ok()) absl::SleepFor(absl::Milliseconds(1));
+  while (!options.readiness->Ready().ok()) absl::SleepFor(absl::Milliseconds(1));
 
   zmq::socket_t client(context, zmq::socket_type::dealer);
   if (!ConfigureSocket(client, 0).ok() || !Connect(client, options.publish_endpoint).ok()) return 1;

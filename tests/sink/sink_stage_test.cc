@@ -97,14 +97,14 @@ class SinkStageTest : public ::testing::Test {
     ASSERT_THAT(shutdown, IsOk());
     shutdown_ = std::make_unique<Shutdown>(*std::move(shutdown));
     registry_ = std::make_shared<prometheus::Registry>();
-    health_ = std::make_shared<SinkHealth>();
+    readiness_ = NewSinkReadiness();
     options_.input_endpoint = "tcp://127.0.0.1:*";
     options_.stream_endpoint = "tcp://127.0.0.1:*";
     options_.history_endpoint = "tcp://127.0.0.1:*";
     options_.commit_endpoint = commit_endpoint_;
     options_.linger_ms = 0;
     options_.registry = registry_;
-    options_.health = health_;
+    options_.readiness = readiness_;
     auto bound = std::make_shared<std::promise<BoundEndpoints>>();
     options_.on_bound = [bound](const BoundEndpoints& endpoints) { bound->set_value(endpoints); };
     std::future<BoundEndpoints> endpoints = bound->get_future();
@@ -221,7 +221,7 @@ class SinkStageTest : public ::testing::Test {
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<Shutdown> shutdown_;
   std::shared_ptr<prometheus::Registry> registry_;
-  std::shared_ptr<SinkHealth> health_;
+  std::shared_ptr<Readiness> readiness_;
   SinkOptions options_;
   BoundEndpoints endpoints_;
   std::future<absl::Status> stage_;
@@ -405,23 +405,23 @@ TEST_F(SinkStageTest, ReadyOnlyOnceIngestIsReachable) {
   const int port = topicwire::testing::FreeLoopbackPort();
   commit_endpoint_ = "tcp://127.0.0.1:" + std::to_string(port);
   ASSERT_NO_FATAL_FAILURE(StartStage());
-  EXPECT_THAT(health_->Ready(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("ingest")));
+  EXPECT_THAT(readiness_->Ready(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("ingest")));
 
   zmq::socket_t late_ingest(context_, zmq::socket_type::pull);
   ASSERT_THAT(ConfigureSocket(late_ingest, 0), IsOk());
   ASSERT_THAT(Bind(late_ingest, commit_endpoint_), IsOk());
-  EXPECT_TRUE(WaitFor([&] { return health_->Ready().ok(); }, absl::Seconds(5)))
-      << health_->Ready().ToString();
+  EXPECT_TRUE(WaitFor([&] { return readiness_->Ready().ok(); }, absl::Seconds(5)))
+      << readiness_->Ready().ToString();
 
   late_ingest.close();
-  EXPECT_TRUE(WaitFor([&] { return !health_->Ready().ok(); }, absl::Seconds(5)));
+  EXPECT_TRUE(WaitFor([&] { return !readiness_->Ready().ok(); }, absl::Seconds(5)));
 }
 
 TEST_F(SinkStageTest, StopsCleanlyWhenIdle) {
   ASSERT_NO_FATAL_FAILURE(StartStage());
-  EXPECT_TRUE(WaitFor([&] { return health_->Ready().ok(); }, absl::Seconds(5)));
+  EXPECT_TRUE(WaitFor([&] { return readiness_->Ready().ok(); }, absl::Seconds(5)));
   EXPECT_THAT(StopStage(), IsOk());
-  EXPECT_THAT(health_->Ready(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(readiness_->Ready(), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 // A store whose writes fail, as a full disk would.
