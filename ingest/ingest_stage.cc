@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "common/time_util.h"
 #include "common/zmq_channel.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "ingest/article_id.h"
@@ -47,14 +48,6 @@ constexpr size_t kMaxGroupCommitBytes = 64 << 20;
 constexpr size_t kMaxDispatchBytes = 16 << 20;
 // A worker never holds more than this, whatever credit it claims.
 constexpr uint64_t kMaxCredit = 1 << 20;
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  const int64_t nanos = absl::ToUnixNanos(time);
-  google::protobuf::Timestamp timestamp;
-  timestamp.set_seconds(nanos / 1'000'000'000);
-  timestamp.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
-  return timestamp;
-}
 
 std::string Printable(absl::string_view routing_id) { return absl::BytesToHexString(routing_id); }
 
@@ -147,12 +140,8 @@ absl::Status Stage::Setup() {
   RETURN_IF_ERROR(ConfigureSocket(work_, 0));
   RETURN_IF_ERROR(ConfigureSocket(commit_, 0));
   // A send to a worker that vanished must fail (kNotFound) so its items are requeued, instead
-  // of being dropped silently. The C API returns an error code instead of throwing.
-  const int mandatory = 1;
-  if (zmq_setsockopt(work_.handle(), ZMQ_ROUTER_MANDATORY, &mandatory, sizeof(mandatory)) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot set ZMQ_ROUTER_MANDATORY: ", zmq_strerror(zmq_errno())));
-  }
+  // of being dropped silently.
+  RETURN_IF_ERROR(SetRouterMandatory(work_, true));
   if (curve_ != nullptr) RETURN_IF_ERROR(curve_->SecureServer(publish_));
   RETURN_IF_ERROR(Bind(publish_, options_.publish_endpoint));
   RETURN_IF_ERROR(Bind(work_, options_.work_endpoint));

@@ -1,11 +1,11 @@
-#include "common/curve.h"
-
 #include <sys/stat.h>
 
 #include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/curve_keys.h"
+#include "common/zap_authenticator.h"
 #include "common/zmq_channel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -29,9 +29,8 @@ class Collector {
   Collector(zmq::context_t& context, const std::string& endpoint)
       : socket_(context, zmq::socket_type::sub) {
     EXPECT_THAT(ConfigureSocket(socket_, 0), IsOk());
-    const int queue = 1'000'000;
-    zmq_setsockopt(socket_.handle(), ZMQ_RCVHWM, &queue, sizeof(queue));
-    zmq_setsockopt(socket_.handle(), ZMQ_SUBSCRIBE, "", 0);
+    EXPECT_THAT(SetReceiveHighWaterMark(socket_, 1'000'000), IsOk());
+    EXPECT_THAT(AddSubscription(socket_, ""), IsOk());
     EXPECT_THAT(Connect(socket_, endpoint), IsOk());
   }
 
