@@ -158,18 +158,15 @@ class Worker {
   }
 
   absl::Status DrainSinkMonitor() {
-    ASSIGN_OR_RETURN(std::vector<SocketEvent> events, sink_monitor_.Drain());
-    for (const SocketEvent& event : events) {
-      if (event.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+    return sink_monitor_.DrainConnectionEvents([this](bool connected) {
+      if (connected) {
         spdlog::info("connected to sink at {}", options_.sink_endpoint);
-        SetSinkConnected(true);
-      } else if (event.event == ZMQ_EVENT_DISCONNECTED) {
+      } else {
         spdlog::warn("lost sink at {}; holding deliveries until it is back",
                      options_.sink_endpoint);
-        SetSinkConnected(false);
       }
-    }
-    return absl::OkStatus();
+      SetSinkConnected(connected);
+    });
   }
 
   // A DEALER reconnects by itself after ingest restarts, but the new ingest knows nothing of

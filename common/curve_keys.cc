@@ -12,6 +12,7 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -43,6 +44,23 @@ std::optional<NamedValue> ParseNamedValue(absl::string_view line) {
     return NamedValue{std::string(name), std::string(rest)};
   }
   return std::nullopt;
+}
+
+// Calls `parse` with each line of `text` that is neither blank nor a '#' comment, stripped. Stops
+// at the first error, returned as kInvalidArgument "<where> line <number>: <message>".
+absl::Status ForEachLine(absl::string_view text, absl::string_view where,
+                         absl::FunctionRef<absl::Status(absl::string_view line)> parse) {
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line.front() == '#') continue;
+    if (absl::Status parsed = parse(line); !parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " line ", line_number, ": ", parsed.message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
@@ -123,23 +141,16 @@ absl::StatusOr<KeyPair> ReadKeyFile(const std::string& path_or_prefix) {
   if (!IsFile(path) && IsFile(path + ".key")) path += ".key";
   ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(path));
   KeyPair keys;
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_number;
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty() || line.front() == '#') continue;
+  RETURN_IF_ERROR(ForEachLine(text, path, [&keys](absl::string_view line) -> absl::Status {
     std::optional<NamedValue> named = ParseNamedValue(line);
     if (!named.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, " line ", line_number,
-          ": expected public-key = \"...\" or secret-key = \"...\" (see topicwire keygen)"));
-    }
-    if (absl::Status valid = ValidateKey(named->value); !valid.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(path, " line ", line_number, ": ", valid.message()));
+          "expected public-key = \"...\" or secret-key = \"...\" (see topicwire keygen)");
     }
+    RETURN_IF_ERROR(ValidateKey(named->value));
     (named->name == "public-key" ? keys.public_key : keys.secret_key) = named->value;
-  }
+    return absl::OkStatus();
+  }));
   if (!keys.secret_key.empty()) {
     char derived[kZ85KeyLength + 1] = {};
     if (zmq_curve_public(derived, keys.secret_key.c_str()) != 0) {
@@ -174,26 +185,20 @@ absl::StatusOr<std::string> ResolvePublicKey(const std::string& key_or_file) {
 
 absl::StatusOr<AllowList> ParseAllowList(absl::string_view text) {
   AllowList allowed;
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_number;
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty() || line.front() == '#') continue;
-    std::string key(line);
-    if (std::optional<NamedValue> named = ParseNamedValue(line); named.has_value()) {
-      if (named->name == "secret-key") {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "allow-list line ", line_number,
-            ": a secret key does not belong in an allow-list; list the client's .pub file"));
-      }
-      key = named->value;
-    }
-    if (absl::Status valid = ValidateKey(key); !valid.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("allow-list line ", line_number, ": ", valid.message()));
-    }
-    allowed.insert(std::move(key));
-  }
+  RETURN_IF_ERROR(
+      ForEachLine(text, "allow-list", [&allowed](absl::string_view line) -> absl::Status {
+        std::string key(line);
+        if (std::optional<NamedValue> named = ParseNamedValue(line); named.has_value()) {
+          if (named->name == "secret-key") {
+            return absl::InvalidArgumentError(
+                "a secret key does not belong in an allow-list; list the client's .pub file");
+          }
+          key = named->value;
+        }
+        RETURN_IF_ERROR(ValidateKey(key));
+        allowed.insert(std::move(key));
+        return absl::OkStatus();
+      }));
   return allowed;
 }
 

@@ -44,4 +44,14 @@ absl::StatusOr<std::vector<SocketEvent>> SocketMonitor::Drain() {
   }
 }
 
+absl::Status SocketMonitor::DrainConnectionEvents(
+    absl::FunctionRef<void(bool connected)> on_connection) {
+  ASSIGN_OR_RETURN(std::vector<SocketEvent> events, Drain());
+  for (const SocketEvent& event : events) {
+    if (event.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) on_connection(true);
+    if (event.event == ZMQ_EVENT_DISCONNECTED) on_connection(false);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace topicwire

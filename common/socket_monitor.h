@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "zmq.hpp"
 
@@ -40,6 +42,11 @@ class SocketMonitor {
 
   // The events queued so far, oldest first; returns at once.
   absl::StatusOr<std::vector<SocketEvent>> Drain();
+
+  // Drains the queued events and reports each completed handshake (true) and disconnect (false)
+  // to `on_connection`, oldest first; other events are skipped. For a monitor started with
+  // ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED.
+  absl::Status DrainConnectionEvents(absl::FunctionRef<void(bool connected)> on_connection);
 
  private:
   explicit SocketMonitor(zmq::socket_t monitor) : monitor_(std::move(monitor)) {}

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/metrics.h"
 #include "common/status_macros.h"
 #include "common/zmq_channel.h"
 #include "spdlog/spdlog.h"
@@ -73,10 +74,8 @@ Authenticator::Authenticator(zmq::context_t& context, KeyPair server_keys, Allow
       server_keys_(std::move(server_keys)),
       allowed_(std::move(allowed)),
       zap_(context, zmq::socket_type::rep) {
-  auto& family = prometheus::BuildCounter()
-                     .Name(metric_name)
-                     .Help("Connections refused on the CURVE-secured endpoints, by reason")
-                     .Register(registry);
+  auto& family = CounterFamily(registry, metric_name,
+                               "Connections refused on the CURVE-secured endpoints, by reason");
   for (Refusal reason : {Refusal::kUnknownKey, Refusal::kPlaintext, Refusal::kBadHandshake}) {
     refused_[static_cast<int>(reason)] =
         &family.Add({{"reason", std::string(RefusalLabel(reason))}});

@@ -122,17 +122,14 @@ class SinkStage {
   }
 
   absl::Status DrainMonitor() {
-    ASSIGN_OR_RETURN(std::vector<SocketEvent> events, monitor_.Drain());
-    for (const SocketEvent& event : events) {
-      if (event.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+    return monitor_.DrainConnectionEvents([this](bool connected) {
+      if (connected) {
         spdlog::info("connected to ingest's commit endpoint {}", options_.commit_endpoint);
-        health_->set_commit_connected(true);
-      } else if (event.event == ZMQ_EVENT_DISCONNECTED) {
+      } else {
         spdlog::warn("lost ingest's commit endpoint {}", options_.commit_endpoint);
-        health_->set_commit_connected(false);
       }
-    }
-    return absl::OkStatus();
+      health_->set_commit_connected(connected);
+    });
   }
 
   absl::Status DrainSubscriptions() {

@@ -2,7 +2,6 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -21,6 +20,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::topicwire::testing::IsOk;
+using ::topicwire::testing::ReadFile;
 using ::topicwire::testing::WaitFor;
 
 // A SUB on the stream endpoint that collects every copy it receives.
@@ -256,13 +256,6 @@ TEST(PipelineE2eTest, DuplicateIdIsAnsweredDuplicateAndStoredOnce) {
       },
       absl::Seconds(60)));
   EXPECT_EQ(counts["dup-1"], 1);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream content;
-  content << file.rdbuf();
-  return content.str();
 }
 
 TEST(PipelineE2eTest, EveryStageStopsCleanlyOnSigterm) {

@@ -4,7 +4,6 @@
 
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,6 +24,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::topicwire::testing::IsOk;
+using ::topicwire::testing::ReadFile;
 using ::topicwire::testing::StatusIs;
 using ::topicwire::testing::WaitFor;
 
@@ -48,13 +48,6 @@ int RunCli(const std::vector<std::string>& args, const std::string& log) {
 int ReadyCount(std::vector<zmq::pollitem_t>& items, absl::Duration timeout) {
   absl::StatusOr<int> ready = Poll(items, timeout);
   return ready.ok() ? *ready : -1;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream content;
-  content << file.rdbuf();
-  return content.str();
 }
 
 // A CURVE-secured pipeline: ingest and sink hold a server key each and allow only alice's key.

@@ -10,6 +10,7 @@
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "tests/testing/articles.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_util.h"
 
@@ -20,17 +21,10 @@ using ::google::protobuf::util::TimeUtil;
 using ::testing::ElementsAre;
 using ::testing::Pair;
 using ::topicwire::testing::IsOk;
+using ::topicwire::testing::MakeTaggedArticle;
 using ::topicwire::testing::MakeTempDir;
 
 const absl::Time kNoon = absl::FromUnixSeconds(1'800'000'000);
-
-v1::TaggedArticle MakeArticle(const std::string& id, std::vector<std::string> topics) {
-  v1::TaggedArticle article;
-  article.mutable_article()->set_id(id);
-  article.mutable_article()->set_title("title of " + id);
-  for (const std::string& topic : topics) article.add_tags()->set_topic(topic);
-  return article;
-}
 
 // Builds a HistoryQuery field by field (GCC warns about partially designated initializers).
 class Query {
@@ -110,9 +104,9 @@ class SqliteStoreTest : public ::testing::Test {
 };
 
 TEST(StreamsOfTest, TagTopicsInOrderWithoutRepeatsOrUntagged) {
-  EXPECT_THAT(StreamsOf(MakeArticle("a", {"quantum", "ai", "quantum"})),
+  EXPECT_THAT(StreamsOf(MakeTaggedArticle("a", {"quantum", "ai", "quantum"})),
               ElementsAre("quantum", "ai"));
-  EXPECT_THAT(StreamsOf(MakeArticle("a", {})), ElementsAre("untagged"));
+  EXPECT_THAT(StreamsOf(MakeTaggedArticle("a", {})), ElementsAre("untagged"));
 }
 
 TEST_F(SqliteStoreTest, CreatesParentDirectoriesAndStartsEmpty) {
@@ -125,12 +119,12 @@ TEST_F(SqliteStoreTest, CreatesParentDirectoriesAndStartsEmpty) {
 }
 
 TEST_F(SqliteStoreTest, StoredBytesWithCopyStreamFieldsParseExactlyAsTheCopiesAndAsStored) {
-  v1::TaggedArticle with_sink_fields = MakeArticle("s", {"ai"});
+  v1::TaggedArticle with_sink_fields = MakeTaggedArticle("s", {"ai"});
   with_sink_fields.set_stream("forged");  // a worker should not set these; the store overrides
   with_sink_fields.set_sequence(99);
   *with_sink_fields.mutable_stored_at() = TimeUtil::SecondsToTimestamp(5);
-  std::vector<StoreOutcome> outcomes =
-      Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), with_sink_fields});
+  std::vector<StoreOutcome> outcomes = Store(
+      {MakeTaggedArticle("a", {"quantum", "ai"}), MakeTaggedArticle("b", {}), with_sink_fields});
   ASSERT_EQ(outcomes.size(), 3u);
   HistoryPage page = Read(Query());
   size_t copy_in_history = 0;
@@ -153,7 +147,8 @@ TEST_F(SqliteStoreTest, StoredBytesWithCopyStreamFieldsParseExactlyAsTheCopiesAn
 
 TEST_F(SqliteStoreTest, AssignsSequencesAndStreamSequencesWithoutHoles) {
   std::vector<StoreOutcome> outcomes =
-      Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), MakeArticle("c", {"ai"})});
+      Store({MakeTaggedArticle("a", {"quantum", "ai"}), MakeTaggedArticle("b", {}),
+             MakeTaggedArticle("c", {"ai"})});
   ASSERT_EQ(outcomes.size(), 3u);
   EXPECT_TRUE(outcomes[0].newly_stored);
   EXPECT_EQ(outcomes[0].sequence, 1u);
@@ -173,10 +168,10 @@ TEST_F(SqliteStoreTest, AssignsSequencesAndStreamSequencesWithoutHoles) {
 }
 
 TEST_F(SqliteStoreTest, StoringAnIdAgainChangesNothing) {
-  Store({MakeArticle("a", {"ai"})});
-  v1::TaggedArticle changed = MakeArticle("a", {"quantum"});
+  Store({MakeTaggedArticle("a", {"ai"})});
+  v1::TaggedArticle changed = MakeTaggedArticle("a", {"quantum"});
   changed.mutable_article()->set_title("a different title");
-  std::vector<StoreOutcome> outcomes = Store({changed, MakeArticle("b", {"ai"})});
+  std::vector<StoreOutcome> outcomes = Store({changed, MakeTaggedArticle("b", {"ai"})});
   ASSERT_EQ(outcomes.size(), 2u);
   EXPECT_FALSE(outcomes[0].newly_stored);
   EXPECT_EQ(outcomes[0].sequence, 1u);
@@ -192,7 +187,8 @@ TEST_F(SqliteStoreTest, StoringAnIdAgainChangesNothing) {
 }
 
 TEST_F(SqliteStoreTest, RepeatWithinOneBatchIsStoredOnce) {
-  std::vector<StoreOutcome> outcomes = Store({MakeArticle("a", {"ai"}), MakeArticle("a", {"ai"})});
+  std::vector<StoreOutcome> outcomes =
+      Store({MakeTaggedArticle("a", {"ai"}), MakeTaggedArticle("a", {"ai"})});
   ASSERT_EQ(outcomes.size(), 2u);
   EXPECT_TRUE(outcomes[0].newly_stored);
   EXPECT_FALSE(outcomes[1].newly_stored);
@@ -201,13 +197,14 @@ TEST_F(SqliteStoreTest, RepeatWithinOneBatchIsStoredOnce) {
 }
 
 TEST_F(SqliteStoreTest, SequencesContinueAfterReopening) {
-  Store({MakeArticle("a", {"ai"}), MakeArticle("b", {})});
+  Store({MakeTaggedArticle("a", {"ai"}), MakeTaggedArticle("b", {})});
   store_.reset();
   store_ = OpenStore(path_);
   ASSERT_NE(store_, nullptr);
   EXPECT_EQ(store_->head_sequence(), 2u);
-  std::vector<StoreOutcome> outcomes = Store(
-      {MakeArticle("a", {"ai"}), MakeArticle("c", {"ai", "untagged_not"}), MakeArticle("d", {})});
+  std::vector<StoreOutcome> outcomes =
+      Store({MakeTaggedArticle("a", {"ai"}), MakeTaggedArticle("c", {"ai", "untagged_not"}),
+             MakeTaggedArticle("d", {})});
   ASSERT_EQ(outcomes.size(), 3u);
   EXPECT_FALSE(outcomes[0].newly_stored);  // idempotence survives the restart too
   EXPECT_EQ(outcomes[1].sequence, 3u);
@@ -218,8 +215,8 @@ TEST_F(SqliteStoreTest, SequencesContinueAfterReopening) {
 }
 
 TEST_F(SqliteStoreTest, StoredAtNeverGoesBackwards) {
-  Store({MakeArticle("a", {})}, kNoon);
-  std::vector<StoreOutcome> outcomes = Store({MakeArticle("b", {})}, kNoon - absl::Hours(1));
+  Store({MakeTaggedArticle("a", {})}, kNoon);
+  std::vector<StoreOutcome> outcomes = Store({MakeTaggedArticle("b", {})}, kNoon - absl::Hours(1));
   ASSERT_EQ(outcomes.size(), 1u);
   ASSERT_EQ(outcomes[0].copies.size(), 1u);
   EXPECT_EQ(TimeUtil::TimestampToSeconds(outcomes[0].copies[0].stored_at()),
@@ -227,7 +224,8 @@ TEST_F(SqliteStoreTest, StoredAtNeverGoesBackwards) {
 }
 
 TEST_F(SqliteStoreTest, HistoryPagesByArticleInSequenceOrder) {
-  Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), MakeArticle("c", {"ai"})});
+  Store({MakeTaggedArticle("a", {"quantum", "ai"}), MakeTaggedArticle("b", {}),
+         MakeTaggedArticle("c", {"ai"})});
   HistoryPage first = Read(Query().After(0).Max(2));
   EXPECT_THAT(Sequences(first.copies), ElementsAre(1u, 1u, 2u));
   EXPECT_THAT(StreamPositions(first.copies),
@@ -248,8 +246,8 @@ TEST_F(SqliteStoreTest, HistoryPagesByArticleInSequenceOrder) {
 }
 
 TEST_F(SqliteStoreTest, HistoryFiltersByStreamAndCoversTheRest) {
-  Store({MakeArticle("a", {"quantum", "ai"}), MakeArticle("b", {}), MakeArticle("c", {"ai"}),
-         MakeArticle("d", {"space"})});
+  Store({MakeTaggedArticle("a", {"quantum", "ai"}), MakeTaggedArticle("b", {}),
+         MakeTaggedArticle("c", {"ai"}), MakeTaggedArticle("d", {"space"})});
   HistoryPage page = Read(Query().Streams({"ai", "untagged"}).Max(10));
   EXPECT_THAT(StreamPositions(page.copies),
               ElementsAre(Pair("ai", 1u), Pair("untagged", 1u), Pair("ai", 2u)));
@@ -264,8 +262,8 @@ TEST_F(SqliteStoreTest, HistoryFiltersByStreamAndCoversTheRest) {
 }
 
 TEST_F(SqliteStoreTest, HistorySinceATime) {
-  Store({MakeArticle("a", {})}, kNoon);
-  Store({MakeArticle("b", {}), MakeArticle("c", {})}, kNoon + absl::Minutes(5));
+  Store({MakeTaggedArticle("a", {})}, kNoon);
+  Store({MakeTaggedArticle("b", {}), MakeTaggedArticle("c", {})}, kNoon + absl::Minutes(5));
   HistoryPage page = Read(Query().Since(kNoon + absl::Minutes(1)));
   EXPECT_THAT(Sequences(page.copies), ElementsAre(2u, 3u));
   EXPECT_TRUE(page.complete);
@@ -277,7 +275,7 @@ TEST_F(SqliteStoreTest, HistorySinceATime) {
 }
 
 TEST_F(SqliteStoreTest, HistoryPageStopsAtTheByteBudgetButAlwaysMakesProgress) {
-  v1::TaggedArticle big = MakeArticle("a", {"ai"});
+  v1::TaggedArticle big = MakeTaggedArticle("a", {"ai"});
   big.mutable_article()->set_body(std::string(10000, 'x'));
   v1::TaggedArticle big2 = big;
   big2.mutable_article()->set_id("b");
