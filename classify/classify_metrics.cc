@@ -15,14 +15,10 @@ ClassifyMetrics::ClassifyMetrics(prometheus::Registry& registry,
                            "Frames from ingest that were not a Dispatch")),
       reconnects(AddCounter(registry, "topicwire_classify_reconnects_total",
                             "Reconnections to ingest after it was silent")),
-      latency_seconds(
-          prometheus::BuildHistogram()
-              .Name("topicwire_classify_latency_seconds")
-              .Help("From receiving a work item to handing its Delivery to sink")
-              .Register(registry)
-              .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001,
-                                                               0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                               0.1, 0.25, 0.5, 1, 2.5})),
+      latency_seconds(AddHistogram(registry, "topicwire_classify_latency_seconds",
+                                   "From receiving a work item to handing its Delivery to sink",
+                                   {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                    0.05, 0.1, 0.25, 0.5, 1, 2.5})),
       in_hand(AddGauge(registry, "topicwire_classify_in_hand_articles",
                        "Items received and not yet handed to sink")),
       ingest_connected(AddGauge(registry, "topicwire_classify_ingest_connected",
@@ -31,24 +27,18 @@ ClassifyMetrics::ClassifyMetrics(prometheus::Registry& registry,
                               "1 while the PUSH to sink has a connection")),
       reloads_ok(ReloadsFamily(registry).Add({{"result", "ok"}})),
       reloads_refused(ReloadsFamily(registry).Add({{"result", "refused"}})),
-      tags_family_(prometheus::BuildCounter()
-                       .Name("topicwire_classify_tags_total")
-                       .Help("Tags given, by topic")
-                       .Register(registry)),
-      taxonomy_info_family_(prometheus::BuildGauge()
-                                .Name("topicwire_classify_taxonomy_info")
-                                .Help("The taxonomy in use (its version label); always 1")
-                                .Register(registry)) {
+      tags_family_(
+          CounterFamily(registry, "topicwire_classify_tags_total", "Tags given, by topic")),
+      taxonomy_info_family_(GaugeFamily(registry, "topicwire_classify_taxonomy_info",
+                                        "The taxonomy in use (its version label); always 1")) {
   SetTaxonomyVersion(taxonomy_version);
 }
 
 prometheus::Family<prometheus::Counter>& ClassifyMetrics::ReloadsFamily(
     prometheus::Registry& registry) {
-  // Register() on an existing name with the same help and type returns the same family.
-  return prometheus::BuildCounter()
-      .Name("topicwire_classify_taxonomy_reloads_total")
-      .Help("Taxonomy reloads (SIGHUP or file change), by result: ok or refused (old one kept)")
-      .Register(registry);
+  return CounterFamily(
+      registry, "topicwire_classify_taxonomy_reloads_total",
+      "Taxonomy reloads (SIGHUP or file change), by result: ok or refused (old one kept)");
 }
 
 void ClassifyMetrics::SetTaxonomyVersion(const std::string& version) {

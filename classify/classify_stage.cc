@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -16,20 +15,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "classify/classify_metrics.h"
+#include "common/socket_monitor.h"
 #include "common/status_macros.h"
+#include "common/time_util.h"
 #include "common/zmq_channel.h"
 #include "google/protobuf/arena.h"
-#include "google/protobuf/util/time_util.h"
 #include "proto/internal.pb.h"
 #include "spdlog/spdlog.h"
 
 namespace topicwire::classify {
 namespace {
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  const int64_t nanos = absl::ToUnixNanos(time);
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(nanos);
-}
 
 // A Delivery waiting for room on the PUSH to sink.
 struct Pending {
@@ -64,8 +59,10 @@ class Worker {
           {nullptr, shutdown_fd, ZMQ_POLLIN, 0},
           {work_.handle(), 0, ZMQ_POLLIN, 0},
           {sink_.handle(), 0, static_cast<short>(outbox_.empty() ? 0 : ZMQ_POLLOUT), 0},
-          {sink_monitor_.handle(), -1, static_cast<short>(sink_monitor_ ? ZMQ_POLLIN : 0), 0},
-          {work_monitor_.handle(), -1, static_cast<short>(work_monitor_ ? ZMQ_POLLIN : 0), 0},
+          {sink_monitor_.handle(), -1,
+           static_cast<short>(sink_monitor_.watching() ? ZMQ_POLLIN : 0), 0},
+          {work_monitor_.handle(), -1,
+           static_cast<short>(work_monitor_.watching() ? ZMQ_POLLIN : 0), 0},
           {nullptr, options_.reload_fd,
            static_cast<short>(options_.reload_fd >= 0 ? ZMQ_POLLIN : 0), 0},
       };
@@ -149,64 +146,35 @@ class Worker {
   absl::Status SetUpSink() {
     RETURN_IF_ERROR(ConfigureSocket(sink_, options_.linger_ms));
     // Queue Deliveries only on a completed connection, so that an unreachable sink holds back
-    // credit instead of swallowing work (see RunStage). The C API reports errors as codes.
-    const int immediate = 1;
-    if (zmq_setsockopt(sink_.handle(), ZMQ_IMMEDIATE, &immediate, sizeof(immediate)) != 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot set ZMQ_IMMEDIATE: ", zmq_strerror(zmq_errno())));
-    }
+    // credit instead of swallowing work (see RunStage).
+    RETURN_IF_ERROR(SetImmediate(sink_, true));
     RETURN_IF_ERROR(Monitor(sink_, options_.sink_endpoint, sink_monitor_));
     RETURN_IF_ERROR(Connect(sink_, options_.sink_endpoint));
-    if (!sink_monitor_) SetSinkConnected(true);
+    if (!sink_monitor_.watching()) SetSinkConnected(true);
     return absl::OkStatus();
   }
 
-  // Watches `socket`'s handshakes and disconnects through a ZeroMQ socket monitor (a PAIR
-  // socket in `monitor`). inproc:// emits no events, so it is not watched (`monitor` stays null).
-  absl::Status Monitor(zmq::socket_t& socket, const std::string& endpoint, zmq::socket_t& monitor) {
-    monitor = zmq::socket_t();
+  // Watches `socket`'s handshakes and disconnects. inproc:// emits no events, so it is not
+  // watched (`monitor` watches nothing).
+  absl::Status Monitor(zmq::socket_t& socket, const std::string& endpoint, SocketMonitor& monitor) {
+    monitor = SocketMonitor();
     if (absl::StartsWith(endpoint, "inproc://")) return absl::OkStatus();
-    static std::atomic<int> next_monitor{0};
-    const std::string address =
-        absl::StrCat("inproc://topicwire-classify-monitor-", next_monitor++);
-    if (zmq_socket_monitor(socket.handle(), address.c_str(),
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot monitor the socket to ", endpoint, ": ", zmq_strerror(zmq_errno())));
-    }
-    monitor = zmq::socket_t(context_, zmq::socket_type::pair);
-    RETURN_IF_ERROR(ConfigureSocket(monitor, /*linger_ms=*/0));
-    return Connect(monitor, address);
-  }
-
-  // The events queued on `monitor` (ZMQ_EVENT_*), oldest first.
-  absl::StatusOr<std::vector<uint16_t>> MonitorEvents(zmq::socket_t& monitor) {
-    std::vector<uint16_t> events;
-    while (true) {
-      Frames frames;
-      ASSIGN_OR_RETURN(bool got, RecvFrames(monitor, frames, /*dont_wait=*/true));
-      if (!got) return events;
-      // Monitor events: [uint16 event, uint32 value][endpoint].
-      if (frames.empty() || frames[0].size() < sizeof(uint16_t)) continue;
-      uint16_t event = 0;
-      std::memcpy(&event, frames[0].data(), sizeof(event));
-      events.push_back(event);
-    }
+    ASSIGN_OR_RETURN(monitor,
+                     SocketMonitor::Start(context_, socket,
+                                          ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED));
+    return absl::OkStatus();
   }
 
   absl::Status DrainSinkMonitor() {
-    ASSIGN_OR_RETURN(std::vector<uint16_t> events, MonitorEvents(sink_monitor_));
-    for (uint16_t event : events) {
-      if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+    return sink_monitor_.DrainConnectionEvents([this](bool connected) {
+      if (connected) {
         spdlog::info("connected to sink at {}", options_.sink_endpoint);
-        SetSinkConnected(true);
-      } else if (event == ZMQ_EVENT_DISCONNECTED) {
+      } else {
         spdlog::warn("lost sink at {}; holding deliveries until it is back",
                      options_.sink_endpoint);
-        SetSinkConnected(false);
       }
-    }
-    return absl::OkStatus();
+      SetSinkConnected(connected);
+    });
   }
 
   // A DEALER reconnects by itself after ingest restarts, but the new ingest knows nothing of
@@ -214,13 +182,13 @@ class Worker {
   // handshake after a disconnect counts as a new ingest: register afresh (new socket, new
   // identity, full free credit); the old identity's in-flight items are redelivered.
   absl::Status DrainWorkMonitor() {
-    ASSIGN_OR_RETURN(std::vector<uint16_t> events, MonitorEvents(work_monitor_));
-    for (uint16_t event : events) {
-      if (event == ZMQ_EVENT_DISCONNECTED) {
+    ASSIGN_OR_RETURN(std::vector<SocketEvent> events, work_monitor_.Drain());
+    for (const SocketEvent& event : events) {
+      if (event.event == ZMQ_EVENT_DISCONNECTED) {
         spdlog::warn("lost ingest at {}", options_.work_endpoint);
         work_disconnected_ = true;
         SetIngestConnected(false);
-      } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && work_disconnected_) {
+      } else if (event.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && work_disconnected_) {
         spdlog::info("ingest at {} is back; registering again", options_.work_endpoint);
         return ConnectToIngest();  // replaces work_monitor_: stop reading the old one
       }
@@ -413,9 +381,9 @@ class Worker {
   ClassifyMetrics metrics_;
   std::shared_ptr<Readiness> readiness_;
   zmq::socket_t sink_{context_, zmq::socket_type::push};
-  zmq::socket_t sink_monitor_;
+  SocketMonitor sink_monitor_;
   zmq::socket_t work_;
-  zmq::socket_t work_monitor_;
+  SocketMonitor work_monitor_;
   bool work_disconnected_ = false;
   std::deque<Pending> outbox_;
   // Holds the Dispatch being handled and its Deliveries until they are serialized.

@@ -1,6 +1,6 @@
 #include "cli/keygen.h"
 
-#include "common/curve.h"
+#include "common/curve_keys.h"
 #include "common/status_macros.h"
 
 namespace topicwire::cli {

@@ -1,4 +1,4 @@
-// `topicwire keygen`: creates a CurveZMQ key pair for a stage or a client (common/curve.h).
+// `topicwire keygen`: creates a CurveZMQ key pair for a stage or a client (common/curve_keys.h).
 #ifndef TOPICWIRE_CLI_KEYGEN_H_
 #define TOPICWIRE_CLI_KEYGEN_H_
 

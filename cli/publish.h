@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "cli/article_reader.h"
-#include "common/curve.h"
+#include "common/curve_keys.h"
 #include "zmq.hpp"
 
 namespace topicwire::cli {

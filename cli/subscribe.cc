@@ -253,23 +253,13 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
   RETURN_IF_ERROR(curve::ApplyClientOptions(socket, options.curve));
   // A burst (history replay, a big publish) should queue here rather than cost a round trip to
   // history; the bound keeps a subscriber that stalls from growing without limit.
-  if (zmq_setsockopt(socket.handle(), ZMQ_RCVHWM, &options.receive_queue,
-                     sizeof(options.receive_queue)) != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("receive queue of ", options.receive_queue, ": ", zmq_strerror(zmq_errno())));
-  }
+  RETURN_IF_ERROR(SetReceiveHighWaterMark(socket, options.receive_queue));
   // Prefix subscriptions narrow what the publisher sends; Printer::Wanted then compares exactly
   // ("ai" must not let "ai_ethics" through).
   {
     std::vector<std::string> prefixes = options.topics;
     if (prefixes.empty()) prefixes.push_back("");
-    for (const std::string& prefix : prefixes) {
-      // The C call reports errors by return value; cppzmq's set() would throw.
-      if (zmq_setsockopt(socket.handle(), ZMQ_SUBSCRIBE, prefix.data(), prefix.size()) != 0) {
-        return absl::InternalError(
-            absl::StrCat("cannot subscribe to '", prefix, "': ", zmq_strerror(zmq_errno())));
-      }
-    }
+    for (const std::string& prefix : prefixes) RETURN_IF_ERROR(AddSubscription(socket, prefix));
   }
   RETURN_IF_ERROR(Connect(socket, options.endpoint));
 

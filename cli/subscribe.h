@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "cli/output.h"
-#include "common/curve.h"
+#include "common/curve_keys.h"
 #include "zmq.hpp"
 
 namespace topicwire::cli {

@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace topicwire {
 namespace {
@@ -22,6 +24,26 @@ absl::Status FromZmqError(const zmq::error_t& e, absl::string_view what) {
   }
 }
 
+// cppzmq takes std::string_view, which Debian's Abseil does not alias.
+std::string_view View(absl::string_view text) { return std::string_view(text.data(), text.size()); }
+
+// Sets one option through cppzmq's typed tags; `what` names it in the error.
+template <typename Option, typename Value>
+absl::Status SetOption(zmq::socket_t& socket, Option option, const Value& value,
+                       absl::string_view what) {
+  try {
+    socket.set(option, value);
+  } catch (const zmq::error_t& e) {
+    // EINVAL is a value libzmq does not take (or an option the socket type lacks): the caller's
+    // configuration, not the network.
+    if (e.num() == EINVAL) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot set ", what, ": ", e.what()));
+    }
+    return FromZmqError(e, absl::StrCat("cannot set ", what));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ConfigureSocket(zmq::socket_t& socket, int linger_ms) {
@@ -34,12 +56,57 @@ absl::Status ConfigureSocket(zmq::socket_t& socket, int linger_ms) {
   return absl::OkStatus();
 }
 
+absl::Status SetMaxMessageSize(zmq::socket_t& socket, int64_t bytes) {
+  return SetOption(socket, zmq::sockopt::maxmsgsize, bytes,
+                   absl::StrCat("ZMQ_MAXMSGSIZE to ", bytes, " bytes"));
+}
+
+absl::Status SetSendHighWaterMark(zmq::socket_t& socket, int messages) {
+  return SetOption(socket, zmq::sockopt::sndhwm, messages,
+                   absl::StrCat("ZMQ_SNDHWM to ", messages, " messages"));
+}
+
+absl::Status SetReceiveHighWaterMark(zmq::socket_t& socket, int messages) {
+  return SetOption(socket, zmq::sockopt::rcvhwm, messages,
+                   absl::StrCat("ZMQ_RCVHWM to ", messages, " messages"));
+}
+
+absl::Status SetImmediate(zmq::socket_t& socket, bool immediate) {
+  return SetOption(socket, zmq::sockopt::immediate, immediate, "ZMQ_IMMEDIATE");
+}
+
+absl::Status SetRouterMandatory(zmq::socket_t& socket, bool mandatory) {
+  return SetOption(socket, zmq::sockopt::router_mandatory, mandatory, "ZMQ_ROUTER_MANDATORY");
+}
+
+absl::Status AddSubscription(zmq::socket_t& socket, absl::string_view prefix) {
+  return SetOption(socket, zmq::sockopt::subscribe, View(prefix), "a subscription (ZMQ_SUBSCRIBE)");
+}
+
+absl::Status SetCurveServer(zmq::socket_t& socket, absl::string_view secret_key,
+                            absl::string_view zap_domain) {
+  RETURN_IF_ERROR(SetOption(socket, zmq::sockopt::curve_server, true, "CURVE server"));
+  RETURN_IF_ERROR(SetOption(socket, zmq::sockopt::curve_secretkey, View(secret_key),
+                            "the server's CURVE secret key"));
+  return SetOption(socket, zmq::sockopt::zap_domain, View(zap_domain), "the ZAP domain");
+}
+
+absl::Status SetCurveClient(zmq::socket_t& socket, absl::string_view server_public_key,
+                            absl::string_view public_key, absl::string_view secret_key) {
+  RETURN_IF_ERROR(SetOption(socket, zmq::sockopt::curve_serverkey, View(server_public_key),
+                            "the server's CURVE public key"));
+  RETURN_IF_ERROR(SetOption(socket, zmq::sockopt::curve_publickey, View(public_key),
+                            "the client's public key"));
+  return SetOption(socket, zmq::sockopt::curve_secretkey, View(secret_key),
+                   "the client's secret key");
+}
+
 absl::Status Bind(zmq::socket_t& socket, const std::string& endpoint) {
   try {
     socket.bind(endpoint);
   } catch (const zmq::error_t& e) {
-    return FromZmqError(e, absl::StrCat("cannot bind ", endpoint,
-                                        " (is the port in use or the address wrong?)"));
+    return FromZmqError(
+        e, absl::StrCat("cannot bind ", endpoint, " (is the port in use or the address wrong?)"));
   }
   return absl::OkStatus();
 }
@@ -81,8 +148,8 @@ absl::StatusOr<bool> RecvFrames(zmq::socket_t& socket, Frames& frames, bool dont
 absl::Status SendFrames(zmq::socket_t& socket, Frames& frames, bool dont_wait) {
   try {
     for (size_t i = 0; i < frames.size(); ++i) {
-      zmq::send_flags flags = i + 1 < frames.size() ? zmq::send_flags::sndmore
-                                                    : zmq::send_flags::none;
+      zmq::send_flags flags =
+          i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
       if (dont_wait) flags = flags | zmq::send_flags::dontwait;
       if (!socket.send(frames[i], flags)) {
         // Only the first frame can fail with EAGAIN: once it is queued, the rest follow.
@@ -111,9 +178,8 @@ zmq::message_t ToFrameAfter(absl::string_view prefix,
 
 absl::Status ParseFrame(const zmq::message_t& frame, google::protobuf::MessageLite& message) {
   if (!message.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
-    return absl::InvalidArgumentError(absl::StrCat("frame of ", frame.size(),
-                                                   " bytes is not a valid ",
-                                                   message.GetTypeName()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("frame of ", frame.size(), " bytes is not a valid ", message.GetTypeName()));
   }
   return absl::OkStatus();
 }

@@ -30,6 +30,30 @@ inline constexpr int64_t kMaxFrameBytes = int64_t{64} << 20;
 // Applies the options every topicwire socket shares: bounded linger, the frame-size cap.
 absl::Status ConfigureSocket(zmq::socket_t& socket, int linger_ms);
 
+// Typed socket options, the only way topicwire code sets one. Each returns kInvalidArgument
+// naming the option when libzmq refuses the value, kCancelled after the context terminated.
+// REQUIRES: called on the thread that owns `socket`; most options act only before bind/connect.
+
+// Caps what one incoming frame may hold; a larger frame disconnects its peer (ZMQ_MAXMSGSIZE).
+absl::Status SetMaxMessageSize(zmq::socket_t& socket, int64_t bytes);
+// How many messages queue for sending / receiving before the socket blocks or drops (0: no
+// limit).
+absl::Status SetSendHighWaterMark(zmq::socket_t& socket, int messages);
+absl::Status SetReceiveHighWaterMark(zmq::socket_t& socket, int messages);
+// Queue outgoing messages only on completed connections (ZMQ_IMMEDIATE).
+absl::Status SetImmediate(zmq::socket_t& socket, bool immediate);
+// A ROUTER send to an unknown peer fails with kNotFound instead of dropping (ZMQ_ROUTER_MANDATORY).
+absl::Status SetRouterMandatory(zmq::socket_t& socket, bool mandatory);
+// Adds a SUB/XSUB subscription to messages starting with `prefix` ("" is everything).
+absl::Status AddSubscription(zmq::socket_t& socket, absl::string_view prefix);
+// Makes `socket` a CURVE server holding `secret_key` (Z85), authenticated in `zap_domain`.
+absl::Status SetCurveServer(zmq::socket_t& socket, absl::string_view secret_key,
+                            absl::string_view zap_domain);
+// Makes `socket` a CURVE client of the server holding `server_public_key`, with the client's own
+// key pair (all Z85).
+absl::Status SetCurveClient(zmq::socket_t& socket, absl::string_view server_public_key,
+                            absl::string_view public_key, absl::string_view secret_key);
+
 absl::Status Bind(zmq::socket_t& socket, const std::string& endpoint);
 absl::Status Connect(zmq::socket_t& socket, const std::string& endpoint);
 // The endpoint the socket bound last, with a wildcard port resolved ("tcp://127.0.0.1:41233").

@@ -6,22 +6,11 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "common/time_util.h"
 #include "proto/article.pb.h"
 #include "spdlog/spdlog.h"
 
 namespace topicwire::ingest {
-namespace {
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  const int64_t nanos = absl::ToUnixNanos(time);
-  google::protobuf::Timestamp timestamp;
-  timestamp.set_seconds(nanos / 1'000'000'000);
-  timestamp.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
-  return timestamp;
-}
-
-}  // namespace
-
 v1::AdminReply AdminService::Handle(absl::string_view payload) {
   v1::AdminRequest request;
   v1::AdminReply reply;

@@ -27,14 +27,10 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
       workers(AddGauge(registry, "topicwire_ingest_workers", "Classify workers currently known")),
       journal_bytes(
           AddGauge(registry, "topicwire_ingest_journal_bytes", "Size of the journal database")),
-      journal_commit_seconds(
-          prometheus::BuildHistogram()
-              .Name("topicwire_ingest_journal_commit_seconds")
-              .Help("Time to write and fsync one group commit of accepted articles")
-              .Register(registry)
-              .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001,
-                                                               0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                               0.1, 0.25, 1})),
+      journal_commit_seconds(AddHistogram(
+          registry, "topicwire_ingest_journal_commit_seconds",
+          "Time to write and fsync one group commit of accepted articles",
+          {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1})),
       dead_letters(AddGauge(registry, "topicwire_ingest_dead_letters",
                             "Articles set aside after --max_attempts failed deliveries")),
       dead_lettered(AddCounter(registry, "topicwire_ingest_dead_letters_total",
@@ -48,10 +44,8 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
       journal_full(AddCounter(registry, "topicwire_ingest_journal_full_total",
                               "Group commits answered BUSY because the journal's disk was full")) {
   auto& rejected_family =
-      prometheus::BuildCounter()
-          .Name("topicwire_ingest_articles_rejected_total")
-          .Help("Articles (or, for malformed_frame, frames) rejected, by reason")
-          .Register(registry);
+      CounterFamily(registry, "topicwire_ingest_articles_rejected_total",
+                    "Articles (or, for malformed_frame, frames) rejected, by reason");
   for (int kind = 0; kind <= static_cast<int>(RejectKind::kMalformed); ++kind) {
     rejected_[kind] = &rejected_family.Add(
         {{"reason", std::string(RejectKindLabel(static_cast<RejectKind>(kind)))}});

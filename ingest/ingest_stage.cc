@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "common/time_util.h"
 #include "common/zmq_channel.h"
 #include "ingest/admin_service.h"
 #include "ingest/dispatcher.h"
@@ -95,12 +96,8 @@ absl::Status IngestStage::Setup() {
   RETURN_IF_ERROR(ConfigureSocket(work_, 0));
   RETURN_IF_ERROR(ConfigureSocket(commit_, 0));
   // A send to a worker that vanished must fail (kNotFound) so its items are requeued, instead
-  // of being dropped silently. The C API returns an error code instead of throwing.
-  const int mandatory = 1;
-  if (zmq_setsockopt(work_.handle(), ZMQ_ROUTER_MANDATORY, &mandatory, sizeof(mandatory)) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot set ZMQ_ROUTER_MANDATORY: ", zmq_strerror(zmq_errno())));
-  }
+  // of being dropped silently.
+  RETURN_IF_ERROR(SetRouterMandatory(work_, true));
   if (curve_ != nullptr) RETURN_IF_ERROR(curve_->SecureServer(publish_));
   RETURN_IF_ERROR(Bind(publish_, options_.publish_endpoint));
   RETURN_IF_ERROR(Bind(work_, options_.work_endpoint));

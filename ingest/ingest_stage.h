@@ -12,8 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "common/curve.h"
 #include "common/readiness.h"
+#include "common/zap_authenticator.h"
 #include "ingest/journal.h"
 #include "prometheus/registry.h"
 #include "zmq.hpp"
@@ -71,7 +71,7 @@ struct IngestOptions {
   // Set ready once the journal is open and the sockets are bound; may be null.
   std::shared_ptr<Readiness> readiness;
   // CurveZMQ on the publish endpoint: the server's key file and the allow-list of client keys
-  // (common/curve.h); both empty: plaintext. The internal endpoints stay plaintext.
+  // (common/zap_authenticator.h); both empty: plaintext. The internal endpoints stay plaintext.
   curve::ServerOptions curve{};
 };
 

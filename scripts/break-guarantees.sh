@@ -62,7 +62,7 @@ breaks=(
   "overlap-not-dropped|bin/cli_subscribe_test bin/cli_subscribe_clone_test|^(SubscribeTest\..*|SubscribeCloneTest\..*)$"
   "resume-position-not-read|bin/cli_subscribe_test|^SubscribeTest\.(ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDuplicate|UnreadableResumeFileIsAClearError)$"
   "resume-position-not-written|bin/cli_subscribe_test|^SubscribeTest\.(ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDuplicate|UnreadableResumeFileIsAClearError)$"
-  # common/curve.cc
+  # common/zap_authenticator.cc
   "zap-allows-unknown-keys|bin/curve_test bin/security_e2e_test|^((ZapHandlerTest|CurveServerTest|SecurePipelineTest)\..*)$"
   # common/zmq_channel.cc
   "socket-cap-removed|bin/security_e2e_test|^SocketCapE2eTest\..*$"

@@ -48,21 +48,15 @@ SinkMetrics::SinkMetrics(prometheus::Registry& registry)
                            "Size of the store database (page_count * page_size)")),
       last_sequence(
           AddGauge(registry, "topicwire_sink_last_sequence", "Newest store sequence number")),
-      published_family_(prometheus::BuildCounter()
-                            .Name("topicwire_sink_messages_published_total")
-                            .Help("Copies published on the topic streams, per stream")
-                            .Register(registry)),
-      gaps_family_(prometheus::BuildCounter()
-                       .Name("topicwire_sink_subscriber_gaps_total")
-                       .Help("Holes subscribers found in a live stream and asked history to "
-                             "fill: messages the stream socket dropped for a subscriber that "
-                             "fell behind (or published before its subscription took effect)")
-                       .Register(registry)),
-      missed_family_(prometheus::BuildCounter()
-                         .Name("topicwire_sink_subscriber_missed_messages_total")
-                         .Help("Messages in those holes, per stream, as the subscribers "
-                               "reported them")
-                         .Register(registry)) {}
+      published_family_(CounterFamily(registry, "topicwire_sink_messages_published_total",
+                                      "Copies published on the topic streams, per stream")),
+      gaps_family_(CounterFamily(registry, "topicwire_sink_subscriber_gaps_total",
+                                 "Holes subscribers found in a live stream and asked history to "
+                                 "fill: messages the stream socket dropped for a subscriber that "
+                                 "fell behind (or published before its subscription took effect)")),
+      missed_family_(CounterFamily(registry, "topicwire_sink_subscriber_missed_messages_total",
+                                   "Messages in those holes, per stream, as the subscribers "
+                                   "reported them")) {}
 
 void SinkMetrics::CountPublished(const std::string& stream) {
   prometheus::Counter*& counter = published_by_stream_[stream];

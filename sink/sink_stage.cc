@@ -4,7 +4,6 @@
 #include <zmq.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/socket_monitor.h"
 #include "common/status_macros.h"
 #include "common/zmq_channel.h"
 #include "google/protobuf/arena.h"
@@ -50,7 +50,7 @@ class SinkStage {
         {history_.handle(), 0, ZMQ_POLLIN, 0},
         {stream_.handle(), 0, ZMQ_POLLIN, 0},
     };
-    if (monitor_.handle() != nullptr) items.push_back({monitor_.handle(), 0, ZMQ_POLLIN, 0});
+    if (monitor_.watching()) items.push_back({monitor_.handle(), 0, ZMQ_POLLIN, 0});
     spdlog::info("storing deliveries from {}, streams on {}, history on {}, acks to {}",
                  bound_.input, bound_.stream, bound_.history, options_.commit_endpoint);
     while (true) {
@@ -60,7 +60,7 @@ class SinkStage {
       // been stored, published and acknowledged by the handler that received it.
       if (items[kShutdown].revents & ZMQ_POLLIN) break;
       if (items[kStream].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleStream());
-      if (monitor_.handle() != nullptr && (items[kMonitor].revents & ZMQ_POLLIN))
+      if (monitor_.watching() && (items[kMonitor].revents & ZMQ_POLLIN))
         RETURN_IF_ERROR(DrainMonitor());
       if (items[kHistory].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleHistory());
       if (items[kInput].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleInput());
@@ -86,19 +86,10 @@ class SinkStage {
     // Input is dropped on exit: anything unread is redelivered by ingest.
     RETURN_IF_ERROR(ConfigureSocket(input_, /*linger_ms=*/0));
     RETURN_IF_ERROR(ConfigureSocket(stream_, options_.linger_ms));
-    if (zmq_setsockopt(stream_.handle(), ZMQ_MAXMSGSIZE, &kMaxSubscriptionBytes,
-                       sizeof(kMaxSubscriptionBytes)) != 0) {
-      return absl::InternalError(
-          absl::StrCat("cannot cap subscriptions: ", zmq_strerror(zmq_errno())));
-    }
+    RETURN_IF_ERROR(SetMaxMessageSize(stream_, kMaxSubscriptionBytes));
     RETURN_IF_ERROR(ConfigureSocket(history_, options_.linger_ms));
     RETURN_IF_ERROR(ConfigureSocket(commit_, options_.linger_ms));
-    // The C API returns an error code instead of throwing like cppzmq's set().
-    if (zmq_setsockopt(stream_.handle(), ZMQ_SNDHWM, &options_.stream_send_hwm,
-                       sizeof(options_.stream_send_hwm)) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("stream_send_hwm ", options_.stream_send_hwm,
-                                                     ": ", zmq_strerror(zmq_errno())));
-    }
+    RETURN_IF_ERROR(SetSendHighWaterMark(stream_, options_.stream_send_hwm));
     if (options_.curve.enabled()) {
       ASSIGN_OR_RETURN(curve_, curve::Authenticator::Start(context_, options_.curve, *registry_,
                                                            "topicwire_sink_auth_refused_total"));
@@ -117,7 +108,7 @@ class SinkStage {
     ASSIGN_OR_RETURN(bound_.history, LastEndpoint(history_));
     RETURN_IF_ERROR(MonitorCommitSocket());
     RETURN_IF_ERROR(Connect(commit_, options_.commit_endpoint));
-    if (monitor_.handle() == nullptr) readiness_->Set(kCommitConnected, true);
+    if (!monitor_.watching()) readiness_->Set(kCommitConnected, true);
     readiness_->Set(kSocketsBound, true);
     if (options_.on_bound) options_.on_bound(bound_);
     return absl::OkStatus();
@@ -127,36 +118,21 @@ class SinkStage {
   // commit PUSH's handshakes and disconnects. inproc:// emits no events, so it is not watched.
   absl::Status MonitorCommitSocket() {
     if (absl::StartsWith(options_.commit_endpoint, "inproc://")) return absl::OkStatus();
-    static std::atomic<int> next_monitor{0};
-    const std::string address =
-        absl::StrCat("inproc://topicwire-sink-commit-monitor-", next_monitor++);
-    if (zmq_socket_monitor(commit_.handle(), address.c_str(),
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot monitor the commit socket: ", zmq_strerror(zmq_errno())));
-    }
-    monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
-    RETURN_IF_ERROR(ConfigureSocket(monitor_, /*linger_ms=*/0));
-    return Connect(monitor_, address);
+    ASSIGN_OR_RETURN(monitor_,
+                     SocketMonitor::Start(context_, commit_,
+                                          ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED));
+    return absl::OkStatus();
   }
 
   absl::Status DrainMonitor() {
-    while (true) {
-      Frames frames;
-      ASSIGN_OR_RETURN(bool got, RecvFrames(monitor_, frames, /*dont_wait=*/true));
-      if (!got) return absl::OkStatus();
-      // Monitor events: [uint16 event, uint32 value][endpoint].
-      if (frames.empty() || frames[0].size() < sizeof(uint16_t)) continue;
-      uint16_t event = 0;
-      std::memcpy(&event, frames[0].data(), sizeof(event));
-      if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+    return monitor_.DrainConnectionEvents([this](bool connected) {
+      if (connected) {
         spdlog::info("connected to ingest's commit endpoint {}", options_.commit_endpoint);
-        readiness_->Set(kCommitConnected, true);
-      } else if (event == ZMQ_EVENT_DISCONNECTED) {
+      } else {
         spdlog::warn("lost ingest's commit endpoint {}", options_.commit_endpoint);
-        readiness_->Set(kCommitConnected, false);
       }
-    }
+      readiness_->Set(kCommitConnected, connected);
+    });
   }
 
   // The stream socket: subscriptions coming up from subscribers.
@@ -309,7 +285,7 @@ class SinkStage {
   zmq::socket_t stream_{context_, zmq::socket_type::xpub};
   zmq::socket_t history_{context_, zmq::socket_type::router};
   zmq::socket_t commit_{context_, zmq::socket_type::push};
-  zmq::socket_t monitor_;                        // closed before commit_: declared after it
+  SocketMonitor monitor_;                        // closed before commit_: declared after it
   std::unique_ptr<curve::Authenticator> curve_;  // null: stream and history are plaintext
 };
 

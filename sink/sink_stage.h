@@ -11,8 +11,8 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "common/curve.h"
 #include "common/readiness.h"
+#include "common/zap_authenticator.h"
 #include "prometheus/registry.h"
 #include "sink/history_service.h"
 #include "sink/sink_metrics.h"
@@ -70,7 +70,7 @@ struct SinkOptions {
   // Called on the stage thread once every socket is bound; useful with wildcard ports.
   std::function<void(const BoundEndpoints&)> on_bound;
   // CurveZMQ on the stream and history endpoints: the server's key file and the allow-list of
-  // client keys (common/curve.h); both empty: plaintext. The input endpoint stays plaintext.
+  // client keys (common/zap_authenticator.h); both empty: plaintext. The input endpoint stays plaintext.
   curve::ServerOptions curve{};
 };
 

@@ -16,6 +16,7 @@ namespace {
 using ::topicwire::testing::BinDir;
 using ::topicwire::testing::FreeLoopbackPortRange;
 using ::topicwire::testing::MakeTempDir;
+using ::topicwire::testing::ReadFile;
 
 struct CommandResult {
   int exit_status = -1;
@@ -35,17 +36,6 @@ CommandResult RunCommand(const std::string& command) {
   return result;
 }
 
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::string text;
-  if (FILE* file = fopen(path.c_str(), "r")) {
-    char buffer[4096];
-    size_t read;
-    while ((read = fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, read);
-    fclose(file);
-  }
-  return text;
-}
-
 TEST(BenchSmokeTest, JsonReportHasEveryRequiredFigure) {
   const std::string dir = MakeTempDir();
   // bench uses ports P..P+11 for its stages (up's layout with two workers).
@@ -54,7 +44,7 @@ TEST(BenchSmokeTest, JsonReportHasEveryRequiredFigure) {
   const CommandResult run = RunCommand(absl::StrCat(
       BinDir(), "/topicwire bench --count 500 --rate 2000 --workers 1 --json --base-port ",
       base_port, " --data-dir ", dir, "/data 2>", log));
-  ASSERT_EQ(run.exit_status, 0) << ReadFileOrEmpty(log);
+  ASSERT_EQ(run.exit_status, 0) << ReadFile(log);
 
   // Parse the JSON as a generic object first: the keys named in the issue must be there.
   for (const char* key :
@@ -96,7 +86,7 @@ TEST(BenchSmokeTest, DenseMixIsPublishedWhenAsked) {
   const CommandResult run = RunCommand(absl::StrCat(
       BinDir(), "/topicwire bench --mix dense --count 200 --rate 2000 --workers 1 ",
       "--passthrough=false --json --base-port ", base_port, " --data-dir ", dir, "/data 2>", log));
-  ASSERT_EQ(run.exit_status, 0) << ReadFileOrEmpty(log);
+  ASSERT_EQ(run.exit_status, 0) << ReadFile(log);
   v1::BenchReport report;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(run.out, &report).ok()) << run.out;
   EXPECT_EQ(report.received(), 200);

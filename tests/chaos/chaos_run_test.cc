@@ -3,9 +3,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "chaos/chaos_report.pb.h"
@@ -17,12 +15,7 @@
 namespace topicwire::chaos {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream content;
-  content << file.rdbuf();
-  return content.str();
-}
+using ::topicwire::testing::ReadFile;
 
 TEST(ChaosRunTest, NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled) {
   const std::string dir = testing::MakeTempDir();

@@ -5,7 +5,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -18,14 +17,8 @@ namespace topicwire::classify {
 namespace {
 
 using ::topicwire::testing::IsOk;
+using ::topicwire::testing::ReadFile;
 using ::topicwire::testing::WaitFor;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
 
 void WriteAtomically(const std::string& path, const std::string& text) {
   std::ofstream(path + ".tmp") << text;
@@ -45,28 +38,28 @@ TEST(ClassifyBinaryReloadTest, SighupReloadsRefusesABadFileAndSigtermStillStops)
       log);
   ASSERT_THAT(classify, IsOk());
   ASSERT_TRUE(
-      WaitFor([&] { return absl::StrContains(ReadAll(log), "taking work"); }, absl::Seconds(10)))
-      << ReadAll(log);
+      WaitFor([&] { return absl::StrContains(ReadFile(log), "taking work"); }, absl::Seconds(10)))
+      << ReadFile(log);
 
   WriteAtomically(taxonomy, "version: \"bin-2\" topics { id: \"q\" terms { text: \"qubit\" } }");
   classify->Signal(SIGHUP);
-  EXPECT_TRUE(WaitFor([&] { return absl::StrContains(ReadAll(log), "version bin-2 replaces"); },
+  EXPECT_TRUE(WaitFor([&] { return absl::StrContains(ReadFile(log), "version bin-2 replaces"); },
                       absl::Seconds(10)))
-      << ReadAll(log);
+      << ReadFile(log);
 
   WriteAtomically(taxonomy, "version: \"bin-3\" topics { id: \"q\" terms { regex: \"(\" } }");
   classify->Signal(SIGHUP);
   EXPECT_TRUE(
-      WaitFor([&] { return absl::StrContains(ReadAll(log), "still serving version bin-2"); },
+      WaitFor([&] { return absl::StrContains(ReadFile(log), "still serving version bin-2"); },
               absl::Seconds(10)))
-      << ReadAll(log);
+      << ReadFile(log);
   EXPECT_TRUE(classify->running());
 
   classify->Signal(SIGTERM);
   absl::StatusOr<int> status = classify->Wait(absl::Seconds(10));
   ASSERT_THAT(status, IsOk());
-  EXPECT_TRUE(WIFEXITED(*status)) << ReadAll(log);
-  EXPECT_EQ(WEXITSTATUS(*status), 0) << ReadAll(log);
+  EXPECT_TRUE(WIFEXITED(*status)) << ReadFile(log);
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << ReadFile(log);
 }
 
 }  // namespace

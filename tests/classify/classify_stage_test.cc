@@ -14,14 +14,17 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/internal.pb.h"
+#include "tests/testing/metric_values.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_util.h"
+#include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::classify {
 namespace {
 
 using ::testing::SizeIs;
 using ::topicwire::testing::IsOk;
+using ::topicwire::testing::MetricValue;
 
 constexpr char kTaxonomy[] = R"pb(
   version: "stage-test-1"
@@ -49,10 +52,7 @@ class ClassifyStageTest : public ::testing::Test {
     classifier_ = *std::move(classifier);
     ASSERT_THAT(ConfigureSocket(ingest_, 0), IsOk());
     ASSERT_THAT(ConfigureSocket(sink_, 0), IsOk());
-    ASSERT_THAT(Bind(ingest_, "tcp://127.0.0.1:*"), IsOk());
-    absl::StatusOr<std::string> work = LastEndpoint(ingest_);
-    ASSERT_THAT(work, IsOk());
-    options_.work_endpoint = *work;
+    options_.work_endpoint = testing::BindLoopback(ingest_);
     options_.credit = 4;
     options_.heartbeat_interval = absl::Milliseconds(100);
     options_.linger_ms = 1000;
@@ -66,12 +66,7 @@ class ClassifyStageTest : public ::testing::Test {
     }
   }
 
-  void BindSink() {
-    ASSERT_THAT(Bind(sink_, "tcp://127.0.0.1:*"), IsOk());
-    absl::StatusOr<std::string> endpoint = LastEndpoint(sink_);
-    ASSERT_THAT(endpoint, IsOk());
-    options_.sink_endpoint = *endpoint;
-  }
+  void BindSink() { options_.sink_endpoint = testing::BindLoopback(sink_); }
 
   void StartStage() {
     stage_ = std::async(std::launch::async, [this] {
@@ -309,18 +304,6 @@ constexpr char kReloadV2[] = R"pb(
   }
 )pb";
 
-// Sum over the series of a counter family, or the sample count of a histogram family.
-double MetricSum(prometheus::Registry& registry, const std::string& name) {
-  double total = 0;
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      total += metric.counter.value + static_cast<double>(metric.histogram.sample_count);
-    }
-  }
-  return total;
-}
-
 // The version label of topicwire_classify_taxonomy_info (the only series), or "".
 std::string TaxonomyInfoVersion(prometheus::Registry& registry) {
   for (const prometheus::MetricFamily& family : registry.Collect()) {
@@ -413,10 +396,13 @@ TEST_F(ClassifyReloadTest, SwapsOnSignalWithAStreamRunningAndRefusesABadFile) {
   // The counters and the latency histogram moved once per article and once per tag. The worker
   // observes latency just after handing the Delivery over, so wait for the last observation.
   EXPECT_TRUE(::topicwire::testing::WaitFor(
-      [&] { return MetricSum(*registry_, "topicwire_classify_latency_seconds") == kArticles + 1; },
+      [&] {
+        return MetricValue(*registry_, "topicwire_classify_latency_seconds") == kArticles + 1;
+      },
       absl::Seconds(5)));
-  EXPECT_EQ(MetricSum(*registry_, "topicwire_classify_articles_total"), kArticles + 1);
-  EXPECT_EQ(MetricSum(*registry_, "topicwire_classify_tags_total"), old_count + 2 * new_count + 2);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_classify_articles_total"), kArticles + 1);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_classify_tags_total"),
+            old_count + 2 * new_count + 2);
 }
 
 TEST_F(ClassifyReloadTest, ReloadsWhenTheFileChanges) {

@@ -13,6 +13,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::cli {
 namespace {
@@ -25,8 +26,7 @@ class DeadLettersCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_THAT(ConfigureSocket(router_, 0), IsOk());
-    ASSERT_THAT(Bind(router_, "tcp://127.0.0.1:*"), IsOk());
-    endpoint_ = *LastEndpoint(router_);
+    endpoint_ = testing::BindLoopback(router_);
   }
 
   // Answers the next request with `reply` and returns the request.

@@ -16,6 +16,7 @@
 #include "proto/article.pb.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_util.h"
+#include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::cli {
 namespace {
@@ -31,8 +32,7 @@ class FakeIngest {
  public:
   explicit FakeIngest(bool silent = false) : silent_(silent) {
     EXPECT_THAT(ConfigureSocket(router_, 0), IsOk());
-    EXPECT_THAT(Bind(router_, "tcp://127.0.0.1:*"), IsOk());
-    endpoint_ = *LastEndpoint(router_);
+    endpoint_ = testing::BindLoopback(router_);
     thread_ = std::thread([this] { Serve(); });
   }
   ~FakeIngest() {

@@ -15,6 +15,7 @@
 #include "proto/article.pb.h"
 #include "proto/history.pb.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::cli {
 namespace {
@@ -39,10 +40,8 @@ TEST(SubscribeCloneTest, MessagePublishedWhileHistoryIsReadIsPrintedAfterTheHist
   zmq::socket_t history(context, zmq::socket_type::router);
   ASSERT_THAT(ConfigureSocket(xpub, 0), IsOk());
   ASSERT_THAT(ConfigureSocket(history, 0), IsOk());
-  ASSERT_THAT(Bind(xpub, "tcp://127.0.0.1:*"), IsOk());
-  ASSERT_THAT(Bind(history, "tcp://127.0.0.1:*"), IsOk());
-  const std::string stream_endpoint = *LastEndpoint(xpub);
-  const std::string history_endpoint = *LastEndpoint(history);
+  const std::string stream_endpoint = testing::BindLoopback(xpub);
+  const std::string history_endpoint = testing::BindLoopback(history);
 
   // Plays sink: on the history request, waits (with a deadline) for the live subscription,
   // publishes ai#2 live, and only then answers with the history as it was read: ai#1.

@@ -16,6 +16,7 @@
 #include "proto/article.pb.h"
 #include "proto/history.pb.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::cli {
 namespace {
@@ -49,8 +50,7 @@ class SubscribeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_THAT(ConfigureSocket(xpub_, 0), IsOk());
-    ASSERT_THAT(Bind(xpub_, "tcp://127.0.0.1:*"), IsOk());
-    endpoint_ = *LastEndpoint(xpub_);
+    endpoint_ = testing::BindLoopback(xpub_);
   }
 
   // Waits until `count` subscription messages reached the XPUB.

@@ -1,16 +1,17 @@
-#include "common/curve.h"
-
 #include <sys/stat.h>
 
 #include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/curve_keys.h"
+#include "common/zap_authenticator.h"
 #include "common/zmq_channel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_util.h"
+#include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::curve {
 namespace {
@@ -219,10 +220,7 @@ class CurveServerTest : public ::testing::Test {
     authenticator_ = *std::move(started);
     ASSERT_THAT(ConfigureSocket(server_, 0), IsOk());
     ASSERT_THAT(authenticator_->SecureServer(server_), IsOk());
-    ASSERT_THAT(Bind(server_, "tcp://127.0.0.1:*"), IsOk());
-    absl::StatusOr<std::string> endpoint = LastEndpoint(server_);
-    ASSERT_THAT(endpoint, IsOk());
-    endpoint_ = *endpoint;
+    endpoint_ = testing::BindLoopback(server_);
   }
 
   // A DEALER that connects and sends "hello"; CURVE when `keys` is set.

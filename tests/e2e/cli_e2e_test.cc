@@ -3,9 +3,6 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
@@ -21,14 +18,8 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::topicwire::testing::IsOk;
+using ::topicwire::testing::ReadFile;
 using ::topicwire::testing::WaitFor;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream content;
-  content << file.rdbuf();
-  return content.str();
-}
 
 // Runs `topicwire ARGS...` with stdout and stderr in separate files.
 absl::StatusOr<Subprocess> StartCli(const std::vector<std::string>& args, const std::string& out,

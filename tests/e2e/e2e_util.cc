@@ -7,11 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "chaos/metrics_scrape.h"
 #include "absl/strings/str_split.h"
+#include "chaos/metrics_scrape.h"
 #include "common/zmq_channel.h"
 #include "gtest/gtest.h"
 #include "proto/history.pb.h"
@@ -58,7 +57,7 @@ void Pipeline::StartIngest(const std::vector<std::string>& extra_flags) {
 
 void Pipeline::StartSink(const std::vector<std::string>& extra_flags) {
   std::vector<std::string> argv = {
-      testing::BinDir() + "/sink", "--input_endpoint=" + Endpoint(4),
+      testing::BinDir() + "/sink",        "--input_endpoint=" + Endpoint(4),
       "--stream_endpoint=" + Endpoint(1), "--history_endpoint=" + Endpoint(2),
       "--commit_endpoint=" + Endpoint(5), "--store=" + dir_ + "/sink/store.db"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
@@ -88,10 +87,7 @@ absl::StatusOr<int> Pipeline::Stop(const std::string& name, int signal, absl::Du
 std::string Pipeline::Logs() const {
   std::string text;
   for (const auto& [name, process] : processes_) {
-    std::ifstream file(absl::StrCat(dir_, "/logs/", name, ".log"));
-    std::stringstream content;
-    content << file.rdbuf();
-    std::string log = content.str();
+    std::string log = testing::ReadFile(absl::StrCat(dir_, "/logs/", name, ".log"));
     if (log.size() > 4000) log = "..." + log.substr(log.size() - 4000);
     absl::StrAppend(&text, "---- ", name, ".log\n", log);
   }
@@ -171,15 +167,6 @@ std::map<std::string, std::vector<std::string>> ExpectedFeedTopics() {
     expected[fields[0]] = topics;
   }
   return expected;
-}
-
-v1::Article MakeArticle(const std::string& id) {
-  v1::Article article;
-  article.set_id(id);
-  article.set_title(absl::StrCat("Quantum computing report ", id));
-  article.set_body("Researchers describe progress with superconducting qubits.");
-  article.set_source("e2e-test");
-  return article;
 }
 
 double MetricSample(int http_port, const std::string& sample) {

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "common/subprocess.h"
 #include "proto/article.pb.h"
+#include "tests/testing/articles.h"
 #include "zmq.hpp"
 
 namespace topicwire::e2e {
@@ -78,7 +79,7 @@ std::map<std::string, std::vector<std::string>> ExpectedFeedTopics();
 double MetricSample(int http_port, const std::string& sample);
 
 // An article with `id` and a title; the body mentions quantum computing so that it is tagged.
-v1::Article MakeArticle(const std::string& id);
+using ::topicwire::testing::MakeArticle;
 
 }  // namespace topicwire::e2e
 

@@ -2,7 +2,6 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -21,6 +20,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::topicwire::testing::IsOk;
+using ::topicwire::testing::ReadFile;
 using ::topicwire::testing::WaitFor;
 
 // A SUB on the stream endpoint that collects every copy it receives.
@@ -29,9 +29,8 @@ class Collector {
   Collector(zmq::context_t& context, const std::string& endpoint)
       : socket_(context, zmq::socket_type::sub) {
     EXPECT_THAT(ConfigureSocket(socket_, 0), IsOk());
-    const int queue = 1'000'000;
-    zmq_setsockopt(socket_.handle(), ZMQ_RCVHWM, &queue, sizeof(queue));
-    zmq_setsockopt(socket_.handle(), ZMQ_SUBSCRIBE, "", 0);
+    EXPECT_THAT(SetReceiveHighWaterMark(socket_, 1'000'000), IsOk());
+    EXPECT_THAT(AddSubscription(socket_, ""), IsOk());
     EXPECT_THAT(Connect(socket_, endpoint), IsOk());
   }
 
@@ -257,13 +256,6 @@ TEST(PipelineE2eTest, DuplicateIdIsAnsweredDuplicateAndStoredOnce) {
       },
       absl::Seconds(60)));
   EXPECT_EQ(counts["dup-1"], 1);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream content;
-  content << file.rdbuf();
-  return content.str();
 }
 
 TEST(PipelineE2eTest, EveryStageStopsCleanlyOnSigterm) {

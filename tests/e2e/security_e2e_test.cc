@@ -4,12 +4,12 @@
 
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/curve.h"
+#include "common/curve_keys.h"
+#include "common/socket_monitor.h"
 #include "common/subprocess.h"
 #include "common/zmq_channel.h"
 #include "gmock/gmock.h"
@@ -24,6 +24,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::topicwire::testing::IsOk;
+using ::topicwire::testing::ReadFile;
 using ::topicwire::testing::StatusIs;
 using ::topicwire::testing::WaitFor;
 
@@ -47,13 +48,6 @@ int RunCli(const std::vector<std::string>& args, const std::string& log) {
 int ReadyCount(std::vector<zmq::pollitem_t>& items, absl::Duration timeout) {
   absl::StatusOr<int> ready = Poll(items, timeout);
   return ready.ok() ? *ready : -1;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream content;
-  content << file.rdbuf();
-  return content.str();
 }
 
 // A CURVE-secured pipeline: ingest and sink hold a server key each and allow only alice's key.
@@ -187,7 +181,7 @@ TEST_F(SecurePipelineTest, PlaintextAndUnknownKeySubscribersSeeNothingAndAreCoun
     if (keys != nullptr) {
       EXPECT_THAT(curve::SecureClient(socket, *keys, Keys("sink").public_key), IsOk());
     }
-    EXPECT_EQ(zmq_setsockopt(socket.handle(), ZMQ_SUBSCRIBE, "", 0), 0);
+    EXPECT_THAT(AddSubscription(socket, ""), IsOk());
     EXPECT_THAT(Connect(socket, pipeline_.stream_endpoint()), IsOk());
     return socket;
   };
@@ -250,13 +244,12 @@ TEST(CurveConfigE2eTest, HalfACurveConfigurationOrABadKeyFileExitsWithAHint) {
 class WatchedClient {
  public:
   WatchedClient(zmq::context_t& context, zmq::socket_type type, const std::string& endpoint)
-      : socket_(context, type), monitor_(context, zmq::socket_type::pair) {
-    static int next = 0;
-    const std::string address = absl::StrCat("inproc://security-e2e-monitor-", next++);
+      : socket_(context, type) {
     EXPECT_THAT(ConfigureSocket(socket_, 0), IsOk());
-    EXPECT_EQ(zmq_socket_monitor(socket_.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED), 0);
-    EXPECT_THAT(ConfigureSocket(monitor_, 0), IsOk());
-    EXPECT_THAT(Connect(monitor_, address), IsOk());
+    absl::StatusOr<SocketMonitor> monitor =
+        SocketMonitor::Start(context, socket_, ZMQ_EVENT_DISCONNECTED);
+    EXPECT_THAT(monitor, IsOk());
+    if (monitor.ok()) monitor_ = *std::move(monitor);
     EXPECT_THAT(Connect(socket_, endpoint), IsOk());
   }
   zmq::socket_t& socket() { return socket_; }
@@ -268,7 +261,7 @@ class WatchedClient {
 
  private:
   zmq::socket_t socket_;
-  zmq::socket_t monitor_;
+  SocketMonitor monitor_;
 };
 
 TEST(SocketCapE2eTest, OverCapFrameDropsTheConnectionOnEverySocketAndServiceContinues) {

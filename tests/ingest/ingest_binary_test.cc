@@ -110,8 +110,7 @@ TEST_F(IngestBinaryTest, UnwritableJournalExitsNonZeroWithTheReason) {
   ASSERT_THAT(wait_status, IsOk());
   EXPECT_TRUE(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 1)
       << DescribeWaitStatus(*wait_status);
-  std::ifstream log(dir_ + "/ingest.log");
-  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  const std::string text = testing::ReadFile(dir_ + "/ingest.log");
   EXPECT_THAT(text, ::testing::HasSubstr("cannot create the journal directory /proc/no/such/dir"));
 }
 
@@ -136,8 +135,7 @@ TEST_F(IngestBinaryTest, JournalOfRandomBytesIsMovedAsideAndIngestStarts) {
   EXPECT_EQ(parsed.acks(0).status(), v1::PublishAck::ACCEPTED);
   ingest->Signal(SIGTERM);
   ASSERT_THAT(ingest->Wait(absl::Seconds(5)), IsOk());
-  std::ifstream log(dir_ + "/ingest.log");
-  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  const std::string text = testing::ReadFile(dir_ + "/ingest.log");
   EXPECT_THAT(text,
               ::testing::HasSubstr("was damaged: moved it to " + dir_ + "/journal.db.damaged-"));
 }

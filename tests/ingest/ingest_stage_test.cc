@@ -22,6 +22,8 @@
 #include "proto/admin.pb.h"
 #include "proto/article.pb.h"
 #include "proto/internal.pb.h"
+#include "tests/testing/articles.h"
+#include "tests/testing/metric_values.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_util.h"
 
@@ -32,18 +34,11 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::topicwire::testing::IsOk;
+using ::topicwire::testing::MakeArticle;
 using ::topicwire::testing::MakeTempDir;
 using ::topicwire::testing::WaitFor;
 
 constexpr absl::Duration kTimeout = absl::Seconds(5);
-
-v1::Article MakeArticle(const std::string& id, const std::string& title) {
-  v1::Article article;
-  article.set_id(id);
-  article.set_title(title);
-  article.set_body("Body of " + title);
-  return article;
-}
 
 std::string RequestFrame(const std::vector<v1::Article>& articles) {
   v1::PublishRequest request;
@@ -166,25 +161,10 @@ class IngestStageTest : public ::testing::Test {
     ASSERT_THAT(SendProto(*sink_, ack), IsOk());
   }
 
-  // The value of a counter or gauge (with the given `reason` label, when set); -1 when absent.
+  // The value of a metric (its series with the given `reason` label, when set).
   double Metric(const std::string& name, const std::string& reason = "") {
-    for (const prometheus::MetricFamily& family : registry_->Collect()) {
-      if (family.name != name) continue;
-      for (const prometheus::ClientMetric& metric : family.metric) {
-        if (!reason.empty() && (metric.label.empty() || metric.label[0].value != reason)) {
-          continue;
-        }
-        switch (family.type) {
-          case prometheus::MetricType::Counter:
-            return metric.counter.value;
-          case prometheus::MetricType::Histogram:  // the number of observations
-            return static_cast<double>(metric.histogram.sample_count);
-          default:
-            return metric.gauge.value;
-        }
-      }
-    }
-    return -1;
+    if (reason.empty()) return testing::MetricValue(*registry_, name);
+    return testing::MetricValue(*registry_, name, {{"reason", reason}});
   }
 
   // Sends one admin request (as `topicwire deadletters` does) and returns the reply.

@@ -146,6 +146,7 @@ namespace topicwire::ingest {
 namespace {
 
 using ::testing::HasSubstr;
+using ::topicwire::testing::ReadFile;
 
 // Runs one SQL statement on the journal file from outside, the way a bad disk would change it.
 void RunSql(const std::string& path, const std::string& sql) {
@@ -156,11 +157,6 @@ void RunSql(const std::string& path, const std::string& sql) {
       << (error ? error : "");
   sqlite3_free(error);
   sqlite3_close(db);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 void WriteFile(const std::string& path, const std::string& bytes, bool append = false) {

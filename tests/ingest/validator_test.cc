@@ -5,19 +5,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ingest/utf8.h"
+#include "tests/testing/articles.h"
 
 namespace topicwire::ingest {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Optional;
-
-v1::Article MakeArticle(const std::string& title, const std::string& body) {
-  v1::Article article;
-  article.set_title(title);
-  article.set_body(body);
-  return article;
-}
+using ::topicwire::testing::MakeArticle;
 
 std::optional<Rejection> Validate(const v1::Article& article, int64_t limit = 1 << 20) {
   return ValidateArticle(article, article.ByteSizeLong(), {.max_article_bytes = limit});
@@ -39,8 +34,8 @@ TEST(Utf8Test, PointsAtTheFirstBadByte) {
 }
 
 TEST(ValidatorTest, HeadlineOnlyAndBodyOnlyAreValid) {
-  EXPECT_EQ(Validate(MakeArticle("Quantum chip ships", "")), std::nullopt);
-  EXPECT_EQ(Validate(MakeArticle("", "A body without a headline.")), std::nullopt);
+  EXPECT_EQ(Validate(MakeArticle(/*id=*/"", "Quantum chip ships", "")), std::nullopt);
+  EXPECT_EQ(Validate(MakeArticle(/*id=*/"", "", "A body without a headline.")), std::nullopt);
 }
 
 TEST(ValidatorTest, NeitherTitleNorBodyIsEmpty) {
@@ -53,7 +48,7 @@ TEST(ValidatorTest, NeitherTitleNorBodyIsEmpty) {
 }
 
 TEST(ValidatorTest, OversizedArticleNamesBothSizesAndTheFlag) {
-  const v1::Article article = MakeArticle("t", std::string(2000, 'x'));
+  const v1::Article article = MakeArticle(/*id=*/"", "t", std::string(2000, 'x'));
   std::optional<Rejection> rejection =
       ValidateArticle(article, 2097152, {.max_article_bytes = 1048576});
   ASSERT_TRUE(rejection.has_value());
@@ -63,14 +58,14 @@ TEST(ValidatorTest, OversizedArticleNamesBothSizesAndTheFlag) {
 }
 
 TEST(ValidatorTest, ArticleExactlyAtTheLimitIsValid) {
-  const v1::Article article = MakeArticle("t", std::string(100, 'x'));
+  const v1::Article article = MakeArticle(/*id=*/"", "t", std::string(100, 'x'));
   const int64_t size = static_cast<int64_t>(article.ByteSizeLong());
   EXPECT_EQ(Validate(article, size), std::nullopt);
   EXPECT_NE(Validate(article, size - 1), std::nullopt);
 }
 
 TEST(ValidatorTest, InvalidUtf8NamesFieldAndByte) {
-  v1::Article article = MakeArticle("ok", "fine");
+  v1::Article article = MakeArticle(/*id=*/"", "ok", "fine");
   article.add_authors("Ann");
   article.add_authors("B\xffob");
   std::optional<Rejection> rejection = Validate(article);
@@ -82,7 +77,7 @@ TEST(ValidatorTest, InvalidUtf8NamesFieldAndByte) {
 TEST(ValidatorTest, UrlMustBeAbsoluteHttpWithHost) {
   for (const char* bad : {"example.com/a", "ftp://example.com/a", "https:///path", "http://",
                           "https://exa mple.com/", "javascript://x"}) {
-    v1::Article article = MakeArticle("t", "b");
+    v1::Article article = MakeArticle(/*id=*/"", "t", "b");
     article.set_url(bad);
     std::optional<Rejection> rejection = Validate(article);
     ASSERT_TRUE(rejection.has_value()) << bad;
@@ -91,14 +86,14 @@ TEST(ValidatorTest, UrlMustBeAbsoluteHttpWithHost) {
   }
   for (const char* good :
        {"https://example.com", "HTTP://Example.com:8080/a?b=c#d", "https://user@[::1]:443/x"}) {
-    v1::Article article = MakeArticle("t", "b");
+    v1::Article article = MakeArticle(/*id=*/"", "t", "b");
     article.set_url(good);
     EXPECT_EQ(Validate(article), std::nullopt) << good;
   }
 }
 
 TEST(ValidatorTest, IdMustBeShortAndPrintable) {
-  v1::Article article = MakeArticle("t", "b");
+  v1::Article article = MakeArticle(/*id=*/"", "t", "b");
   article.set_id(std::string(kMaxIdBytes, 'a'));
   EXPECT_EQ(Validate(article), std::nullopt);
   article.set_id(std::string(kMaxIdBytes + 1, 'a'));

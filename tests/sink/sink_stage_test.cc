@@ -21,8 +21,11 @@
 #include "proto/history.pb.h"
 #include "proto/internal.pb.h"
 #include "sink/store.h"
+#include "tests/testing/articles.h"
+#include "tests/testing/metric_values.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_util.h"
+#include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::sink {
 namespace {
@@ -34,6 +37,7 @@ using ::testing::IsEmpty;
 using ::testing::Pair;
 using ::topicwire::testing::IsOk;
 using ::topicwire::testing::MakeTempDir;
+using ::topicwire::testing::MetricValue;
 using ::topicwire::testing::StatusIs;
 using ::topicwire::testing::WaitFor;
 
@@ -43,34 +47,9 @@ v1::Delivery MakeDelivery(uint64_t journal_seq, const std::string& id,
                           const std::vector<std::string>& topics) {
   v1::Delivery delivery;
   delivery.set_journal_seq(journal_seq);
-  v1::TaggedArticle* tagged = delivery.mutable_tagged();
-  tagged->mutable_article()->set_id(id);
-  tagged->mutable_article()->set_title("title of " + id);
-  for (const std::string& topic : topics) tagged->add_tags()->set_topic(topic);
-  *tagged->mutable_accepted_at() = TimeUtil::GetCurrentTime();
+  *delivery.mutable_tagged() = testing::MakeTaggedArticle(id, topics);
+  *delivery.mutable_tagged()->mutable_accepted_at() = TimeUtil::GetCurrentTime();
   return delivery;
-}
-
-// Sum of every series of a counter or gauge family in `registry` (only those whose "stream"
-// label is `stream`, when set), or a histogram's sample count (0 when absent).
-double MetricValue(prometheus::Registry& registry, const std::string& name,
-                   const std::string& stream = "") {
-  double total = 0;
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      const bool wanted =
-          stream.empty() || std::any_of(metric.label.begin(), metric.label.end(),
-                                        [&](const prometheus::ClientMetric::Label& label) {
-                                          return label.name == "stream" && label.value == stream;
-                                        });
-      if (!wanted) continue;
-      // Only the family's own kind is set; the others stay 0.
-      total += metric.counter.value + metric.gauge.value +
-               static_cast<double>(metric.histogram.sample_count);
-    }
-  }
-  return total;
 }
 
 class SinkStageTest : public ::testing::Test {
@@ -79,10 +58,7 @@ class SinkStageTest : public ::testing::Test {
     store_path_ = MakeTempDir() + "/store.db";
     ASSERT_THAT(ConfigureSocket(ingest_, 0), IsOk());
     ingest_.set(zmq::sockopt::rcvtimeo, kReceiveTimeoutMs);
-    ASSERT_THAT(Bind(ingest_, "tcp://127.0.0.1:*"), IsOk());
-    absl::StatusOr<std::string> commit = LastEndpoint(ingest_);
-    ASSERT_THAT(commit, IsOk());
-    commit_endpoint_ = *commit;
+    commit_endpoint_ = testing::BindLoopback(ingest_);
   }
 
   void TearDown() override { EXPECT_THAT(StopStage(), IsOk()); }
@@ -351,10 +327,15 @@ TEST_F(SinkStageTest, CountsTheGapsSubscribersReportWithTheirHistoryRequests) {
   // No report, no count.
   AskHistory(dealer, v1::HistoryRequest());
 
-  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_gaps_total", "ai"), 1);
-  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_missed_messages_total", "ai"), 1);
-  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_gaps_total", "other"), 1);
-  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_missed_messages_total", "other"), 3);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_gaps_total", {{"stream", "ai"}}), 1);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_missed_messages_total",
+                        {{"stream", "ai"}}),
+            1);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_gaps_total", {{"stream", "other"}}),
+            1);
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_missed_messages_total",
+                        {{"stream", "other"}}),
+            3);
   EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_subscriber_gaps_total"), 2);
 }
 

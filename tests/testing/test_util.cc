@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 
@@ -72,10 +74,14 @@ int FreeLoopbackPortRange(int count) {
 }
 
 std::string MakeTempDir() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "topicwire-test-XXXXXX").string();
+  std::string pattern = (std::filesystem::temp_directory_path() / "topicwire-test-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   return pattern;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
 
 std::string BinDir() {

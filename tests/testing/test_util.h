@@ -22,6 +22,9 @@ int FreeLoopbackPortRange(int count);
 // A fresh, empty directory under the test's temporary directory; removed by the OS' tmp cleanup.
 std::string MakeTempDir();
 
+// The whole content of the file at `path`, bytes as they are; "" when it cannot be read.
+std::string ReadFile(const std::string& path);
+
 // Directory holding the built binaries (ingest, classify, sink, topicwire). From the
 // TOPICWIRE_BIN_DIR environment variable that ctest sets.
 std::string BinDir();

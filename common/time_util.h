@@ -1,0 +1,18 @@
+// Conversions between absl::Time and the protobuf well-known time types the wire messages use.
+#ifndef TOPICWIRE_COMMON_TIME_UTIL_H_
+#define TOPICWIRE_COMMON_TIME_UTIL_H_
+
+#include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace topicwire {
+
+// `time` as a protobuf Timestamp, to the nanosecond (nanos normalized to [0, 1e9) by protobuf).
+inline google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
+}
+
+}  // namespace topicwire
+
+#endif  // TOPICWIRE_COMMON_TIME_UTIL_H_
