@@ -130,11 +130,11 @@ TEST(TopologyAgreementTest, ArchitectureFlagDefaultsUseTheDefaultPorts) {
 
 // What one manifest says about one stage.
 struct Manifest {
-  std::string where;
-  Stage stage;
-  std::vector<std::string> args;                         // "--flag=value"
-  std::vector<std::pair<std::string, int>> named_ports;  // k8s {name: X, containerPort: N}
-  std::vector<int> container_ports;  // published or probed ports inside the container
+  std::string where{};
+  Stage stage = Stage::kIngest;
+  std::vector<std::string> args{};                         // "--flag=value"
+  std::vector<std::pair<std::string, int>> named_ports{};  // k8s {name: X, containerPort: N}
+  std::vector<int> container_ports{};  // published or probed ports inside the container
 };
 
 // Checks one stage's flags: every endpoint flag names the topology's port, binds only what the
@@ -222,8 +222,9 @@ TEST(TopologyAgreementTest, ComposeFileAgrees) {
   const std::regex service(R"(^(x-classify|  ([a-z0-9-]+)):.*$)");
   const std::regex arg(R"(^\s+- (--[a-z_]+=\S+)\s*$)");
   const std::regex published(R"(^\s+- 127\.0\.0\.1:\$\{[A-Z0-9_]+:-(\d+)\}:(\d+)\s*$)");
-  const std::regex probe(R"(topicwire-probe", "(\d+)") ");
-      for (const std::string& line : absl::StrSplit(compose, '\n')) {
+  const std::regex probe(R"re(topicwire-probe", "(\d+)")re");
+  for (absl::string_view piece : absl::StrSplit(compose, '\n')) {
+    const std::string line(piece);
     std::smatch match;
     if (std::regex_match(line, match, service)) {
       const std::string name = match[2].matched ? match[2].str() : "classify";
@@ -244,7 +245,9 @@ TEST(TopologyAgreementTest, ComposeFileAgrees) {
       const int container_port = ToInt(match[2].str());
       current->container_ports.push_back(container_port);
       // The host side repeats the container port, except for the workers, which cannot share one.
-      if (current->stage != Stage::kClassify) EXPECT_EQ(host_port, container_port) << line;
+      if (current->stage != Stage::kClassify) {
+        EXPECT_EQ(host_port, container_port) << line;
+      }
     } else if (std::regex_search(line, match, probe)) {
       current->container_ports.push_back(ToInt(match[1].str()));
     }
@@ -266,7 +269,8 @@ TEST(TopologyAgreementTest, KubernetesManifestsAgree) {
   for (Stage stage : {Stage::kIngest, Stage::kSink, Stage::kClassify}) {
     const std::string path = absl::StrCat("deploy/k8s/", StageBinary(stage), ".yaml");
     Manifest manifest{.where = path, .stage = stage};
-    for (const std::string& line : absl::StrSplit(ReadSource(path), '\n')) {
+    for (absl::string_view piece : absl::StrSplit(ReadSource(path), '\n')) {
+      const std::string line(piece);
       std::smatch match;
       if (std::regex_match(line, match, arg)) {
         manifest.args.push_back(match[1].str());
@@ -286,7 +290,8 @@ TEST(TopologyAgreementTest, KubernetesManifestsAgree) {
   // deploy/k8s/config.yaml: the ConfigMap of the endpoints the stages connect to, by flag name.
   const std::regex entry(R"(^  ([a-z_]+): (tcp://\S+)\s*$)");
   int connects = 0;
-  for (const std::string& line : absl::StrSplit(ReadSource("deploy/k8s/config.yaml"), '\n')) {
+  for (absl::string_view piece : absl::StrSplit(ReadSource("deploy/k8s/config.yaml"), '\n')) {
+    const std::string line(piece);
     std::smatch match;
     if (!std::regex_match(line, match, entry)) continue;
     const std::string flag = match[1].str();
