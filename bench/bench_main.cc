@@ -8,8 +8,12 @@
 #include "bench/bench_spec.h"
 #include "bench/pipeline_bench.h"
 #include "cli/command_line.h"
+#include "common/logging.h"
 
 int main(int argc, char** argv) {
+  // Standard output carries only the report (--json is parsed by scripts); the supervisor's
+  // warnings (a stage that died) go to standard error, its routine lines are not wanted.
+  (void)topicwire::InitLogging("bench", "warn");
   const std::vector<std::string> args(argv + 1, argv + argc);
   absl::StatusOr<topicwire::cli::ParsedArgs> parsed =
       topicwire::cli::ParseArgs(topicwire::bench::BenchSpec(), args);
