@@ -7,10 +7,12 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cli/command_line.h"
+#include "common/curve.h"
 #include "common/shutdown.h"
 
 namespace topicwire::cli {
@@ -47,6 +49,13 @@ int Fail(CommandIo& io, const std::string& command, const absl::Status& status,
 
 // kInvalidArgument naming the first positional argument, for commands that take none.
 absl::Status NoArguments(const ParsedArgs& args);
+
+// `flags` followed by a CurveZMQ client's two flags, --curve-server-key (described by
+// `server_key_help`) and --curve-key.
+std::vector<FlagSpec> WithCurveClientFlags(std::vector<FlagSpec> flags,
+                                           const std::string& server_key_help);
+// The client options those two flags give (common/curve.h's LoadClientOptions).
+absl::StatusOr<curve::ClientOptions> CurveClientOptions(const ParsedArgs& args);
 
 // The fd a long-running command stops on: io.shutdown_fd, or with io.use_signals a signalfd for
 // SIGINT/SIGTERM kept alive in `holder`.

@@ -202,16 +202,15 @@ const CommandSpec kPublish = {
         "(*.jsonl) and plain text or Markdown (*.txt, *.md: first line is the title);\n"
         "'-' or no FILE reads standard input. Exit 0: all accepted or duplicate;\n"
         "1: something was rejected; 2: bad input or no answer from ingest.",
-    .flags = {
-        {"to", "ENDPOINT", "tcp://127.0.0.1:7400", "ingest's publish endpoint"},
-        {"timeout", "SECONDS", "10", "Give up when ingest does not answer for this long"},
-        {"batch", "N", "100", "Articles per request"},
-        {"in-flight", "N", "4", "Requests awaiting an answer at once"},
-        {"curve-server-key", "KEY|FILE", "",
-         "ingest's CURVE public key (or its .pub file); with --curve-key: encrypted, "
-         "authenticated publishing"},
-        {"curve-key", "PREFIX", "", "This client's key files from topicwire keygen (PREFIX.key)"},
-    }};
+    .flags = WithCurveClientFlags(
+        {
+            {"to", "ENDPOINT", "tcp://127.0.0.1:7400", "ingest's publish endpoint"},
+            {"timeout", "SECONDS", "10", "Give up when ingest does not answer for this long"},
+            {"batch", "N", "100", "Articles per request"},
+            {"in-flight", "N", "4", "Requests awaiting an answer at once"},
+        },
+        "ingest's CURVE public key (or its .pub file); with --curve-key: encrypted, "
+        "authenticated publishing")};
 
 int RunPublishCommand(const ParsedArgs& args, CommandIo& io) {
   PublishOptions options;
@@ -230,8 +229,7 @@ int RunPublishCommand(const ParsedArgs& args, CommandIo& io) {
   options.batch_size = static_cast<int>(std::min<int64_t>(*batch, 100000));
   options.max_in_flight = static_cast<int>(std::min<int64_t>(*in_flight, 1000));
   options.show_progress = io.use_signals && isatty(STDERR_FILENO) == 1;
-  absl::StatusOr<curve::ClientOptions> curve =
-      curve::LoadClientOptions(args.Get("curve-server-key"), args.Get("curve-key"));
+  absl::StatusOr<curve::ClientOptions> curve = CurveClientOptions(args);
   if (!curve.ok()) return Fail(io, "publish", curve.status());
   options.curve = *std::move(curve);
 

@@ -471,30 +471,30 @@ const CommandSpec kSubscribe = {
         "gaps and warnings go to stderr. Exit 0 when --count was reached, on Ctrl-C, or\n"
         "when --timeout passed after at least one message (without --count); exit 1\n"
         "when --timeout passed before that; 2 on bad arguments or connection errors.",
-    .flags = {
-        {"from", "ENDPOINT", "tcp://127.0.0.1:7401", "sink's stream endpoint"},
-        {"count", "N", "0", "Stop after N messages (0: no limit)"},
-        {"timeout", "SECONDS", "0", "Stop after this long without a message (0: never)"},
-        {"format", "json|text|ninjs", "json",
-         "json: TaggedArticle JSON mapping; text: one short line; ninjs: IPTC ninjs 3.x"},
-        {"since", "SEQ|TIME", "",
-         "First print history after store sequence SEQ (0: all) or since an RFC 3339 TIME"},
-        {"history", "ENDPOINT", "", "sink's history endpoint (\"\": stream port + 1)"},
-        {"resume", "FILE", "",
-         "Continue after the last message a previous run with this FILE printed (history fills "
-         "the time between); FILE is rewritten as messages are printed"},
-        {"queue", "N", "10000",
-         "Live messages to queue while busy; beyond that they are dropped and filled from "
-         "history"},
-        {"fill-gaps", "", "true",
-         "Fill holes in a live stream (messages dropped while this subscriber fell behind) from "
-         "history and report them to sink's metrics; --fill-gaps=false only reports them",
-         true},
-        {"curve-server-key", "KEY|FILE", "",
-         "sink's CURVE public key (or its .pub file); with --curve-key: encrypted, "
-         "authenticated streams and history"},
-        {"curve-key", "PREFIX", "", "This client's key files from topicwire keygen (PREFIX.key)"},
-    }};
+    .flags = WithCurveClientFlags(
+        {
+            {"from", "ENDPOINT", "tcp://127.0.0.1:7401", "sink's stream endpoint"},
+            {"count", "N", "0", "Stop after N messages (0: no limit)"},
+            {"timeout", "SECONDS", "0", "Stop after this long without a message (0: never)"},
+            {"format", "json|text|ninjs", "json",
+             "json: TaggedArticle JSON mapping; text: one short line; ninjs: IPTC ninjs 3.x"},
+            {"since", "SEQ|TIME", "",
+             "First print history after store sequence SEQ (0: all) or since an RFC 3339 TIME"},
+            {"history", "ENDPOINT", "", "sink's history endpoint (\"\": stream port + 1)"},
+            {"resume", "FILE", "",
+             "Continue after the last message a previous run with this FILE printed (history fills "
+             "the time between); FILE is rewritten as messages are printed"},
+            {"queue", "N", "10000",
+             "Live messages to queue while busy; beyond that they are dropped and filled from "
+             "history"},
+            {"fill-gaps", "", "true",
+             "Fill holes in a live stream (messages dropped while this subscriber fell behind) "
+             "from history and report them to sink's metrics; --fill-gaps=false only reports "
+             "them",
+             true},
+        },
+        "sink's CURVE public key (or its .pub file); with --curve-key: encrypted, "
+        "authenticated streams and history")};
 
 int RunSubscribeCommand(const ParsedArgs& args, CommandIo& io) {
   SubscribeOptions options;
@@ -502,8 +502,7 @@ int RunSubscribeCommand(const ParsedArgs& args, CommandIo& io) {
   options.topics = args.positional();
   options.history_endpoint = args.Get("history");
   options.resume_file = args.Get("resume");
-  absl::StatusOr<curve::ClientOptions> curve =
-      curve::LoadClientOptions(args.Get("curve-server-key"), args.Get("curve-key"));
+  absl::StatusOr<curve::ClientOptions> curve = CurveClientOptions(args);
   if (!curve.ok()) return Fail(io, "subscribe", curve.status());
   options.curve = *std::move(curve);
   absl::StatusOr<int64_t> count = args.GetInt("count");
