@@ -247,7 +247,7 @@ absl::StatusOr<ChaosReport> Run(zmq::context_t& context, const Options& options,
   if (!data_dir.ok()) return data_dir.status();
   int base_port = options.base_port;
   if (base_port == 0) {
-    absl::StatusOr<int> free = FindFreePortRange(10 + options.workers);
+    absl::StatusOr<int> free = FindFreePortRange(topology::PortPlan::PortCount(options.workers));
     if (!free.ok()) return free.status();
     base_port = *free;
   }

@@ -1,17 +1,17 @@
 // The real stage binaries (ingest, N classify workers, sink) as child processes on loopback,
-// with ports laid out as in docs/ARCHITECTURE.md from one base port, so they can be killed with
-// SIGKILL and restarted on the same ports and data.
+// with ports and command lines from common/topology.h and processes run by common/supervisor.h,
+// so they can be killed with SIGKILL and restarted on the same ports and data.
 #ifndef TOPICWIRE_CHAOS_CLUSTER_H_
 #define TOPICWIRE_CHAOS_CLUSTER_H_
 
-#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/subprocess.h"
+#include "common/supervisor.h"
+#include "common/topology.h"
 
 namespace topicwire::chaos {
 
@@ -20,7 +20,8 @@ struct ClusterOptions {
   std::string bin_dir;
   // Journal, store and logs go below this directory (ingest/, sink/, logs/<stage>.log).
   std::string data_dir;
-  // First of the 8 + workers consecutive loopback ports the stages use.
+  // First of the topology::PortPlan::PortCount(workers) consecutive loopback ports the stages
+  // use.
   int base_port = 7400;
   // Number of classify workers ("classify-0", "classify-1", ...).
   int workers = 2;
@@ -55,20 +56,21 @@ class Cluster {
   // each; returns "<stage>: <how it exited>" for each that did not exit 0.
   std::vector<std::string> StopAll(absl::Duration timeout);
 
-  std::string publish_endpoint() const { return Endpoint(0); }
-  std::string stream_endpoint() const { return Endpoint(1); }
-  std::string history_endpoint() const { return Endpoint(2); }
-  int ingest_http_port() const { return options_.base_port + 6; }
-  int sink_http_port() const { return options_.base_port + 7; }
-  std::string store_path() const { return options_.data_dir + "/sink/store.db"; }
-  std::string LogPath(const std::string& stage) const;
+  std::string publish_endpoint() const { return Connect(topology::Endpoint::kPublish); }
+  std::string stream_endpoint() const { return Connect(topology::Endpoint::kStream); }
+  std::string history_endpoint() const { return Connect(topology::Endpoint::kHistory); }
+  int ingest_http_port() const { return ports_.Port(topology::Endpoint::kIngestHttp); }
+  int sink_http_port() const { return ports_.Port(topology::Endpoint::kSinkHttp); }
+  std::string store_path() const { return topology::StorePath(options_.data_dir); }
+  std::string LogPath(const std::string& stage) const { return supervisor_.LogPath(stage); }
 
  private:
-  std::string Endpoint(int offset) const;
-  std::vector<std::string> Argv(const std::string& stage) const;
+  std::string Connect(topology::Endpoint endpoint) const;
+  topology::LaunchOptions Launch() const;
 
   ClusterOptions options_;
-  std::map<std::string, Subprocess> processes_;
+  topology::PortPlan ports_;
+  Supervisor supervisor_;
 };
 
 // `count` consecutive TCP ports on 127.0.0.1 that nothing listens on now; returns the first.

@@ -164,4 +164,17 @@ absl::StatusOr<std::vector<SourcedArticle>> ReadArticles(const std::string& path
   return ParseArticles(buffer.str(), path, FormatForName(path));
 }
 
+absl::StatusOr<std::vector<SourcedArticle>> ReadAllArticles(const std::vector<std::string>& paths,
+                                                            std::istream& stdin_stream) {
+  std::vector<std::string> inputs = paths;
+  if (inputs.empty()) inputs.push_back("-");
+  std::vector<SourcedArticle> all;
+  for (const std::string& path : inputs) {
+    absl::StatusOr<std::vector<SourcedArticle>> articles = ReadArticles(path, stdin_stream);
+    if (!articles.ok()) return articles.status();
+    for (SourcedArticle& article : *articles) all.push_back(std::move(article));
+  }
+  return all;
+}
+
 }  // namespace topicwire::cli

@@ -44,6 +44,10 @@ absl::StatusOr<std::vector<SourcedArticle>> ParseArticles(absl::string_view cont
 absl::StatusOr<std::vector<SourcedArticle>> ReadArticles(const std::string& path,
                                                          std::istream& stdin_stream);
 
+// ReadArticles() of every path in order, in one list; no paths reads standard input.
+absl::StatusOr<std::vector<SourcedArticle>> ReadAllArticles(const std::vector<std::string>& paths,
+                                                            std::istream& stdin_stream);
+
 }  // namespace topicwire::cli
 
 #endif  // TOPICWIRE_CLI_ARTICLE_READER_H_

@@ -1,48 +1,15 @@
-// `topicwire bench`: measures the real pipeline against the passthrough limit in one run.
+// `topicwire bench`: the CLI's entry for the benchmark, which lives in bench/ and runs as the
+// topicwire-bench binary beside `topicwire`.
 #ifndef TOPICWIRE_CLI_BENCH_H_
 #define TOPICWIRE_CLI_BENCH_H_
 
-#include <ostream>
-#include <string>
-
-#include "absl/status/statusor.h"
-#include "bench/synthetic.h"
-#include "proto/bench.pb.h"
+#include "cli/command.h"
 
 namespace topicwire::cli {
 
-struct BenchOptions {
-  // Articles in the throughput run and in each fixed-rate run.
-  int64_t count = 20000;
-  // Approximate serialized size of each synthetic article.
-  int64_t article_bytes = 3300;
-  // What the synthetic articles read like (the pipeline and the passthrough get the same ones).
-  bench::ArticleMix mix = bench::ArticleMix::kNews;
-  // Rate of the first latency run, articles per second (the second runs at half the maximum).
-  double rate = 10000;
-  // Classify workers to start.
-  int workers = 2;
-  // Ports P.. for the stages `bench` starts (same layout as `up`).
-  int base_port = 7450;
-  // Where the journal, store and logs go; empty: a fresh temporary directory.
-  std::string data_dir{};
-  // Directory holding the stage binaries; empty: beside this executable.
-  std::string bin_dir{};
-  // When set, measure an already running pipeline at these endpoints instead of starting one
-  // (stage CPU and memory are then not reported).
-  std::string publish_endpoint{};
-  std::string stream_endpoint{};
-  // Passed to ingest and sink: false trades power-loss safety for speed.
-  bool fsync = true;
-  // Also measure the passthrough topology.
-  bool passthrough = true;
-};
-
-// Runs the benchmark, writing progress lines to `log`.
-absl::StatusOr<v1::BenchReport> RunBench(const BenchOptions& options, std::ostream& log);
-
-// A table for people.
-std::string FormatBenchReport(const v1::BenchReport& report);
+// `topicwire bench`: bench's flags and help (bench/bench_spec.h); running it hands the same
+// arguments to topicwire-bench.
+const Command& BenchCommand();
 
 }  // namespace topicwire::cli
 

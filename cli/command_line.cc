@@ -66,6 +66,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec& spec,
                                      const std::vector<std::string>& args) {
   ParsedArgs parsed;
   parsed.command_ = spec.name;
+  parsed.words_ = args;
   for (const FlagSpec& flag : spec.flags) parsed.defaults_[flag.name] = flag.default_value;
   bool flags_ended = false;
   for (size_t i = 0; i < args.size(); ++i) {

@@ -40,6 +40,8 @@ class ParsedArgs {
   bool help() const { return help_; }
   // Arguments that are not flags, in order ("-" included).
   const std::vector<std::string>& positional() const { return positional_; }
+  // Every word that was parsed, as given (to hand the command line on to another program).
+  const std::vector<std::string>& words() const { return words_; }
   // True when the flag was given on the command line.
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
   // The flag's value, or its default. REQUIRES: `name` is in the CommandSpec.
@@ -58,6 +60,7 @@ class ParsedArgs {
   std::map<std::string, std::string> defaults_;
   std::map<std::string, std::string> values_;
   std::vector<std::string> positional_{};
+  std::vector<std::string> words_{};
   bool help_ = false;
 };
 

@@ -51,6 +51,8 @@ void PrintDeadLetters(const v1::DeadLetterListReply& list, OutputFormat format, 
   }
 }
 
+namespace {
+
 const CommandSpec& DeadLettersSpec() {
   static const CommandSpec* const spec = new CommandSpec{
       .name = "deadletters",
@@ -72,10 +74,7 @@ const CommandSpec& DeadLettersSpec() {
 }
 
 int RunDeadLettersCommand(const ParsedArgs& args, CommandIo& io) {
-  auto fail = [&io](const absl::Status& status, int code = kExitUsage) {
-    io.err << "topicwire deadletters: " << status.message() << "\n";
-    return code;
-  };
+  auto fail = [&io](const absl::Status& status) { return Fail(io, "deadletters", status); };
   const std::vector<std::string>& positional = args.positional();
   if (positional.empty() || (positional[0] != "list" && positional[0] != "replay")) {
     return fail(absl::InvalidArgumentError("say 'list' or 'replay' (see --help)"));
@@ -120,6 +119,13 @@ int RunDeadLettersCommand(const ParsedArgs& args, CommandIo& io) {
     io.err << "topicwire deadletters: '" << id << "' is not a dead letter\n";
   }
   return replayed.unknown_ids_size() > 0 ? kExitFailed : kExitOk;
+}
+
+}  // namespace
+
+const Command& DeadLettersCommand() {
+  static const Command* const command = new Command{DeadLettersSpec(), RunDeadLettersCommand};
+  return *command;
 }
 
 }  // namespace topicwire::cli

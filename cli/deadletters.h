@@ -9,8 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cli/command.h"
 #include "cli/command_line.h"
-#include "cli/commands.h"
 #include "cli/output.h"
 #include "proto/admin.pb.h"
 #include "zmq.hpp"
@@ -33,11 +33,8 @@ absl::StatusOr<v1::AdminReply> AskIngestAdmin(zmq::context_t& context,
 // Prints dead letters: one DeadLetter JSON mapping per line, or one short line each.
 void PrintDeadLetters(const v1::DeadLetterListReply& list, OutputFormat format, std::ostream& out);
 
-// The `deadletters` subcommand's flags and help.
-const CommandSpec& DeadLettersSpec();
-
-// Runs `topicwire deadletters ...` on parsed arguments; returns the exit code.
-int RunDeadLettersCommand(const ParsedArgs& args, CommandIo& io);
+// `topicwire deadletters`: its flags and help, and AskIngestAdmin() behind them.
+const Command& DeadLettersCommand();
 
 }  // namespace topicwire::cli
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "cli/command.h"
 
 namespace topicwire::cli {
 
@@ -13,6 +14,9 @@ namespace topicwire::cli {
 // on `out` (for scripts) and where the files are on `err`. kAlreadyExists when PREFIX.key exists:
 // a secret key is never overwritten.
 absl::Status Keygen(const std::string& prefix, std::ostream& out, std::ostream& err);
+
+// `topicwire keygen`: its flags and help, and Keygen() behind them.
+const Command& KeygenCommand();
 
 }  // namespace topicwire::cli
 

@@ -1,5 +1,7 @@
 #include "cli/publish.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <deque>
 
@@ -187,6 +189,70 @@ void PrintSummary(const PublishSummary& summary, std::ostream& out) {
 
 int PublishExitCode(const PublishSummary& summary) {
   return summary.rejected.empty() && summary.not_sent == 0 ? 0 : 1;
+}
+
+namespace {
+
+const CommandSpec kPublish = {
+    .name = "publish",
+    .arguments = "[FILE... | -]",
+    .brief = "Send articles (JSON, JSON Lines, text, Markdown) to ingest",
+    .summary =
+        "Publishes articles to ingest. Reads JSON (an Article or an array), JSON Lines\n"
+        "(*.jsonl) and plain text or Markdown (*.txt, *.md: first line is the title);\n"
+        "'-' or no FILE reads standard input. Exit 0: all accepted or duplicate;\n"
+        "1: something was rejected; 2: bad input or no answer from ingest.",
+    .flags = WithCurveClientFlags(
+        {
+            {"to", "ENDPOINT", "tcp://127.0.0.1:7400", "ingest's publish endpoint"},
+            {"timeout", "SECONDS", "10", "Give up when ingest does not answer for this long"},
+            {"batch", "N", "100", "Articles per request"},
+            {"in-flight", "N", "4", "Requests awaiting an answer at once"},
+        },
+        "ingest's CURVE public key (or its .pub file); with --curve-key: encrypted, "
+        "authenticated publishing")};
+
+int RunPublishCommand(const ParsedArgs& args, CommandIo& io) {
+  PublishOptions options;
+  options.endpoint = args.Get("to");
+  absl::StatusOr<absl::Duration> timeout = args.GetSeconds("timeout");
+  absl::StatusOr<int64_t> batch = args.GetInt("batch");
+  absl::StatusOr<int64_t> in_flight = args.GetInt("in-flight");
+  for (const absl::Status& status : {timeout.status(), batch.status(), in_flight.status()}) {
+    if (!status.ok()) return Fail(io, "publish", status);
+  }
+  if (*timeout <= absl::ZeroDuration() || *batch < 1 || *in_flight < 1) {
+    return Fail(io, "publish",
+                absl::InvalidArgumentError("--timeout, --batch and --in-flight must be positive"));
+  }
+  options.timeout = *timeout;
+  options.batch_size = static_cast<int>(std::min<int64_t>(*batch, 100000));
+  options.max_in_flight = static_cast<int>(std::min<int64_t>(*in_flight, 1000));
+  options.show_progress = io.use_signals && isatty(STDERR_FILENO) == 1;
+  absl::StatusOr<curve::ClientOptions> curve = CurveClientOptions(args);
+  if (!curve.ok()) return Fail(io, "publish", curve.status());
+  options.curve = *std::move(curve);
+
+  absl::StatusOr<std::vector<SourcedArticle>> articles = ReadAllArticles(args.positional(), io.in);
+  if (!articles.ok()) return Fail(io, "publish", articles.status());
+  if (articles->empty()) {
+    return Fail(io, "publish", absl::InvalidArgumentError("no articles in the input"));
+  }
+  std::optional<Shutdown> shutdown;
+  absl::StatusOr<int> fd = ShutdownFd(io, shutdown);
+  if (!fd.ok()) return Fail(io, "publish", fd.status());
+  zmq::context_t context(1);
+  absl::StatusOr<PublishSummary> summary = Publish(context, options, *articles, *fd, io.err);
+  if (!summary.ok()) return Fail(io, "publish", summary.status());
+  PrintSummary(*summary, io.out);
+  return PublishExitCode(*summary);
+}
+
+}  // namespace
+
+const Command& PublishCommand() {
+  static const Command* const command = new Command{kPublish, RunPublishCommand};
+  return *command;
 }
 
 }  // namespace topicwire::cli

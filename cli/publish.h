@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "cli/article_reader.h"
+#include "cli/command.h"
 #include "common/curve_keys.h"
 #include "zmq.hpp"
 
@@ -67,6 +68,9 @@ void PrintSummary(const PublishSummary& summary, std::ostream& out);
 
 // 0 when every article was accepted or was a duplicate, 1 otherwise.
 int PublishExitCode(const PublishSummary& summary);
+
+// `topicwire publish`: its flags and help, and Publish() behind them.
+const Command& PublishCommand();
 
 }  // namespace topicwire::cli
 

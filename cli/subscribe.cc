@@ -449,4 +449,100 @@ int SubscribeExitCode(const SubscribeOptions& options, const SubscribeResult& re
   return 0;
 }
 
+namespace {
+
+const CommandSpec kSubscribe = {
+    .name = "subscribe",
+    .arguments = "[TOPIC...]",
+    .brief = "Print tagged articles from the topic streams (and history)",
+    .summary =
+        "Prints tagged articles as sink publishes them, on the given streams (topic ids\n"
+        "or 'untagged'; none: all). json prints only TaggedArticle JSON lines on stdout;\n"
+        "gaps and warnings go to stderr. Exit 0 when --count was reached, on Ctrl-C, or\n"
+        "when --timeout passed after at least one message (without --count); exit 1\n"
+        "when --timeout passed before that; 2 on bad arguments or connection errors.",
+    .flags = WithCurveClientFlags(
+        {
+            {"from", "ENDPOINT", "tcp://127.0.0.1:7401", "sink's stream endpoint"},
+            {"count", "N", "0", "Stop after N messages (0: no limit)"},
+            {"timeout", "SECONDS", "0", "Stop after this long without a message (0: never)"},
+            {"format", "json|text|ninjs", "json",
+             "json: TaggedArticle JSON mapping; text: one short line; ninjs: IPTC ninjs 3.x"},
+            {"since", "SEQ|TIME", "",
+             "First print history after store sequence SEQ (0: all) or since an RFC 3339 TIME"},
+            {"history", "ENDPOINT", "", "sink's history endpoint (\"\": stream port + 1)"},
+            {"resume", "FILE", "",
+             "Continue after the last message a previous run with this FILE printed (history fills "
+             "the time between); FILE is rewritten as messages are printed"},
+            {"queue", "N", "10000",
+             "Live messages to queue while busy; beyond that they are dropped and filled from "
+             "history"},
+            {"fill-gaps", "", "true",
+             "Fill holes in a live stream (messages dropped while this subscriber fell behind) "
+             "from history and report them to sink's metrics; --fill-gaps=false only reports "
+             "them",
+             true},
+        },
+        "sink's CURVE public key (or its .pub file); with --curve-key: encrypted, "
+        "authenticated streams and history")};
+
+int RunSubscribeCommand(const ParsedArgs& args, CommandIo& io) {
+  SubscribeOptions options;
+  options.endpoint = args.Get("from");
+  options.topics = args.positional();
+  options.history_endpoint = args.Get("history");
+  options.resume_file = args.Get("resume");
+  absl::StatusOr<curve::ClientOptions> curve = CurveClientOptions(args);
+  if (!curve.ok()) return Fail(io, "subscribe", curve.status());
+  options.curve = *std::move(curve);
+  absl::StatusOr<int64_t> count = args.GetInt("count");
+  absl::StatusOr<absl::Duration> timeout = args.GetSeconds("timeout");
+  absl::StatusOr<OutputFormat> format = ParseOutputFormat(args.Get("format"));
+  absl::StatusOr<bool> fill_gaps = args.GetBool("fill-gaps");
+  absl::StatusOr<int64_t> queue = args.GetInt("queue");
+  for (const absl::Status& status :
+       {count.status(), timeout.status(), format.status(), fill_gaps.status(), queue.status()}) {
+    if (!status.ok()) return Fail(io, "subscribe", status);
+  }
+  if (*queue < 1 || *queue > 10'000'000) {
+    return Fail(io, "subscribe",
+                absl::InvalidArgumentError("--queue must be between 1 and 10000000 messages"));
+  }
+  options.fill_gaps = *fill_gaps;
+  options.receive_queue = static_cast<int>(*queue);
+  if (*count < 0) {
+    return Fail(io, "subscribe", absl::InvalidArgumentError("--count must be 0 or more"));
+  }
+  options.count = *count;
+  if (*timeout > absl::ZeroDuration()) options.idle_timeout = *timeout;
+  options.format = *format;
+  if (args.Has("since")) {
+    absl::StatusOr<HistoryStart> since = ParseSince(args.Get("since"));
+    if (!since.ok()) return Fail(io, "subscribe", since.status());
+    options.since = *since;
+  }
+  std::optional<Shutdown> shutdown;
+  absl::StatusOr<int> fd = ShutdownFd(io, shutdown);
+  if (!fd.ok()) return Fail(io, "subscribe", fd.status());
+  zmq::context_t context(1);
+  absl::StatusOr<SubscribeResult> result = Subscribe(context, options, *fd, io.out, io.err);
+  if (!result.ok()) return Fail(io, "subscribe", result.status());
+  io.err << GapSummary(*result);
+  const int code = SubscribeExitCode(options, *result);
+  if (code != kExitOk) {
+    io.err << "topicwire subscribe: " << result->printed << " message(s) within "
+           << absl::FormatDuration(options.idle_timeout) << " of silence"
+           << (options.count > 0 ? absl::StrCat(", wanted ", options.count) : "") << " from "
+           << options.endpoint << "\n";
+  }
+  return code;
+}
+
+}  // namespace
+
+const Command& SubscribeCommand() {
+  static const Command* const command = new Command{kSubscribe, RunSubscribeCommand};
+  return *command;
+}
+
 }  // namespace topicwire::cli

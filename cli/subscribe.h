@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cli/command.h"
 #include "cli/output.h"
 #include "common/curve_keys.h"
 #include "zmq.hpp"
@@ -88,6 +89,9 @@ int SubscribeExitCode(const SubscribeOptions& options, const SubscribeResult& re
 
 // One line for stderr when the live stream had holes ("" when it had none).
 std::string GapSummary(const SubscribeResult& result);
+
+// `topicwire subscribe`: its flags and help, and Subscribe() behind them.
+const Command& SubscribeCommand();
 
 }  // namespace topicwire::cli
 

@@ -187,4 +187,101 @@ int RunTaxonomyCommand(const std::vector<std::string>& args, std::ostream& out, 
   return kTaxonomyUsage;
 }
 
+namespace {
+
+const CommandSpec kTag = {
+    .name = "tag",
+    .arguments = "[FILE... | -]",
+    .brief = "Tag articles offline with the taxonomy, no pipeline needed",
+    .summary =
+        "Tags articles offline with the taxonomy (no sockets) and prints one line per\n"
+        "article: the TaggedArticle JSON mapping, IPTC ninjs 3.x, or a short text line.\n"
+        "--explain prints, for people, why each tag was given: every matched term, where\n"
+        "(title/body, byte offsets) and what it added to the score.",
+    .flags = {
+        {"taxonomy", "FILE", "", "Taxonomy file (\"\": classify's bundled default)"},
+        {"format", "json|text|ninjs", "json", "Output format"},
+        {"explain", "", "false", "Explain every tag (evidence and score) instead of --format",
+         true},
+    }};
+
+int RunTagCommand(const ParsedArgs& args, CommandIo& io) {
+  absl::StatusOr<OutputFormat> format = ParseOutputFormat(args.Get("format"));
+  if (!format.ok()) return Fail(io, "tag", format.status());
+  absl::StatusOr<std::vector<SourcedArticle>> articles = ReadAllArticles(args.positional(), io.in);
+  if (!articles.ok()) return Fail(io, "tag", articles.status());
+  absl::StatusOr<bool> explain = args.GetBool("explain");
+  if (!explain.ok()) return Fail(io, "tag", explain.status());
+  if (absl::Status status = TagArticles(args.Get("taxonomy"), *articles, *format, io.out, *explain);
+      !status.ok()) {
+    return Fail(io, "tag", status);
+  }
+  return kExitOk;
+}
+
+const CommandSpec kEval = {
+    .name = "eval",
+    .arguments = "LABELLED.jsonl...",
+    .brief = "Measure the taxonomy on labelled articles (precision, recall, F1)",
+    .summary =
+        "Measures the taxonomy on labelled articles (JSON Lines with a 'labels' list):\n"
+        "per-topic precision, recall and F1, micro and macro F1.",
+    .flags = {
+        {"taxonomy", "FILE", "", "Taxonomy file (\"\": classify's bundled default)"},
+        {"json", "", "false", "Print the report as JSON", true},
+        {"min-macro-f1", "X", "0", "Exit 1 when macro-F1 is below X"},
+    }};
+
+int RunEvalCommand(const ParsedArgs& args, CommandIo& io) {
+  EvalOptions options;
+  options.taxonomy_path = args.Get("taxonomy");
+  absl::StatusOr<bool> json = args.GetBool("json");
+  absl::StatusOr<double> min_f1 = args.GetDouble("min-macro-f1");
+  for (const absl::Status& status : {json.status(), min_f1.status()}) {
+    if (!status.ok()) return Fail(io, "eval", status);
+  }
+  options.json = *json;
+  options.min_macro_f1 = *min_f1;
+  if (args.positional().empty()) {
+    return Fail(io, "eval", absl::InvalidArgumentError("give at least one LABELLED.jsonl file"));
+  }
+  absl::StatusOr<int> code = Evaluate(options, args.positional(), io.out, io.err);
+  if (!code.ok()) return Fail(io, "eval", code.status());
+  return *code;
+}
+
+const CommandSpec kTaxonomy = {
+    .name = "taxonomy",
+    .arguments = "lint FILE | test FILE GOLDEN.jsonl...",
+    .brief = "Check a taxonomy file (lint) or run golden cases against it (test)",
+    .summary =
+        "lint FILE: prints every problem with file, line and term (unknown fields,\n"
+        "duplicate terms, patterns Vectorscan cannot compile, topics without labels in\n"
+        "both languages or without an IPTC parent); exit 1 on any.\n"
+        "test FILE GOLDEN.jsonl...: each golden line is an Article's JSON plus \"expect\"\n"
+        "and \"absent\" lists of topic ids; prints a diff for each failing case; exit 1\n"
+        "on any failure. FILE \"default\" means classify's bundled taxonomy.",
+    .flags = {}};
+
+int RunTaxonomy(const ParsedArgs& args, CommandIo& io) {
+  return RunTaxonomyCommand(args.positional(), io.out, io.err);
+}
+
+}  // namespace
+
+const Command& TagCommand() {
+  static const Command* const command = new Command{kTag, RunTagCommand};
+  return *command;
+}
+
+const Command& EvalCommand() {
+  static const Command* const command = new Command{kEval, RunEvalCommand};
+  return *command;
+}
+
+const Command& TaxonomyCommand() {
+  static const Command* const command = new Command{kTaxonomy, RunTaxonomy};
+  return *command;
+}
+
 }  // namespace topicwire::cli

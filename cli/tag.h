@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "cli/article_reader.h"
+#include "cli/command.h"
 #include "cli/output.h"
 
 namespace topicwire::cli {
@@ -36,6 +37,12 @@ absl::StatusOr<int> Evaluate(const EvalOptions& options, const std::vector<std::
 // positional arguments, starting with "lint" or "test"). Returns the exit code: 0 clean/passed,
 // 1 problems/failures, 2 bad arguments or unreadable files.
 int RunTaxonomyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// `topicwire tag`, `topicwire eval` and `topicwire taxonomy`: their flags and help, and the
+// functions above behind them.
+const Command& TagCommand();
+const Command& EvalCommand();
+const Command& TaxonomyCommand();
 
 }  // namespace topicwire::cli
 

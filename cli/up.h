@@ -8,8 +8,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cli/command.h"
+#include "common/topology.h"
 
 namespace topicwire::cli {
 
@@ -18,8 +19,9 @@ struct UpOptions {
   std::string data_dir = "topicwire-data";
   // Number of classify workers.
   int workers = 2;
-  // Ports follow docs/ARCHITECTURE.md: publish P, stream P+1, history P+2, work P+3,
-  // sink input P+4, commit P+5, HTTP P+6 (ingest), P+7 (sink), P+8+i (worker i).
+  // Ports follow common/topology.h (docs/ARCHITECTURE.md): publish P, stream P+1, history P+2,
+  // work P+3, sink input P+4, commit P+5, HTTP P+6 (ingest), P+7 (sink), P+10+i (worker i),
+  // admin P+9.
   int base_port = 7400;
   // Address the stages bind ("127.0.0.1", or "0.0.0.0" for every interface).
   std::string bind_host = "127.0.0.1";
@@ -40,25 +42,20 @@ struct UpOptions {
   absl::Duration max_restart_backoff = absl::Seconds(5);
 };
 
-// One child process of `up`.
-struct StagePlan {
-  std::string name{};  // "ingest", "classify-0", "sink": also the log file's name
-  std::vector<std::string> argv{};
-};
-
 // The stages in start order (ingest, sink, then the workers) with their full command lines.
-std::vector<StagePlan> PlanStages(const UpOptions& options, const std::string& bin_dir);
+std::vector<topology::StageCommand> PlanStages(const UpOptions& options,
+                                               const std::string& bin_dir);
 
-// The public endpoints `up` prints, as "name endpoint" lines.
+// The endpoints `up` prints: one line per endpoint, beginning with its role.
 std::string DescribeEndpoints(const UpOptions& options);
-
-// Directory of the running executable (from /proc/self/exe).
-absl::StatusOr<std::string> ExecutableDir();
 
 // Runs the pipeline until `shutdown_fd` becomes readable, then stops ingest, the workers and
 // sink in that order and returns OK. Fails only when the data directory cannot be created or a
 // binary is missing.
 absl::Status RunUp(const UpOptions& options, int shutdown_fd, std::ostream& out);
+
+// `topicwire up`: its flags and help, and RunUp() behind them.
+const Command& UpCommand();
 
 }  // namespace topicwire::cli
 

@@ -82,7 +82,8 @@ int RunCapturing(const std::vector<std::string>& args, std::string* out, std::st
 }
 
 TEST(CliTest, EverySubcommandHasHelpListingItsFlags) {
-  for (const CommandSpec& spec : AllCommands()) {
+  for (const Command& command : AllCommands()) {
+    const CommandSpec& spec = command.spec;
     std::string out, err;
     EXPECT_EQ(RunCapturing({spec.name, "--help"}, &out, &err), kExitOk) << spec.name;
     for (const FlagSpec& flag : spec.flags) {

@@ -28,7 +28,7 @@ using ::topicwire::testing::WaitFor;
 
 TEST(UpPlanTest, StagesGetTheArchitecturePorts) {
   UpOptions options{.data_dir = "/d", .workers = 2, .base_port = 9000};
-  std::vector<StagePlan> plans = PlanStages(options, "/bin-dir");
+  std::vector<topology::StageCommand> plans = PlanStages(options, "/bin-dir");
   ASSERT_EQ(plans.size(), 4u);
   EXPECT_EQ(plans[0].name, "ingest");
   EXPECT_EQ(plans[0].argv[0], "/bin-dir/ingest");
@@ -53,12 +53,12 @@ TEST(UpPlanTest, StagesGetTheArchitecturePorts) {
 
 TEST(UpPlanTest, WildcardBindConnectsThroughLoopback) {
   UpOptions options{.bind_host = "0.0.0.0", .taxonomy = "/t.textproto", .http = false};
-  std::vector<StagePlan> plans = PlanStages(options, "/b");
+  std::vector<topology::StageCommand> plans = PlanStages(options, "/b");
   EXPECT_THAT(plans[0].argv, Contains("--publish_endpoint=tcp://0.0.0.0:7400"));
   EXPECT_THAT(plans[1].argv, Contains("--commit_endpoint=tcp://127.0.0.1:7405"));
   EXPECT_THAT(plans[2].argv, Contains("--work_endpoint=tcp://127.0.0.1:7403"));
   EXPECT_THAT(plans[2].argv, Contains("--taxonomy=/t.textproto"));
-  for (const StagePlan& plan : plans) {
+  for (const topology::StageCommand& plan : plans) {
     for (const std::string& arg : plan.argv) EXPECT_FALSE(absl::StartsWith(arg, "--http_listen"));
   }
   EXPECT_THAT(DescribeEndpoints(options), HasSubstr("publish    tcp://127.0.0.1:7400"));

@@ -1,7 +1,5 @@
 #include "tests/e2e/e2e_util.h"
 
-#include <signal.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -14,61 +12,48 @@
 #include "common/zmq_channel.h"
 #include "gtest/gtest.h"
 #include "proto/history.pb.h"
+#include "tests/testing/status_matchers.h"
 #include "tests/testing/test_util.h"
 
 namespace topicwire::e2e {
 
+using ::topicwire::testing::IsOk;
+
 int RandomFreePortRange(int count) { return testing::FreeLoopbackPortRange(count); }
 
-Pipeline::Pipeline() : base_port_(RandomFreePortRange(12)), dir_(testing::MakeTempDir()) {
-  std::filesystem::create_directories(dir_ + "/logs");
-}
+Pipeline::Pipeline(int max_workers)
+    : ports_(RandomFreePortRange(topology::PortPlan::PortCount(max_workers)), max_workers),
+      dir_(testing::MakeTempDir()),
+      // No --http_listen and no --log_level unless a test asks: the stages' defaults.
+      launch_{.ports = ports_, .bin_dir = testing::BinDir(), .data_dir = dir_, .http = false},
+      supervisor_(std::make_unique<Supervisor>(SupervisorOptions{.log_dir = dir_ + "/logs"})) {}
 
 Pipeline::~Pipeline() {
   if (::testing::Test::HasFailure()) std::cerr << Logs();
-  // SIGKILL everything still running (Subprocess's destructor), workers first.
-  for (auto it = processes_.begin(); it != processes_.end(); ++it) it->second.Signal(SIGKILL);
+  // ~Supervisor SIGKILLs everything still running.
 }
 
-std::string Pipeline::Endpoint(int offset) const {
-  return absl::StrCat("tcp://127.0.0.1:", base_port_ + offset);
+std::string Pipeline::Connect(topology::Endpoint endpoint) const {
+  return topology::ConnectAddress(ports_, endpoint, launch_.bind_host);
 }
 
-void Pipeline::Start(const std::string& name, const std::vector<std::string>& argv) {
-  if (auto it = processes_.find(name); it != processes_.end()) {
-    ASSERT_FALSE(it->second.running()) << name << " is already running";
-    processes_.erase(it);
-  }
-  absl::StatusOr<Subprocess> process =
-      Subprocess::Start(argv, absl::StrCat(dir_, "/logs/", name, ".log"));
-  ASSERT_TRUE(process.ok()) << process.status();
-  processes_.emplace(name, std::move(*process));
+void Pipeline::Start(const topology::StageCommand& command) {
+  ASSERT_THAT(supervisor_->Start(command.name, command.argv), IsOk()) << command.name;
 }
 
 void Pipeline::StartIngest(const std::vector<std::string>& extra_flags) {
-  std::vector<std::string> argv = {
-      testing::BinDir() + "/ingest", "--publish_endpoint=" + Endpoint(0),
-      "--work_endpoint=" + Endpoint(3), "--commit_endpoint=" + Endpoint(5),
-      // The admin endpoint's default is a fixed port: tests running in parallel must not share it.
-      "--admin_endpoint=" + Endpoint(9), "--journal=" + dir_ + "/ingest/journal.db"};
-  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-  Start("ingest", argv);
+  topology::LaunchOptions launch = launch_;
+  launch.ingest_flags = extra_flags;
+  Start(topology::IngestCommand(launch));
 }
 
 void Pipeline::StartSink(const std::vector<std::string>& extra_flags) {
-  std::vector<std::string> argv = {
-      testing::BinDir() + "/sink",        "--input_endpoint=" + Endpoint(4),
-      "--stream_endpoint=" + Endpoint(1), "--history_endpoint=" + Endpoint(2),
-      "--commit_endpoint=" + Endpoint(5), "--store=" + dir_ + "/sink/store.db"};
-  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-  Start("sink", argv);
+  topology::LaunchOptions launch = launch_;
+  launch.sink_flags = extra_flags;
+  Start(topology::SinkCommand(launch));
 }
 
-void Pipeline::StartWorker(int index) {
-  Start(absl::StrCat("classify-", index),
-        {testing::BinDir() + "/classify", "--work_endpoint=" + Endpoint(3),
-         "--sink_endpoint=" + Endpoint(4)});
-}
+void Pipeline::StartWorker(int index) { Start(topology::WorkerCommand(launch_, index)); }
 
 void Pipeline::StartAll(int workers) {
   StartIngest();
@@ -76,18 +61,23 @@ void Pipeline::StartAll(int workers) {
   for (int i = 0; i < workers; ++i) StartWorker(i);
 }
 
-Subprocess& Pipeline::process(const std::string& name) { return processes_.at(name); }
+Subprocess& Pipeline::process(const std::string& name) {
+  Subprocess* process = supervisor_->process(name);
+  if (process == nullptr) {
+    std::cerr << name << " was never started\n";
+    std::abort();  // a test that asks for a stage it did not start is broken
+  }
+  return *process;
+}
 
 absl::StatusOr<int> Pipeline::Stop(const std::string& name, int signal, absl::Duration timeout) {
-  Subprocess& child = processes_.at(name);
-  child.Signal(signal);
-  return child.Wait(timeout);
+  return supervisor_->Stop(name, signal, timeout);
 }
 
 std::string Pipeline::Logs() const {
   std::string text;
-  for (const auto& [name, process] : processes_) {
-    std::string log = testing::ReadFile(absl::StrCat(dir_, "/logs/", name, ".log"));
+  for (const std::string& name : supervisor_->Names()) {
+    std::string log = testing::ReadFile(supervisor_->LogPath(name));
     if (log.size() > 4000) log = "..." + log.substr(log.size() - 4000);
     absl::StrAppend(&text, "---- ", name, ".log\n", log);
   }

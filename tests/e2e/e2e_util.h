@@ -4,12 +4,15 @@
 #define TOPICWIRE_TESTS_E2E_E2E_UTIL_H_
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/subprocess.h"
+#include "common/supervisor.h"
+#include "common/topology.h"
 #include "proto/article.pb.h"
 #include "tests/testing/articles.h"
 #include "zmq.hpp"
@@ -19,18 +22,22 @@ namespace topicwire::e2e {
 // testing::FreeLoopbackPortRange with a per-process random seed (see the .cc).
 int RandomFreePortRange(int count);
 
-// One pipeline's processes, ports and data directory. Ports follow docs/ARCHITECTURE.md from a
-// free base port. Every process logs to <dir>/logs/<name>.log (printed when a test fails).
+// One pipeline's processes, ports and data directory: ports and command lines from
+// common/topology.h on a free base port, processes run by common/supervisor.h (never restarted
+// behind a test's back). Every process logs to <dir>/logs/<name>.log (printed when a test fails).
 class Pipeline {
  public:
-  Pipeline();
+  // Ports for up to `max_workers` classify workers.
+  explicit Pipeline(int max_workers = 2);
   ~Pipeline();
 
-  std::string publish_endpoint() const { return Endpoint(0); }
-  std::string stream_endpoint() const { return Endpoint(1); }
-  std::string history_endpoint() const { return Endpoint(2); }
+  std::string publish_endpoint() const { return Connect(topology::Endpoint::kPublish); }
+  std::string stream_endpoint() const { return Connect(topology::Endpoint::kStream); }
+  std::string history_endpoint() const { return Connect(topology::Endpoint::kHistory); }
+  // The port of `endpoint` (e.g. kIngestHttp: ingest serves HTTP there when a test passes
+  // --http_listen=127.0.0.1:<it>).
+  int port(topology::Endpoint endpoint) const { return ports_.Port(endpoint); }
   const std::string& dir() const { return dir_; }
-  int base_port() const { return base_port_; }
 
   // Starts (or restarts) a stage; `extra_flags` are appended to the standard ones.
   void StartIngest(const std::vector<std::string>& extra_flags = {});
@@ -38,7 +45,7 @@ class Pipeline {
   void StartWorker(int index);
   void StartAll(int workers);
 
-  // The running process called `name` ("ingest", "sink", "classify-0").
+  // The process called `name` ("ingest", "sink", "classify-0"). REQUIRES: it was started.
   Subprocess& process(const std::string& name);
   // Sends `signal` and waits for the exit; returns the wait status or an error on timeout.
   absl::StatusOr<int> Stop(const std::string& name, int signal, absl::Duration timeout);
@@ -46,12 +53,14 @@ class Pipeline {
   std::string Logs() const;
 
  private:
-  std::string Endpoint(int offset) const;
-  void Start(const std::string& name, const std::vector<std::string>& argv);
+  std::string Connect(topology::Endpoint endpoint) const;
+  void Start(const topology::StageCommand& command);
 
-  int base_port_;
+  topology::PortPlan ports_;
   std::string dir_;
-  std::map<std::string, Subprocess> processes_;
+  topology::LaunchOptions launch_;
+  // unique_ptr: the supervisor is neither copyable nor movable, and Logs() is const.
+  std::unique_ptr<Supervisor> supervisor_;
 };
 
 // Sends one PublishRequest frame (or raw bytes) over a fresh DEALER and waits for the reply.

@@ -79,8 +79,8 @@ class SecurePipelineTest : public ::testing::Test {
         << "the stages did not serve their refusal counters";
   }
 
-  int ingest_http() const { return pipeline_.base_port() + 6; }
-  int sink_http() const { return pipeline_.base_port() + 7; }
+  int ingest_http() const { return pipeline_.port(topology::Endpoint::kIngestHttp); }
+  int sink_http() const { return pipeline_.port(topology::Endpoint::kSinkHttp); }
   curve::KeyPair Keys(const std::string& name) {
     absl::StatusOr<curve::KeyPair> keys = curve::ReadKeyFile(keys_ + "/" + name);
     EXPECT_THAT(keys, IsOk());
@@ -268,21 +268,23 @@ TEST(SocketCapE2eTest, OverCapFrameDropsTheConnectionOnEverySocketAndServiceCont
   Pipeline pipeline;
   pipeline.StartAll(/*workers=*/1);
   zmq::context_t context(1);
-  const auto endpoint = [&](int offset) {
-    return absl::StrCat("tcp://127.0.0.1:", pipeline.base_port() + offset);
-  };
   struct Target {
     const char* what;
-    int offset;
+    topology::Endpoint endpoint;
     zmq::socket_type client_type;
   };
+  using topology::Endpoint;
   const Target targets[] = {
-      {"ingest publish", 0, zmq::socket_type::dealer}, {"sink stream", 1, zmq::socket_type::xsub},
-      {"sink history", 2, zmq::socket_type::dealer},   {"ingest work", 3, zmq::socket_type::dealer},
-      {"sink input", 4, zmq::socket_type::push},       {"ingest commit", 5, zmq::socket_type::push},
+      {"ingest publish", Endpoint::kPublish, zmq::socket_type::dealer},
+      {"sink stream", Endpoint::kStream, zmq::socket_type::xsub},
+      {"sink history", Endpoint::kHistory, zmq::socket_type::dealer},
+      {"ingest work", Endpoint::kWork, zmq::socket_type::dealer},
+      {"sink input", Endpoint::kSinkInput, zmq::socket_type::push},
+      {"ingest commit", Endpoint::kCommit, zmq::socket_type::push},
   };
   for (const Target& target : targets) {
-    WatchedClient client(context, target.client_type, endpoint(target.offset));
+    WatchedClient client(context, target.client_type,
+                         absl::StrCat("tcp://127.0.0.1:", pipeline.port(target.endpoint)));
     zmq::message_t frame(static_cast<size_t>(kMaxFrameBytes) + 1);
     std::memset(frame.data(), 'x', frame.size());
     // Not a subscription (first byte 'x'), so XSUB passes it upstream as it is: as a

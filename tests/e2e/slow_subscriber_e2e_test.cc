@@ -46,7 +46,7 @@ struct PipeCloser {
 TEST(SlowSubscriberE2eTest, DroppedMessagesAreCountedBySinkAndFilledFromHistory) {
   constexpr int kArticles = 60;
   Pipeline pipeline;
-  const int sink_http = pipeline.base_port() + 7;
+  const int sink_http = pipeline.port(topology::Endpoint::kSinkHttp);
   pipeline.StartIngest();
   // Four messages of queue per subscriber at sink: a subscriber that stalls loses messages soon.
   pipeline.StartSink({"--stream_send_hwm=4", absl::StrCat("--http_listen=127.0.0.1:", sink_http)});

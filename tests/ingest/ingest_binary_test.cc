@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/subprocess.h"
+#include "common/topology.h"
 #include "common/zmq_channel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -30,20 +32,24 @@ class IngestBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = MakeTempDir();
-    const int port = FreeLoopbackPortRange(4);
-    publish_ = absl::StrCat("tcp://127.0.0.1:", port);
-    work_ = absl::StrCat("tcp://127.0.0.1:", port + 1);
-    commit_ = absl::StrCat("tcp://127.0.0.1:", port + 2);
-    admin_ = absl::StrCat("tcp://127.0.0.1:", port + 3);
+    journal_ = topology::JournalPath(dir_);
+    const topology::PortPlan ports(FreeLoopbackPortRange(topology::PortPlan::PortCount(0)), 0);
+    launch_ = {.ports = ports,
+               .bin_dir = BinDir(),
+               .data_dir = dir_,
+               .http = false,
+               .ingest_flags = {"--heartbeat_interval=100ms"}};
+    publish_ = topology::ConnectAddress(ports, topology::Endpoint::kPublish, launch_.bind_host);
+    work_ = topology::ConnectAddress(ports, topology::Endpoint::kWork, launch_.bind_host);
   }
 
-  absl::StatusOr<Subprocess> StartIngest() {
-    return Subprocess::Start(
-        {BinDir() + "/ingest", "--publish_endpoint=" + publish_, "--work_endpoint=" + work_,
-         "--commit_endpoint=" + commit_, "--admin_endpoint=" + admin_,
-         "--journal=" + dir_ + "/journal.db", "--heartbeat_interval=100ms"},
-        dir_ + "/ingest.log");
+  // ingest as the topology runs it, with its data (the journal: journal_) under `data_dir`.
+  absl::StatusOr<Subprocess> StartIngest(const std::string& data_dir) {
+    topology::LaunchOptions launch = launch_;
+    launch.data_dir = data_dir;
+    return Subprocess::Start(topology::IngestCommand(launch).argv, dir_ + "/ingest.log");
   }
+  absl::StatusOr<Subprocess> StartIngest() { return StartIngest(dir_); }
 
   std::unique_ptr<zmq::socket_t> Connected(zmq::socket_type type, const std::string& endpoint) {
     auto socket = std::make_unique<zmq::socket_t>(context_, type);
@@ -53,7 +59,8 @@ class IngestBinaryTest : public ::testing::Test {
     return socket;
   }
 
-  std::string dir_, publish_, work_, commit_, admin_;
+  std::string dir_, journal_, publish_, work_;
+  topology::LaunchOptions launch_;
   zmq::context_t context_;
 };
 
@@ -101,10 +108,7 @@ TEST_F(IngestBinaryTest, AcceptedArticleSurvivesKillNineAndSigtermExitsCleanly) 
 }
 
 TEST_F(IngestBinaryTest, UnwritableJournalExitsNonZeroWithTheReason) {
-  absl::StatusOr<Subprocess> ingest = Subprocess::Start(
-      {BinDir() + "/ingest", "--publish_endpoint=" + publish_, "--work_endpoint=" + work_,
-       "--commit_endpoint=" + commit_, "--journal=/proc/no/such/dir/journal.db"},
-      dir_ + "/ingest.log");
+  absl::StatusOr<Subprocess> ingest = StartIngest("/proc/no/such/dir");
   ASSERT_THAT(ingest, IsOk());
   absl::StatusOr<int> wait_status = ingest->Wait(absl::Seconds(5));
   ASSERT_THAT(wait_status, IsOk());
@@ -116,7 +120,8 @@ TEST_F(IngestBinaryTest, UnwritableJournalExitsNonZeroWithTheReason) {
 
 TEST_F(IngestBinaryTest, JournalOfRandomBytesIsMovedAsideAndIngestStarts) {
   {
-    std::ofstream garbage(dir_ + "/journal.db", std::ios::binary);
+    std::filesystem::create_directories(std::filesystem::path(journal_).parent_path());
+    std::ofstream garbage(journal_, std::ios::binary);
     for (int i = 0; i < 100000; ++i) garbage.put(static_cast<char>((i * 7919) ^ (i >> 3)));
   }
   absl::StatusOr<Subprocess> ingest = StartIngest();
@@ -136,8 +141,7 @@ TEST_F(IngestBinaryTest, JournalOfRandomBytesIsMovedAsideAndIngestStarts) {
   ingest->Signal(SIGTERM);
   ASSERT_THAT(ingest->Wait(absl::Seconds(5)), IsOk());
   const std::string text = testing::ReadFile(dir_ + "/ingest.log");
-  EXPECT_THAT(text,
-              ::testing::HasSubstr("was damaged: moved it to " + dir_ + "/journal.db.damaged-"));
+  EXPECT_THAT(text, ::testing::HasSubstr("was damaged: moved it to " + journal_ + ".damaged-"));
 }
 
 }  // namespace
