@@ -341,6 +341,7 @@ absl::StatusOr<ChaosReport> Run(zmq::context_t& context, const Options& options,
   if (killer.joinable()) killer.join();
   const absl::Time calm_at = absl::Now();
   spdlog::info("killing stopped after {} kills; waiting for the store", state.kills.load());
+  const absl::Time killing_stopped_at = absl::Now();
 
   // Drain: no more kills; wait until the store holds every accepted id, restarting any stage
   // that dies on its own.
@@ -365,6 +366,10 @@ absl::StatusOr<ChaosReport> Run(zmq::context_t& context, const Options& options,
   ChaosReport::Delivery& delivery = *report.mutable_delivery();
   delivery.set_redeliveries(state.redeliveries.total());
   delivery.set_sink_duplicate_deliveries(state.sink_duplicates.total());
+  // A stage restarted just before the kills stopped may not have installed its SIGTERM handling
+  // yet (a sanitizer build starts slowly); stopping it then would count as an unclean stop.
+  const absl::Duration settle = killing_stopped_at + absl::Seconds(3) - absl::Now();
+  if (settle > absl::ZeroDuration()) absl::SleepFor(settle);
   for (std::string& unclean : cluster.StopAll(absl::Seconds(10))) {
     *state.figures.add_unclean_stops() = std::move(unclean);
   }
