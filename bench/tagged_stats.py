@@ -4,7 +4,7 @@
 Reads the TaggedArticle JSON lines that `topicwire tag` prints and reports, per article: tags,
 evidence matches, the serialized (protobuf) size of the article and of the tagged article.
 
-    build/bin/topicwire tag /work/shared/data/dev.jsonl | /usr/bin/python3 bench/tagged_stats.py
+    build/bin/topicwire tag DATA/dev.jsonl | /usr/bin/python3 bench/tagged_stats.py
 
 Needs Debian's python3-protobuf (hence /usr/bin/python3) and protoc, which the build uses too.
 """

@@ -96,9 +96,7 @@ std::string SourceDir() {
 
 std::string DevSetPath() {
   if (const char* path = std::getenv("TOPICWIRE_DEV_SET")) return path;
-  const std::string beside = SourceDir() + "/../shared/data/dev.jsonl";
-  if (std::filesystem::exists(beside)) return beside;
-  return "/work/shared/data/dev.jsonl";
+  return SourceDir() + "/../shared/data/dev.jsonl";
 }
 
 }  // namespace topicwire::testing

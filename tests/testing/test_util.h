@@ -32,8 +32,7 @@ std::string BinDir();
 std::string SourceDir();
 
 // The labelled development set (research-use data kept outside the repository):
-// $TOPICWIRE_DEV_SET, else ../shared/data/dev.jsonl beside the checkout, else the workspace's
-// /work/shared/data/dev.jsonl. Tests skip when it is not there.
+// $TOPICWIRE_DEV_SET, else ../shared/data/dev.jsonl beside the checkout. Tests skip when it is not there.
 std::string DevSetPath();
 
 }  // namespace topicwire::testing
