@@ -1,5 +1,5 @@
 // topicwire: the command-line client (publish, subscribe, tag, eval) and local runner (up).
-// Everything but argv handling lives in cli_lib (cli/commands.h) so that tests can drive it.
+// Everything but argv handling lives in topicwire_cli (cli/commands.h) so that tests can drive it.
 #include <iostream>
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-// ingest: the only file that reads flags (TotW 103). Everything else is in ingest_lib.
+// ingest: the only file that reads flags (TotW 103). Everything else is in topicwire_ingest.
 #include <memory>
 #include <string>
 

@@ -39,36 +39,36 @@ while IFS= read -r variable; do unset "$variable"; done < <(compgen -e | grep '^
 # name | build targets | ctest -R regex (anchored; ctest names are Suite.Test)
 breaks=(
   # ingest/dispatcher.cc (redelivery, attempts, dead letters)
-  "no-redelivery|bin/ingest_dispatcher_test bin/ingest_stage_test bin/reliability_e2e_test bin/chaos_run_test|^(DispatcherTest\.(UnconfirmedItemIsRedeliveredAfterTheTimeout|GoodbyeLeavesItsItemsToTheirDeadline)|IngestStageTest\.(UnconfirmedItemIsRedeliveredWithTheNextAttempt|ItemsOfAVanishedWorkerGoToAnotherWorkerAtOnce)|ReliabilityE2eTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
-  "dead-letter-limit-ignored|bin/ingest_dispatcher_test bin/ingest_stage_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts))$"
-  "poison-dropped|bin/ingest_dispatcher_test bin/ingest_stage_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts))$"
+  "no-redelivery|bin/topicwire_ingest_test bin/topicwire_e2e_test bin/topicwire_chaos_test|^(DispatcherTest\.(UnconfirmedItemIsRedeliveredAfterTheTimeout|GoodbyeLeavesItsItemsToTheirDeadline)|IngestStageTest\.(UnconfirmedItemIsRedeliveredWithTheNextAttempt|ItemsOfAVanishedWorkerGoToAnotherWorkerAtOnce)|ReliabilityE2eTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
+  "dead-letter-limit-ignored|bin/topicwire_ingest_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts))$"
+  "poison-dropped|bin/topicwire_ingest_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts))$"
   # ingest/publish_handler.cc (dedup, BUSY, group commit)
-  "dedup-disabled|bin/ingest_stage_test bin/pipeline_e2e_test|^(IngestStageTest\.DuplicatesAcrossRequestsAndInsideOneRequest|PipelineE2eTest\.DuplicateIdIsAnsweredDuplicateAndStoredOnce)$"
-  "full-disk-accepted|bin/ingest_stage_test|^IngestStageTest\.(FullJournalDiskAnswersBusyThenAcceptsWhenSpaceIsBack|InMemoryJournalFailureAnswersBusyAndTheStageKeepsRunning)$"
-  "max-pending-ignored|bin/ingest_stage_test bin/ingest_overload_test|^(IngestStageTest\.BusyAtMaxPendingUntilSinkConfirms|IngestOverloadTest\..*)$"
+  "dedup-disabled|bin/topicwire_ingest_test bin/topicwire_e2e_test|^(IngestStageTest\.DuplicatesAcrossRequestsAndInsideOneRequest|PipelineE2eTest\.DuplicateIdIsAnsweredDuplicateAndStoredOnce)$"
+  "full-disk-accepted|bin/topicwire_ingest_test|^IngestStageTest\.(FullJournalDiskAnswersBusyThenAcceptsWhenSpaceIsBack|InMemoryJournalFailureAnswersBusyAndTheStageKeepsRunning)$"
+  "max-pending-ignored|bin/topicwire_ingest_test|^(IngestStageTest\.BusyAtMaxPendingUntilSinkConfirms|IngestOverloadTest\..*)$"
   # ingest/ingest_stage.cc (sockets)
-  "plaintext-publish-allowed|bin/security_e2e_test|^SecurePipelineTest\..*$"
+  "plaintext-publish-allowed|bin/topicwire_e2e_test|^SecurePipelineTest\..*$"
   # ingest/journal.cc
-  "accepted-without-fsync|bin/ingest_stage_test bin/ingest_binary_test bin/ingest_durability_test|^(IngestStageTest\.AcceptedArticleIsInTheJournalThenDispatchedThenCommitted|IngestBinaryTest\.AcceptedArticleSurvivesKillNineAndSigtermExitsCleanly|JournalDurabilityTest\..*)$"
-  "crc-not-checked|bin/ingest_journal_test bin/ingest_stage_test|^(JournalHealingTest\..*|IngestStageTest\.CorruptJournalRecordIsQuarantinedCountedAndTheRestFlows)$"
-  "corrupt-record-kept|bin/ingest_journal_test bin/ingest_stage_test|^(JournalHealingTest\..*|IngestStageTest\.CorruptJournalRecordIsQuarantinedCountedAndTheRestFlows)$"
+  "accepted-without-fsync|bin/topicwire_ingest_test|^(IngestStageTest\.AcceptedArticleIsInTheJournalThenDispatchedThenCommitted|IngestBinaryTest\.AcceptedArticleSurvivesKillNineAndSigtermExitsCleanly|JournalDurabilityTest\..*)$"
+  "crc-not-checked|bin/topicwire_ingest_test|^(JournalHealingTest\..*|IngestStageTest\.CorruptJournalRecordIsQuarantinedCountedAndTheRestFlows)$"
+  "corrupt-record-kept|bin/topicwire_ingest_test|^(JournalHealingTest\..*|IngestStageTest\.CorruptJournalRecordIsQuarantinedCountedAndTheRestFlows)$"
   # ingest/validator.cc
-  "max-article-size-ignored|bin/ingest_validator_test bin/ingest_stage_test bin/pipeline_e2e_test|^(ValidatorTest\..*|IngestStageTest\.EveryRejectionIsAnsweredAndTheStageKeepsRunning|PipelineE2eTest\.BadInputIsAnsweredAndServicesKeepRunning)$"
+  "max-article-size-ignored|bin/topicwire_ingest_test bin/topicwire_e2e_test|^(ValidatorTest\..*|IngestStageTest\.EveryRejectionIsAnsweredAndTheStageKeepsRunning|PipelineE2eTest\.BadInputIsAnsweredAndServicesKeepRunning)$"
   # sink/sink_stage.cc, sink/store.cc
-  "sink-acks-before-storing|bin/sink_stage_test bin/sink_ack_order_test bin/chaos_run_test|^(SinkStageTest\..*|SinkAckOrderTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
-  "store-not-idempotent|bin/sink_store_test bin/chaos_run_test|^(SqliteStoreTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
+  "sink-acks-before-storing|bin/topicwire_sink_test bin/topicwire_chaos_test|^(SinkStageTest\..*|SinkAckOrderTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
+  "store-not-idempotent|bin/topicwire_sink_test bin/topicwire_chaos_test|^(SqliteStoreTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
   # cli/subscribe.cc
-  "clone-history-before-live|bin/cli_subscribe_test bin/cli_subscribe_clone_test bin/cli_e2e_test|^(SubscribeTest\..*|SubscribeCloneTest\..*|CliE2eTest\.UpPublishSubscribeShowsTheFeedsTags)$"
-  "overlap-not-dropped|bin/cli_subscribe_test bin/cli_subscribe_clone_test|^(SubscribeTest\..*|SubscribeCloneTest\..*)$"
-  "resume-position-not-read|bin/cli_subscribe_test|^SubscribeTest\.(ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDuplicate|UnreadableResumeFileIsAClearError)$"
-  "resume-position-not-written|bin/cli_subscribe_test|^SubscribeTest\.(ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDuplicate|UnreadableResumeFileIsAClearError)$"
+  "clone-history-before-live|bin/topicwire_cli_test bin/topicwire_e2e_test|^(SubscribeTest\..*|SubscribeCloneTest\..*|CliE2eTest\.UpPublishSubscribeShowsTheFeedsTags)$"
+  "overlap-not-dropped|bin/topicwire_cli_test|^(SubscribeTest\..*|SubscribeCloneTest\..*)$"
+  "resume-position-not-read|bin/topicwire_cli_test|^SubscribeTest\.(ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDuplicate|UnreadableResumeFileIsAClearError)$"
+  "resume-position-not-written|bin/topicwire_cli_test|^SubscribeTest\.(ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDuplicate|UnreadableResumeFileIsAClearError)$"
   # common/zap_authenticator.cc
-  "zap-allows-unknown-keys|bin/curve_test bin/security_e2e_test|^((ZapHandlerTest|CurveServerTest|SecurePipelineTest)\..*)$"
+  "zap-allows-unknown-keys|bin/topicwire_common_test bin/topicwire_e2e_test|^((ZapHandlerTest|CurveServerTest|SecurePipelineTest)\..*)$"
   # common/zmq_channel.cc
-  "socket-cap-removed|bin/security_e2e_test|^SocketCapE2eTest\..*$"
+  "socket-cap-removed|bin/topicwire_e2e_test|^SocketCapE2eTest\..*$"
   # Slow-subscriber gap counting (cli/subscribe.cc, sink/history_service.cc)
-  "subscriber-gap-silent|bin/cli_subscribe_test bin/slow_subscriber_e2e_test|^(SubscribeTest\.(ReportsSequenceGapsOnStderr|GapInTheLiveStreamIsFilledFromHistory|HoleAtTheEndOfABurstIsFoundOnceTheStreamGoesQuiet)|SlowSubscriberE2eTest\..*)$"
-  "sink-gap-reports-ignored|bin/sink_stage_test bin/slow_subscriber_e2e_test|^(SinkStageTest\.CountsTheGapsSubscribersReportWithTheirHistoryRequests|SlowSubscriberE2eTest\..*)$"
+  "subscriber-gap-silent|bin/topicwire_cli_test bin/topicwire_e2e_test|^(SubscribeTest\.(ReportsSequenceGapsOnStderr|GapInTheLiveStreamIsFilledFromHistory|HoleAtTheEndOfABurstIsFoundOnceTheStreamGoesQuiet)|SlowSubscriberE2eTest\..*)$"
+  "sink-gap-reports-ignored|bin/topicwire_sink_test bin/topicwire_e2e_test|^(SinkStageTest\.CountsTheGapsSubscribersReportWithTheirHistoryRequests|SlowSubscriberE2eTest\..*)$"
 )
 
 usage() { # usage EXIT_STATUS

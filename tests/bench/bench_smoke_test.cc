@@ -1,22 +1,18 @@
 // Smoke tests of the benchmarks (label `bench`): they run and report sane figures. Not timed:
 // the machine running the tests may be busy, so no figure is compared with a target here.
 #include <google/protobuf/util/json_util.h>
-#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "proto/bench.pb.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire {
 namespace {
 
-using ::topicwire::testing::BinDir;
-using ::topicwire::testing::FreeLoopbackPortRange;
-using ::topicwire::testing::MakeTempDir;
-using ::topicwire::testing::ReadFile;
+using namespace ::topicwire::testing::prelude;
 
 struct CommandResult {
   int exit_status = -1;

@@ -1,7 +1,5 @@
 // The bench's synthetic article mixes read as documented in bench/synthetic.h: the news mix is
 // tagged with exactly the topics it was written about, and the dense mix stays dense.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
@@ -9,15 +7,12 @@
 
 #include "bench/synthetic.h"
 #include "classify/classifier.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::bench {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::UnorderedElementsAreArray;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 constexpr int kArticles = 500;
 constexpr size_t kArticleBytes = 3300;

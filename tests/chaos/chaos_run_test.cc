@@ -9,13 +9,12 @@
 #include "chaos/chaos_report.pb.h"
 #include "common/subprocess.h"
 #include "google/protobuf/util/json_util.h"
-#include "gtest/gtest.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::chaos {
 namespace {
 
-using ::topicwire::testing::ReadFile;
+using namespace ::topicwire::testing::prelude;
 
 TEST(ChaosRunTest, NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled) {
   const std::string dir = testing::MakeTempDir();

@@ -4,15 +4,12 @@
 #include "chaos/chaos.h"
 #include "chaos/metrics_scrape.h"
 #include "chaos/publisher.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::chaos {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
+using namespace ::topicwire::testing::prelude;
 
 // Three accepted articles, each stored once and published once on its own stream.
 VerifyInput CleanRun() {

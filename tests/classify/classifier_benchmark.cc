@@ -1,5 +1,5 @@
 // Throughput of Classifier::Tag on the sample feed with the default taxonomy (not a ctest):
-//   build/bin/classify_classifier_benchmark
+//   build/bin/topicwire_classifier_benchmark
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>

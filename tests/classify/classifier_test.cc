@@ -9,19 +9,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "classify/evaluation.h"
-#include "gmock/gmock.h"
 #include "google/protobuf/arena.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::classify {
 namespace {
 
-using ::testing::DoubleNear;
-using ::testing::IsEmpty;
-using ::testing::SizeIs;
-using ::topicwire::testing::IsOk;
+using namespace ::topicwire::testing::prelude;
 
 constexpr char kTaxonomy[] = R"pb(
   version: "test-1"

@@ -9,16 +9,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/subprocess.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::classify {
 namespace {
 
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::ReadFile;
-using ::topicwire::testing::WaitFor;
+using namespace ::topicwire::testing::prelude;
 
 void WriteAtomically(const std::string& path, const std::string& text) {
   std::ofstream(path + ".tmp") << text;

@@ -11,19 +11,15 @@
 #include "absl/strings/str_cat.h"
 #include "common/shutdown.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "proto/internal.pb.h"
 #include "tests/testing/metric_values.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 #include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::classify {
 namespace {
 
-using ::testing::SizeIs;
-using ::topicwire::testing::IsOk;
+using namespace ::topicwire::testing::prelude;
 using ::topicwire::testing::MetricValue;
 
 constexpr char kTaxonomy[] = R"pb(

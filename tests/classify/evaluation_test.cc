@@ -4,16 +4,12 @@
 #include <fstream>
 #include <iostream>
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::classify {
 namespace {
 
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 // The labelled development set lives outside the repository (research-use data); the quality
 // floor is only checked where it is present.

@@ -6,19 +6,12 @@
 
 #include "absl/strings/match.h"
 #include "classify/classifier.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::classify {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::UnorderedElementsAre;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 std::unique_ptr<Classifier> MustCompile(const std::string& text) {
   absl::StatusOr<std::unique_ptr<Classifier>> classifier =
@@ -72,9 +65,9 @@ TEST(TaxonomyParseTest, NotANumberWeightsAndThresholdsAreRefused) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("weight must be finite")));
   EXPECT_THAT(ParseTaxonomy("topics { id: \"a\" threshold: inf terms { text: \"x\" } }", "f"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("threshold must be finite")));
-  EXPECT_THAT(ParseTaxonomy("default_threshold: nan topics { id: \"a\" terms { text: \"x\" } }",
-                            "f"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be finite")));
+  EXPECT_THAT(
+      ParseTaxonomy("default_threshold: nan topics { id: \"a\" terms { text: \"x\" } }", "f"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be finite")));
 }
 
 TEST(TaxonomyParseTest, InvalidTopicsAreRefused) {

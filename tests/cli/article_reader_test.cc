@@ -3,18 +3,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::cli {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::SizeIs;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 TEST(ArticleReaderTest, FormatFollowsTheFileName) {
   EXPECT_EQ(FormatForName("a/feed.jsonl"), InputFormat::kJsonLines);

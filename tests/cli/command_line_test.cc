@@ -3,17 +3,12 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::cli {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 const CommandSpec kSpec = {.name = "demo",
                            .arguments = "[FILE...]",

@@ -9,18 +9,14 @@
 
 #include "cli/commands.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 #include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::cli {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
+using namespace ::topicwire::testing::prelude;
 
 class DeadLettersCommandTest : public ::testing::Test {
  protected:

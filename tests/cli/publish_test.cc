@@ -11,19 +11,14 @@
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "proto/article.pb.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 #include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::cli {
 namespace {
 
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 // A stand-in for ingest's publish endpoint. Articles titled "reject" are REJECTED, "frame-error"
 // makes the whole request an error, "busy" is answered BUSY twice before being accepted, a

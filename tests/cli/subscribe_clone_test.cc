@@ -10,18 +10,15 @@
 #include "absl/time/clock.h"
 #include "cli/subscribe.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "proto/article.pb.h"
 #include "proto/history.pb.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 #include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::cli {
 namespace {
 
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
+using namespace ::topicwire::testing::prelude;
 
 v1::TaggedArticle Copy(uint64_t stream_sequence, const std::string& id) {
   v1::TaggedArticle tagged;

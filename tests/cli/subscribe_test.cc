@@ -10,21 +10,16 @@
 
 #include "absl/strings/str_split.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
-#include "gtest/gtest.h"
 #include "proto/article.pb.h"
 #include "proto/history.pb.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 #include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::cli {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 v1::TaggedArticle Copy(const std::string& stream, uint64_t stream_sequence, uint64_t sequence,
                        const std::string& id) {

@@ -5,16 +5,14 @@
 
 #include "absl/strings/str_split.h"
 #include "cli/commands.h"
-#include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
-#include "gtest/gtest.h"
 #include "proto/article.pb.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::cli {
 namespace {
 
-using ::testing::HasSubstr;
+using namespace ::topicwire::testing::prelude;
 
 TEST(TagCommandTest, PrintsOneTaggedArticleJsonLinePerArticle) {
   std::istringstream in(

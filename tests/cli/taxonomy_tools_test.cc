@@ -7,17 +7,14 @@
 #include "absl/strings/str_split.h"
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
-#include "gtest/gtest.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::cli {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
+using namespace ::topicwire::testing::prelude;
 
 constexpr char kQuantumArticle[] =
     "{\"id\": \"q1\", \"title\": \"Quantum computing milestone\", \"body\": \"A new "

@@ -12,19 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/shutdown.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::cli {
 namespace {
 
-using ::testing::Contains;
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
-using ::topicwire::testing::WaitFor;
+using namespace ::topicwire::testing::prelude;
 
 TEST(UpPlanTest, StagesGetTheArchitecturePorts) {
   UpOptions options{.data_dir = "/d", .workers = 2, .base_port = 9000};

@@ -7,19 +7,13 @@
 #include "common/curve_keys.h"
 #include "common/zap_authenticator.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 #include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::curve {
 namespace {
 
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
-using ::topicwire::testing::WaitFor;
+using namespace ::topicwire::testing::prelude;
 
 KeyPair NewKeys() {
   absl::StatusOr<KeyPair> keys = GenerateKeyPair();

@@ -1,12 +1,11 @@
 #include "common/shutdown.h"
 
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire {
 namespace {
 
-using ::topicwire::testing::IsOk;
+using namespace ::topicwire::testing::prelude;
 
 TEST(ShutdownTest, ManualFiresOnlyWhenTriggered) {
   absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();

@@ -8,19 +8,12 @@
 #include <memory>
 #include <string>
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::sqlite {
 namespace {
 
-using ::testing::AllOf;
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::MakeTempDir;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 std::unique_ptr<Database> OpenOrDie(const std::string& path, DatabaseOptions options = {}) {
   absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path, options);

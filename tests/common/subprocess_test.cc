@@ -3,14 +3,12 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire {
 namespace {
 
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 TEST(SubprocessTest, ReportsExitCode) {
   absl::StatusOr<Subprocess> child = Subprocess::Start({"sh", "-c", "exit 3"});

@@ -14,22 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::Not;
-using ::testing::SizeIs;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::MakeTempDir;
-using ::topicwire::testing::StatusIs;
-using ::topicwire::testing::WaitFor;
+using namespace ::topicwire::testing::prelude;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream file(path);

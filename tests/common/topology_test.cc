@@ -3,19 +3,12 @@
 #include <set>
 
 #include "absl/strings/match.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::topology {
 namespace {
 
-using ::testing::Contains;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::Not;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 TEST(TopologyTest, EndpointsAreInEnumAndPortOrderWithDistinctOffsets) {
   std::set<int> offsets;

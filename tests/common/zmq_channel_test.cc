@@ -1,14 +1,12 @@
 #include "common/zmq_channel.h"
 
-#include "gtest/gtest.h"
 #include "proto/article.pb.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire {
 namespace {
 
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 TEST(ZmqChannelTest, ProtoRoundTripOverLoopback) {
   zmq::context_t context;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The container end-to-end test (ctest -L container). For real, on this machine:
-#  1. makes sure podman works (installs podman, runc, debootstrap, podman-compose and curl with
-#     apt-get when missing; skips with exit 77 only when podman cannot be installed),
+#  1. makes sure podman works (installs podman, runc, catatonit, the CNI dnsname plugin,
+#     debootstrap, podman-compose and curl with apt-get when missing; skips with exit 77 only
+#     when podman cannot be installed),
 #  2. makes the debian:bookworm(-slim) base images when they cannot be pulled, builds the image,
 #     and checks it (non-root, programs, taxonomy, no toolchain, size),
 #  3. plays deploy/k8s/*.yaml with `podman kube play`, waits for /readyz, publishes a feed from
@@ -50,6 +51,10 @@ ensure_podman() {
   local wanted=()
   command -v podman >/dev/null || wanted+=(podman runc)
   command -v runc >/dev/null || wanted+=(runc)
+  # podman kube play builds its pause image around an init binary; podman only recommends one.
+  command -v catatonit >/dev/null || [[ -x /usr/libexec/podman/catatonit ]] || wanted+=(catatonit)
+  # Pods find each other by name only through the CNI dnsname plugin (podman 4.3's CNI backend).
+  [[ -x /usr/lib/cni/dnsname ]] || wanted+=(golang-github-containernetworking-plugin-dnsname)
   command -v debootstrap >/dev/null || wanted+=(debootstrap)
   command -v podman-compose >/dev/null || wanted+=(podman-compose)
   command -v curl >/dev/null || wanted+=(curl)

@@ -14,19 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/readiness.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire {
 namespace {
 
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 struct HttpResponse {
   int code = 0;

@@ -5,21 +5,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
-#include "gtest/gtest.h"
 #include "proto/article.pb.h"
 #include "tests/e2e/e2e_util.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::e2e {
 namespace {
 
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::ReadFile;
-using ::topicwire::testing::WaitFor;
+using namespace ::topicwire::testing::prelude;
 
 // Runs `topicwire ARGS...` with stdout and stderr in separate files.
 absl::StatusOr<Subprocess> StartCli(const std::vector<std::string>& args, const std::string& out,

@@ -10,14 +10,12 @@
 #include "absl/strings/str_split.h"
 #include "chaos/metrics_scrape.h"
 #include "common/zmq_channel.h"
-#include "gtest/gtest.h"
 #include "proto/history.pb.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::e2e {
 
-using ::topicwire::testing::IsOk;
+using namespace ::topicwire::testing::prelude;
 
 int RandomFreePortRange(int count) { return testing::FreeLoopbackPortRange(count); }
 

@@ -6,15 +6,13 @@
 #include <string>
 
 #include "common/subprocess.h"
-#include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::e2e {
 namespace {
 
-using ::topicwire::testing::IsOk;
+using namespace ::topicwire::testing::prelude;
 
 // Debian's interpreter, which has python3-zmq and python3-protobuf (not a pyenv shim's).
 constexpr char kPython[] = "/usr/bin/python3";
@@ -29,7 +27,8 @@ int RunToCompletion(const std::vector<std::string>& argv, const std::string& log
 TEST(PythonClientE2eTest, PublishesAndSubscribesWithOnlyTheProtoFiles) {
   const std::string dir = testing::MakeTempDir();
   if (RunToCompletion({kPython, "-c", "import zmq, google.protobuf"}, dir + "/probe.log") != 0) {
-    GTEST_SKIP() << "needs python3-zmq and python3-protobuf (scripts/setup-debian.sh installs them)";
+    GTEST_SKIP()
+        << "needs python3-zmq and python3-protobuf (scripts/setup-debian.sh installs them)";
   }
   ASSERT_EQ(RunToCompletion({"protoc", "--python_out=" + dir, "-I", testing::SourceDir(),
                              testing::SourceDir() + "/proto/article.proto"},

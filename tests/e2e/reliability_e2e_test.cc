@@ -8,17 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "cli/article_reader.h"
 #include "cli/publish.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::e2e {
 namespace {
 
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::WaitFor;
+using namespace ::topicwire::testing::prelude;
 
 std::vector<cli::SourcedArticle> MakeBatch(const std::string& prefix, int count) {
   std::vector<cli::SourcedArticle> articles;

@@ -12,21 +12,14 @@
 #include "common/socket_monitor.h"
 #include "common/subprocess.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "proto/article.pb.h"
 #include "tests/e2e/e2e_util.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::e2e {
 namespace {
 
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::ReadFile;
-using ::topicwire::testing::StatusIs;
-using ::topicwire::testing::WaitFor;
+using namespace ::topicwire::testing::prelude;
 
 // The value of `name{reason="<reason>"}` on the stage's /metrics page; -1 when absent.
 double RefusedMetric(int http_port, const std::string& name, const std::string& reason) {

@@ -14,20 +14,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
-#include "gtest/gtest.h"
 #include "proto/article.pb.h"
 #include "tests/e2e/e2e_util.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::e2e {
 namespace {
 
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::WaitFor;
+using namespace ::topicwire::testing::prelude;
 
 // About 200 KB: a few of them fill every buffer between sink and a subscriber that stops
 // reading (the pipe to it, both TCP socket buffers, the ZeroMQ queues).

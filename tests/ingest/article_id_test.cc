@@ -1,12 +1,11 @@
 #include "ingest/article_id.h"
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
 namespace {
 
-using ::testing::MatchesRegex;
+using namespace ::topicwire::testing::prelude;
 
 TEST(CanonicalUrlTest, NormalizesWhatDoesNotChangeTheArticle) {
   EXPECT_EQ(CanonicalUrl("HTTPS://News.Example.COM:443/a/b/?utm_source=x&id=7&UTM_medium=y#top"),

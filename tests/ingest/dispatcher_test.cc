@@ -6,21 +6,17 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/journal.h"
 #include "prometheus/registry.h"
 #include "proto/article.pb.h"
 #include "proto/internal.pb.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-using ::topicwire::testing::IsOk;
+using namespace ::topicwire::testing::prelude;
 
 v1::WorkerMessage Credit(uint32_t credit) {
   v1::WorkerMessage message;

@@ -15,20 +15,15 @@
 #include "absl/strings/str_cat.h"
 #include "common/shutdown.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "ingest/ingest_stage.h"
 #include "ingest/journal.h"
 #include "proto/article.pb.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
 namespace {
 
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::MakeTempDir;
-using ::topicwire::testing::WaitFor;
+using namespace ::topicwire::testing::prelude;
 
 // What the VFS saw on WAL files. Written by whichever thread runs SQLite (the stage's), read by
 // the test after a reply that the stage sent after its writes.

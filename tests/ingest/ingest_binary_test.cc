@@ -13,20 +13,14 @@
 #include "common/subprocess.h"
 #include "common/topology.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "proto/article.pb.h"
 #include "proto/internal.pb.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
 namespace {
 
-using ::topicwire::testing::BinDir;
-using ::topicwire::testing::FreeLoopbackPortRange;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::MakeTempDir;
+using namespace ::topicwire::testing::prelude;
 
 class IngestBinaryTest : public ::testing::Test {
  protected:

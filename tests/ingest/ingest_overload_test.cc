@@ -14,19 +14,13 @@
 #include "absl/time/clock.h"
 #include "common/subprocess.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "proto/article.pb.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
 namespace {
 
-using ::topicwire::testing::BinDir;
-using ::topicwire::testing::FreeLoopbackPortRange;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::MakeTempDir;
+using namespace ::topicwire::testing::prelude;
 
 // The process's resident set size in KiB (VmRSS in /proc/<pid>/status); -1 when unreadable.
 int64_t ResidentKib(pid_t pid) {

@@ -15,8 +15,6 @@
 #include "absl/time/clock.h"
 #include "common/shutdown.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "ingest/journal.h"
 #include "ingest/lenient_publish.pb.h"
 #include "proto/admin.pb.h"
@@ -24,19 +22,13 @@
 #include "proto/internal.pb.h"
 #include "tests/testing/articles.h"
 #include "tests/testing/metric_values.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::topicwire::testing::IsOk;
+using namespace ::topicwire::testing::prelude;
 using ::topicwire::testing::MakeArticle;
-using ::topicwire::testing::MakeTempDir;
-using ::topicwire::testing::WaitFor;
 
 constexpr absl::Duration kTimeout = absl::Seconds(5);
 

@@ -11,19 +11,12 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::MakeTempDir;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 std::unique_ptr<SqliteJournal> OpenJournal(const std::string& path, int64_t window = 1000) {
   absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
@@ -144,9 +137,6 @@ TEST(InMemoryJournalTest, BehavesLikeTheSqliteJournal) {
 
 namespace topicwire::ingest {
 namespace {
-
-using ::testing::HasSubstr;
-using ::topicwire::testing::ReadFile;
 
 // Runs one SQL statement on the journal file from outside, the way a bad disk would change it.
 void RunSql(const std::string& path, const std::string& sql) {

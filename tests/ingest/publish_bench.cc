@@ -1,7 +1,7 @@
 // Measures ingest's publish path (validate, dedup lookup, group commit, reply) with and without
 // fsync: one DEALER keeps `window` requests of `batch` articles in flight over TCP loopback.
 // Not a test; run by hand:
-//   ingest_publish_bench [articles=20000] [batch=1] [window=64] [prefilled_ids=0]
+//   topicwire_ingest_publish_bench [articles=20000] [batch=1] [window=64] [prefilled_ids=0]
 // prefilled_ids committed ids are put in the dedup window first, to see how lookups scale.
 #include <cstdio>
 #include <cstdlib>

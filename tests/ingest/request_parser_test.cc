@@ -2,17 +2,13 @@
 
 #include <string>
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "ingest/lenient_publish.pb.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
 namespace {
 
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 // Serializes a request through the lenient mirror, which (unlike v1::Article) can carry
 // invalid UTF-8, exactly as a buggy publisher in another language would.

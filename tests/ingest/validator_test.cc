@@ -2,16 +2,14 @@
 
 #include <string>
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "ingest/utf8.h"
 #include "tests/testing/articles.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Optional;
+using namespace ::topicwire::testing::prelude;
 using ::topicwire::testing::MakeArticle;
 
 std::optional<Rejection> Validate(const v1::Article& article, int64_t limit = 1 << 20) {

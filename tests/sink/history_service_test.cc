@@ -4,19 +4,14 @@
 
 #include <string>
 
-#include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::sink {
 namespace {
 
 using ::google::protobuf::util::TimeUtil;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 TEST(ToHistoryQueryTest, DefaultsAndCapsTheLimitAndKeepsTheFilters) {
   const HistoryOptions options{.default_limit = 10, .max_limit = 50, .max_reply_bytes = 1000};

@@ -12,20 +12,15 @@
 #include "absl/time/clock.h"
 #include "common/shutdown.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "proto/internal.pb.h"
 #include "sink/sink_stage.h"
 #include "sink/store.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::sink {
 namespace {
 
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::MakeTempDir;
-using ::topicwire::testing::WaitFor;
+using namespace ::topicwire::testing::prelude;
 
 // A SqliteStore whose StoreBatch waits until Open() was called (or 10 s passed).
 class GatedStore : public Store {

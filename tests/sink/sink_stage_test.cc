@@ -15,31 +15,21 @@
 #include "absl/time/clock.h"
 #include "common/shutdown.h"
 #include "common/zmq_channel.h"
-#include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
-#include "gtest/gtest.h"
 #include "proto/history.pb.h"
 #include "proto/internal.pb.h"
 #include "sink/store.h"
 #include "tests/testing/articles.h"
 #include "tests/testing/metric_values.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 #include "tests/testing/zmq_test_util.h"
 
 namespace topicwire::sink {
 namespace {
 
 using ::google::protobuf::util::TimeUtil;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::Pair;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::MakeTempDir;
+using namespace ::topicwire::testing::prelude;
 using ::topicwire::testing::MetricValue;
-using ::topicwire::testing::StatusIs;
-using ::topicwire::testing::WaitFor;
 
 constexpr int kReceiveTimeoutMs = 5000;  // a hung stage fails the test instead of hanging CI
 

@@ -6,22 +6,15 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "gmock/gmock.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/time_util.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/test_util.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::sink {
 namespace {
 
 using ::google::protobuf::util::TimeUtil;
-using ::testing::ElementsAre;
-using ::testing::Pair;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::MakeTempDir;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 const absl::Time kNoon = absl::FromUnixSeconds(1'800'000'000);
 

@@ -5,16 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/prelude.h"
 
 namespace topicwire::sink {
 namespace {
 
-using ::testing::ElementsAre;
-using ::topicwire::testing::IsOk;
-using ::topicwire::testing::StatusIs;
+using namespace ::topicwire::testing::prelude;
 
 v1::TaggedArticle MakeArticle(const std::string& id, const std::vector<std::string>& topics) {
   v1::TaggedArticle article;
