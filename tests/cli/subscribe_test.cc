@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <sstream>
 #include <thread>
@@ -41,6 +42,58 @@ std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());
 }
 
+// The gap report a history request carries to sink.
+void ExpectGapReported(const v1::HistoryRequest& request, uint64_t first_missing, uint64_t missed) {
+  ASSERT_TRUE(request.has_gap());
+  EXPECT_EQ(request.gap().stream(), "ai");
+  EXPECT_EQ(request.gap().first_missing(), first_missing);
+  EXPECT_EQ(request.gap().missed(), missed);
+}
+
+// Plays sink's history endpoint: answers `pages` requests, each with what `answer` makes of the
+// request and its page number (0, 1, ...), and keeps the requests it was sent.
+class FakeHistory {
+ public:
+  using Answer = std::function<v1::HistoryReply(const v1::HistoryRequest& request, int page)>;
+
+  FakeHistory(zmq::context_t& context, int pages, Answer answer)
+      : socket_(context, zmq::socket_type::router) {
+    EXPECT_THAT(ConfigureSocket(socket_, 0), IsOk());
+    endpoint_ = testing::BindLoopback(socket_);
+    server_ = std::thread([this, pages, answer = std::move(answer)] {
+      for (int page = 0; page < pages; ++page) {
+        Frames frames;
+        if (!RecvFrames(socket_, frames).ok()) return;
+        v1::HistoryRequest request;
+        (void)ParseFrame(frames.back(), request);
+        requests_.push_back(request);
+        Frames reply;
+        reply.push_back(std::move(frames.front()));
+        reply.push_back(ToFrame(answer(request, page)));
+        (void)SendFrames(socket_, reply);
+      }
+    });
+  }
+  ~FakeHistory() { Join(); }
+
+  const std::string& endpoint() const { return endpoint_; }
+  // The requests, once every page was served.
+  const std::vector<v1::HistoryRequest>& requests() {
+    Join();
+    return requests_;
+  }
+
+ private:
+  void Join() {
+    if (server_.joinable()) server_.join();
+  }
+
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::vector<v1::HistoryRequest> requests_;
+  std::thread server_;
+};
+
 class SubscribeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -66,6 +119,17 @@ class SubscribeTest : public ::testing::Test {
     ASSERT_THAT(SendFrames(xpub_, frames), IsOk());
   }
 
+  // Runs Subscribe with `options`, calls `publish` once the subscription has arrived, and
+  // returns what Subscribe returned.
+  absl::StatusOr<SubscribeResult> SubscribeAndPublish(const SubscribeOptions& options,
+                                                      const std::function<void()>& publish) {
+    auto result = std::async(std::launch::async,
+                             [&] { return Subscribe(context_, options, -1, out_, err_); });
+    AwaitSubscriptions(1);
+    publish();
+    return result.get();
+  }
+
   zmq::context_t context_{1};
   zmq::socket_t xpub_{context_, zmq::socket_type::xpub};
   std::string endpoint_;
@@ -74,13 +138,11 @@ class SubscribeTest : public ::testing::Test {
 
 TEST_F(SubscribeTest, FiltersTopicsExactlyAndStopsAtCount) {
   SubscribeOptions options{.endpoint = endpoint_, .topics = {"ai"}, .count = 2};
-  auto result =
-      std::async(std::launch::async, [&] { return Subscribe(context_, options, -1, out_, err_); });
-  AwaitSubscriptions(1);
-  Send("ai_ethics", Copy("ai_ethics", 1, 1, "prefix-only"));  // prefix match: must not print
-  Send("ai", Copy("ai", 1, 2, "a1"));
-  Send("ai", Copy("ai", 2, 3, "a2"));
-  absl::StatusOr<SubscribeResult> got = result.get();
+  absl::StatusOr<SubscribeResult> got = SubscribeAndPublish(options, [&] {
+    Send("ai_ethics", Copy("ai_ethics", 1, 1, "prefix-only"));  // prefix match: must not print
+    Send("ai", Copy("ai", 1, 2, "a1"));
+    Send("ai", Copy("ai", 2, 3, "a2"));
+  });
   ASSERT_THAT(got, IsOk());
   EXPECT_TRUE(got->count_reached);
   EXPECT_EQ(SubscribeExitCode(options, *got), 0);
@@ -97,13 +159,11 @@ TEST_F(SubscribeTest, FiltersTopicsExactlyAndStopsAtCount) {
 TEST_F(SubscribeTest, ReportsSequenceGapsOnStderr) {
   SubscribeOptions options{
       .endpoint = endpoint_, .count = 3, .format = OutputFormat::kText, .fill_gaps = false};
-  auto result =
-      std::async(std::launch::async, [&] { return Subscribe(context_, options, -1, out_, err_); });
-  AwaitSubscriptions(1);
-  Send("quantum", Copy("quantum", 1, 1, "q1"));
-  Send("quantum", Copy("quantum", 2, 2, "q2"));
-  Send("quantum", Copy("quantum", 5, 9, "q5"));
-  absl::StatusOr<SubscribeResult> got = result.get();
+  absl::StatusOr<SubscribeResult> got = SubscribeAndPublish(options, [&] {
+    Send("quantum", Copy("quantum", 1, 1, "q1"));
+    Send("quantum", Copy("quantum", 2, 2, "q2"));
+    Send("quantum", Copy("quantum", 5, 9, "q5"));
+  });
   ASSERT_THAT(got, IsOk());
   EXPECT_EQ(got->missed, 2);
   EXPECT_EQ(got->gaps, 1);
@@ -126,98 +186,61 @@ TEST_F(SubscribeTest, IdleTimeoutWithoutMessagesExitsOne) {
 
 TEST_F(SubscribeTest, ReplaysHistoryThenLiveWithoutDuplicates) {
   // A fake history endpoint serving two pages: ai#1 (seq 1), untagged#1 (seq 2) | ai#2 (seq 3).
-  zmq::socket_t history(context_, zmq::socket_type::router);
-  ASSERT_THAT(ConfigureSocket(history, 0), IsOk());
-  ASSERT_THAT(Bind(history, "tcp://127.0.0.1:*"), IsOk());
-  const std::string history_endpoint = *LastEndpoint(history);
-  std::vector<v1::HistoryRequest> requests;
-  std::thread server([&] {
-    for (int page = 0; page < 2; ++page) {
-      Frames frames;
-      if (!RecvFrames(history, frames).ok()) return;
-      v1::HistoryRequest request;
-      (void)ParseFrame(frames.back(), request);
-      requests.push_back(request);
-      v1::HistoryReply reply;
-      if (request.after_sequence() == 0) {
-        *reply.add_messages() = Copy("ai", 1, 1, "h1");
-        *reply.add_messages() = Copy("untagged", 1, 2, "h2");
-        reply.set_last_sequence(2);
-      } else {
-        *reply.add_messages() = Copy("ai", 2, 3, "h3");
-        reply.set_last_sequence(3);
-        reply.set_complete(true);
-      }
-      reply.set_head_sequence(3);
-      Frames out;
-      out.push_back(std::move(frames[0]));
-      out.push_back(ToFrame(reply));
-      (void)SendFrames(history, out);
+  FakeHistory history(context_, 2, [](const v1::HistoryRequest& request, int) {
+    v1::HistoryReply reply;
+    if (request.after_sequence() == 0) {
+      *reply.add_messages() = Copy("ai", 1, 1, "h1");
+      *reply.add_messages() = Copy("untagged", 1, 2, "h2");
+      reply.set_last_sequence(2);
+    } else {
+      *reply.add_messages() = Copy("ai", 2, 3, "h3");
+      reply.set_last_sequence(3);
+      reply.set_complete(true);
     }
+    reply.set_head_sequence(3);
+    return reply;
   });
   SubscribeOptions options{.endpoint = endpoint_,
                            .count = 4,
                            .since = HistoryStart{},
-                           .history_endpoint = history_endpoint};
-  auto result =
-      std::async(std::launch::async, [&] { return Subscribe(context_, options, -1, out_, err_); });
-  AwaitSubscriptions(1);
-  Send("ai", Copy("ai", 2, 3, "h3"));  // already in history: dropped
-  Send("ai", Copy("ai", 3, 4, "live4"));
-  absl::StatusOr<SubscribeResult> got = result.get();
-  server.join();
+                           .history_endpoint = history.endpoint()};
+  absl::StatusOr<SubscribeResult> got = SubscribeAndPublish(options, [&] {
+    Send("ai", Copy("ai", 2, 3, "h3"));  // already in history: dropped
+    Send("ai", Copy("ai", 3, 4, "live4"));
+  });
   ASSERT_THAT(got, IsOk());
   std::vector<std::string> lines = Lines(out_.str());
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_THAT(lines[0], HasSubstr("\"h1\""));
   EXPECT_THAT(lines[2], HasSubstr("\"h3\""));
   EXPECT_THAT(lines[3], HasSubstr("\"live4\""));
-  ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[1].after_sequence(), 2u);
+  ASSERT_EQ(history.requests().size(), 2u);
+  EXPECT_EQ(history.requests()[1].after_sequence(), 2u);
   EXPECT_EQ(err_.str(), "");
 }
 
 TEST_F(SubscribeTest, GapInTheLiveStreamIsFilledFromHistory) {
   // History holds ai#1 (seq 1) and, by the time the gap is noticed, ai#2 (seq 2) and ai#3
   // (seq 3). The live stream delivers only ai#3: ai#2 must come from a second history read.
-  zmq::socket_t history(context_, zmq::socket_type::router);
-  ASSERT_THAT(ConfigureSocket(history, 0), IsOk());
-  ASSERT_THAT(Bind(history, "tcp://127.0.0.1:*"), IsOk());
-  const std::string history_endpoint = *LastEndpoint(history);
-  std::vector<v1::HistoryRequest> requests;
-  std::thread server([&] {
-    for (int page = 0; page < 2; ++page) {
-      Frames frames;
-      if (!RecvFrames(history, frames).ok()) return;
-      v1::HistoryRequest request;
-      (void)ParseFrame(frames.back(), request);
-      requests.push_back(request);
-      v1::HistoryReply reply;
-      if (page == 0) {
-        *reply.add_messages() = Copy("ai", 1, 1, "h1");
-        reply.set_last_sequence(1);
-      } else {
-        *reply.add_messages() = Copy("ai", 2, 2, "h2");
-        *reply.add_messages() = Copy("ai", 3, 3, "h3");
-        reply.set_last_sequence(3);
-      }
-      reply.set_complete(true);
-      Frames out;
-      out.push_back(std::move(frames[0]));
-      out.push_back(ToFrame(reply));
-      (void)SendFrames(history, out);
+  FakeHistory history(context_, 2, [](const v1::HistoryRequest&, int page) {
+    v1::HistoryReply reply;
+    if (page == 0) {
+      *reply.add_messages() = Copy("ai", 1, 1, "h1");
+      reply.set_last_sequence(1);
+    } else {
+      *reply.add_messages() = Copy("ai", 2, 2, "h2");
+      *reply.add_messages() = Copy("ai", 3, 3, "h3");
+      reply.set_last_sequence(3);
     }
+    reply.set_complete(true);
+    return reply;
   });
   SubscribeOptions options{.endpoint = endpoint_,
                            .count = 3,
                            .since = HistoryStart{},
-                           .history_endpoint = history_endpoint};
-  auto result =
-      std::async(std::launch::async, [&] { return Subscribe(context_, options, -1, out_, err_); });
-  AwaitSubscriptions(1);
-  Send("ai", Copy("ai", 3, 3, "h3"));
-  absl::StatusOr<SubscribeResult> got = result.get();
-  server.join();
+                           .history_endpoint = history.endpoint()};
+  absl::StatusOr<SubscribeResult> got =
+      SubscribeAndPublish(options, [&] { Send("ai", Copy("ai", 3, 3, "h3")); });
   ASSERT_THAT(got, IsOk());
   std::vector<std::string> lines = Lines(out_.str());
   ASSERT_EQ(lines.size(), 3u);
@@ -227,16 +250,14 @@ TEST_F(SubscribeTest, GapInTheLiveStreamIsFilledFromHistory) {
   EXPECT_EQ(got->gaps, 1);
   EXPECT_EQ(got->gap_messages, 1);  // ai#2: the live stream jumped from #1 to #3
   EXPECT_EQ(got->gap_messages_filled, 1);
+  const std::vector<v1::HistoryRequest>& requests = history.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].after_sequence(), 1u);
   ASSERT_EQ(requests[1].topics_size(), 1);
   EXPECT_EQ(requests[1].topics(0), "ai");
   // The hole is reported to sink with the request that fills it (not with the initial replay).
   EXPECT_FALSE(requests[0].has_gap());
-  ASSERT_TRUE(requests[1].has_gap());
-  EXPECT_EQ(requests[1].gap().stream(), "ai");
-  EXPECT_EQ(requests[1].gap().first_missing(), 2u);
-  EXPECT_EQ(requests[1].gap().missed(), 1u);
+  ExpectGapReported(requests[1], 2, 1);
   EXPECT_EQ(GapSummary(*got),
             "topicwire subscribe: 1 gap(s) in the live streams (1 message(s) dropped for this "
             "subscriber), 1 filled from history, 0 not printed\n");
@@ -245,42 +266,23 @@ TEST_F(SubscribeTest, GapInTheLiveStreamIsFilledFromHistory) {
 TEST_F(SubscribeTest, HoleAtTheEndOfABurstIsFoundOnceTheStreamGoesQuiet) {
   // The live stream delivers ai#1 and then nothing: ai#2 and ai#3 were dropped at the end of the
   // burst, so no later message reveals them. The quiet check asks history and reports the hole.
-  zmq::socket_t history(context_, zmq::socket_type::router);
-  ASSERT_THAT(ConfigureSocket(history, 0), IsOk());
-  ASSERT_THAT(Bind(history, "tcp://127.0.0.1:*"), IsOk());
-  const std::string history_endpoint = *LastEndpoint(history);
-  std::vector<v1::HistoryRequest> requests;
-  std::thread server([&] {
-    for (int page = 0; page < 2; ++page) {
-      Frames frames;
-      if (!RecvFrames(history, frames).ok()) return;
-      v1::HistoryRequest request;
-      (void)ParseFrame(frames.back(), request);
-      requests.push_back(request);
-      v1::HistoryReply reply;
-      if (page == 0) {
-        *reply.add_messages() = Copy("ai", 2, 2, "h2");
-        *reply.add_messages() = Copy("ai", 3, 3, "h3");
-      }
-      reply.set_last_sequence(3);
-      reply.set_head_sequence(3);
-      reply.set_complete(true);
-      Frames out;
-      out.push_back(std::move(frames[0]));
-      out.push_back(ToFrame(reply));
-      (void)SendFrames(history, out);
+  FakeHistory history(context_, 2, [](const v1::HistoryRequest&, int page) {
+    v1::HistoryReply reply;
+    if (page == 0) {
+      *reply.add_messages() = Copy("ai", 2, 2, "h2");
+      *reply.add_messages() = Copy("ai", 3, 3, "h3");
     }
+    reply.set_last_sequence(3);
+    reply.set_head_sequence(3);
+    reply.set_complete(true);
+    return reply;
   });
   SubscribeOptions options{.endpoint = endpoint_,
                            .count = 3,
                            .idle_timeout = absl::Seconds(30),
-                           .history_endpoint = history_endpoint};
-  auto result =
-      std::async(std::launch::async, [&] { return Subscribe(context_, options, -1, out_, err_); });
-  AwaitSubscriptions(1);
-  Send("ai", Copy("ai", 1, 1, "live1"));
-  absl::StatusOr<SubscribeResult> got = result.get();
-  server.join();
+                           .history_endpoint = history.endpoint()};
+  absl::StatusOr<SubscribeResult> got =
+      SubscribeAndPublish(options, [&] { Send("ai", Copy("ai", 1, 1, "live1")); });
   ASSERT_THAT(got, IsOk());
   std::vector<std::string> lines = Lines(out_.str());
   ASSERT_EQ(lines.size(), 3u);
@@ -289,13 +291,11 @@ TEST_F(SubscribeTest, HoleAtTheEndOfABurstIsFoundOnceTheStreamGoesQuiet) {
   EXPECT_EQ(got->gaps, 1);
   EXPECT_EQ(got->gap_messages, 2);
   EXPECT_EQ(got->gap_messages_filled, 2);
+  const std::vector<v1::HistoryRequest>& requests = history.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].after_sequence(), 1u);
   EXPECT_FALSE(requests[0].has_gap());  // the check itself reports nothing
-  ASSERT_TRUE(requests[1].has_gap());
-  EXPECT_EQ(requests[1].gap().stream(), "ai");
-  EXPECT_EQ(requests[1].gap().first_missing(), 2u);
-  EXPECT_EQ(requests[1].gap().missed(), 2u);
+  ExpectGapReported(requests[1], 2, 2);
 }
 
 TEST_F(SubscribeTest, ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDuplicate) {
@@ -303,44 +303,33 @@ TEST_F(SubscribeTest, ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDupli
   std::remove(position_file.c_str());
   {  // First run: two live messages, then stop at --count.
     SubscribeOptions options{.endpoint = endpoint_, .count = 2, .resume_file = position_file};
-    auto result = std::async(std::launch::async,
-                             [&] { return Subscribe(context_, options, -1, out_, err_); });
-    AwaitSubscriptions(1);
-    Send("ai", Copy("ai", 1, 1, "first"));
-    Send("ai", Copy("ai", 2, 2, "second"));
-    ASSERT_THAT(result.get(), IsOk());
+    ASSERT_THAT(SubscribeAndPublish(options,
+                                    [&] {
+                                      Send("ai", Copy("ai", 1, 1, "first"));
+                                      Send("ai", Copy("ai", 2, 2, "second"));
+                                    }),
+                IsOk());
   }
   // Meanwhile sink stored ai#3. The second run must ask history from before its position and
   // print only what it has not printed: ai#3.
-  zmq::socket_t history(context_, zmq::socket_type::router);
-  ASSERT_THAT(ConfigureSocket(history, 0), IsOk());
-  ASSERT_THAT(Bind(history, "tcp://127.0.0.1:*"), IsOk());
-  const std::string history_endpoint = *LastEndpoint(history);
-  v1::HistoryRequest request;
-  std::thread server([&] {
-    Frames frames;
-    if (!RecvFrames(history, frames).ok()) return;
-    (void)ParseFrame(frames.back(), request);
+  FakeHistory history(context_, 1, [](const v1::HistoryRequest&, int) {
     v1::HistoryReply reply;
     *reply.add_messages() = Copy("ai", 2, 2, "second");
     *reply.add_messages() = Copy("ai", 3, 3, "third");
     reply.set_last_sequence(3);
     reply.set_head_sequence(3);
     reply.set_complete(true);
-    Frames out;
-    out.push_back(std::move(frames[0]));
-    out.push_back(ToFrame(reply));
-    (void)SendFrames(history, out);
+    return reply;
   });
   std::ostringstream out, err;
   SubscribeOptions options{.endpoint = endpoint_,
                            .count = 1,
-                           .history_endpoint = history_endpoint,
+                           .history_endpoint = history.endpoint(),
                            .resume_file = position_file};
   absl::StatusOr<SubscribeResult> got = Subscribe(context_, options, -1, out, err);
-  server.join();
   ASSERT_THAT(got, IsOk());
-  EXPECT_EQ(request.after_sequence(), 1u);
+  ASSERT_EQ(history.requests().size(), 1u);
+  EXPECT_EQ(history.requests()[0].after_sequence(), 1u);
   std::vector<std::string> lines = Lines(out.str());
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_THAT(lines[0], HasSubstr("\"third\""));

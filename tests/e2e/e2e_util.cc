@@ -106,6 +106,19 @@ absl::StatusOr<v1::PublishReply> PublishOnce(zmq::context_t& context, const std:
   return PublishRaw(context, endpoint, request.SerializeAsString(), timeout);
 }
 
+absl::StatusOr<v1::PublishAck> PublishArticle(zmq::context_t& context, const std::string& endpoint,
+                                              const v1::Article& article) {
+  v1::PublishRequest request;
+  *request.add_articles() = article;
+  absl::StatusOr<v1::PublishReply> reply = PublishOnce(context, endpoint, request);
+  if (!reply.ok()) return reply.status();
+  if (reply->acks_size() != 1) {
+    return absl::InternalError(absl::StrCat("ingest answered one article with ", reply->acks_size(),
+                                            " acks (error: '", reply->error(), "')"));
+  }
+  return reply->acks(0);
+}
+
 absl::StatusOr<std::vector<v1::TaggedArticle>> ReadHistory(zmq::context_t& context,
                                                            const std::string& endpoint,
                                                            absl::Duration timeout) {
@@ -141,6 +154,17 @@ std::map<std::string, int> StoredCounts(const std::vector<v1::TaggedArticle>& hi
   std::map<std::string, int> counts;
   for (const auto& [id, seqs] : sequences) counts[id] = static_cast<int>(seqs.size());
   return counts;
+}
+
+bool WaitUntilStoredOnce(zmq::context_t& context, const std::string& history_endpoint,
+                         const std::string& id, absl::Duration timeout) {
+  return WaitFor(
+      [&] {
+        absl::StatusOr<std::vector<v1::TaggedArticle>> history =
+            ReadHistory(context, history_endpoint, absl::Seconds(5));
+        return history.ok() && StoredCounts(*history).count(id) == 1;
+      },
+      timeout);
 }
 
 std::map<std::string, std::vector<std::string>> ExpectedFeedTopics() {

@@ -71,6 +71,10 @@ absl::StatusOr<v1::PublishReply> PublishRaw(zmq::context_t& context, const std::
                                             const std::string& frame,
                                             absl::Duration timeout = absl::Seconds(20));
 
+// Publishes `article` alone and returns ingest's answer for it.
+absl::StatusOr<v1::PublishAck> PublishArticle(zmq::context_t& context, const std::string& endpoint,
+                                              const v1::Article& article);
+
 // Every copy in sink's history, paging from the start.
 absl::StatusOr<std::vector<v1::TaggedArticle>> ReadHistory(
     zmq::context_t& context, const std::string& endpoint,
@@ -78,6 +82,10 @@ absl::StatusOr<std::vector<v1::TaggedArticle>> ReadHistory(
 
 // Article id -> how many distinct store sequences hold it (1 = stored exactly once).
 std::map<std::string, int> StoredCounts(const std::vector<v1::TaggedArticle>& history);
+
+// Whether sink's history holds the article `id` exactly once within `timeout`.
+bool WaitUntilStoredOnce(zmq::context_t& context, const std::string& history_endpoint,
+                         const std::string& id, absl::Duration timeout = absl::Seconds(60));
 
 // samples/feed.expected.tsv as id -> sorted topics.
 std::map<std::string, std::vector<std::string>> ExpectedFeedTopics();

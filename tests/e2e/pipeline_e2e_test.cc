@@ -150,14 +150,13 @@ TEST(PipelineE2eTest, BadInputIsAnsweredAndServicesKeepRunning) {
   EXPECT_EQ(malformed->acks_size(), 0);
 
   // An article with neither title nor body.
-  v1::PublishRequest empty;
-  empty.add_articles()->set_id("empty-1");
-  absl::StatusOr<v1::PublishReply> empty_reply =
-      PublishOnce(context, pipeline.publish_endpoint(), empty);
-  ASSERT_THAT(empty_reply, IsOk());
-  ASSERT_EQ(empty_reply->acks_size(), 1);
-  EXPECT_EQ(empty_reply->acks(0).status(), v1::PublishAck::REJECTED);
-  EXPECT_FALSE(empty_reply->acks(0).reason().empty());
+  v1::Article empty;
+  empty.set_id("empty-1");
+  absl::StatusOr<v1::PublishAck> empty_ack =
+      PublishArticle(context, pipeline.publish_endpoint(), empty);
+  ASSERT_THAT(empty_ack, IsOk());
+  EXPECT_EQ(empty_ack->status(), v1::PublishAck::REJECTED);
+  EXPECT_FALSE(empty_ack->reason().empty());
 
   // Invalid UTF-8 in the title, written by hand because the C++ serializer refuses it:
   // PublishRequest{articles(1): Article{id(1): "bad-utf8", title(3): "ab\xC3\x28cd"}}.
@@ -188,31 +187,20 @@ TEST(PipelineE2eTest, BadInputIsAnsweredAndServicesKeepRunning) {
   }
 
   // Over the default 1 MiB limit: the reason names the size and the limit.
-  v1::PublishRequest oversized;
-  *oversized.add_articles() = MakeArticle("too-big");
-  oversized.mutable_articles(0)->set_body(std::string(2 << 20, 'x'));
-  absl::StatusOr<v1::PublishReply> oversized_reply =
-      PublishOnce(context, pipeline.publish_endpoint(), oversized);
-  ASSERT_THAT(oversized_reply, IsOk());
-  ASSERT_EQ(oversized_reply->acks_size(), 1);
-  EXPECT_EQ(oversized_reply->acks(0).status(), v1::PublishAck::REJECTED);
-  EXPECT_THAT(oversized_reply->acks(0).reason(), HasSubstr("1048576"));
+  v1::Article oversized = MakeArticle("too-big");
+  oversized.set_body(std::string(2 << 20, 'x'));
+  absl::StatusOr<v1::PublishAck> oversized_ack =
+      PublishArticle(context, pipeline.publish_endpoint(), oversized);
+  ASSERT_THAT(oversized_ack, IsOk());
+  EXPECT_EQ(oversized_ack->status(), v1::PublishAck::REJECTED);
+  EXPECT_THAT(oversized_ack->reason(), HasSubstr("1048576"));
 
   // Still serving: a valid article is accepted and stored.
-  v1::PublishRequest valid;
-  *valid.add_articles() = MakeArticle("valid-after-bad");
-  absl::StatusOr<v1::PublishReply> valid_reply =
-      PublishOnce(context, pipeline.publish_endpoint(), valid);
-  ASSERT_THAT(valid_reply, IsOk());
-  ASSERT_EQ(valid_reply->acks_size(), 1);
-  EXPECT_EQ(valid_reply->acks(0).status(), v1::PublishAck::ACCEPTED);
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        absl::StatusOr<std::vector<v1::TaggedArticle>> history =
-            ReadHistory(context, pipeline.history_endpoint());
-        return history.ok() && StoredCounts(*history).count("valid-after-bad") == 1;
-      },
-      absl::Seconds(60)));
+  absl::StatusOr<v1::PublishAck> valid_ack =
+      PublishArticle(context, pipeline.publish_endpoint(), MakeArticle("valid-after-bad"));
+  ASSERT_THAT(valid_ack, IsOk());
+  EXPECT_EQ(valid_ack->status(), v1::PublishAck::ACCEPTED);
+  EXPECT_TRUE(WaitUntilStoredOnce(context, pipeline.history_endpoint(), "valid-after-bad"));
   for (const char* name : {"ingest", "sink", "classify-0"}) {
     EXPECT_TRUE(pipeline.process(name).running()) << name;
   }
@@ -222,18 +210,14 @@ TEST(PipelineE2eTest, DuplicateIdIsAnsweredDuplicateAndStoredOnce) {
   Pipeline pipeline;
   pipeline.StartAll(/*workers=*/1);
   zmq::context_t context(1);
-  v1::PublishRequest request;
-  *request.add_articles() = MakeArticle("dup-1");
-  absl::StatusOr<v1::PublishReply> first =
-      PublishOnce(context, pipeline.publish_endpoint(), request);
+  absl::StatusOr<v1::PublishAck> first =
+      PublishArticle(context, pipeline.publish_endpoint(), MakeArticle("dup-1"));
   ASSERT_THAT(first, IsOk());
-  ASSERT_EQ(first->acks_size(), 1);
-  EXPECT_EQ(first->acks(0).status(), v1::PublishAck::ACCEPTED);
-  absl::StatusOr<v1::PublishReply> second =
-      PublishOnce(context, pipeline.publish_endpoint(), request);
+  EXPECT_EQ(first->status(), v1::PublishAck::ACCEPTED);
+  absl::StatusOr<v1::PublishAck> second =
+      PublishArticle(context, pipeline.publish_endpoint(), MakeArticle("dup-1"));
   ASSERT_THAT(second, IsOk());
-  ASSERT_EQ(second->acks_size(), 1);
-  EXPECT_EQ(second->acks(0).status(), v1::PublishAck::DUPLICATE);
+  EXPECT_EQ(second->status(), v1::PublishAck::DUPLICATE);
 
   // A marker published after both: once it is stored, so is anything of dup-1.
   v1::PublishRequest marker;
@@ -257,16 +241,9 @@ TEST(PipelineE2eTest, EveryStageStopsCleanlyOnSigterm) {
   pipeline.StartAll(/*workers=*/1);
   zmq::context_t context(1);
   // Wait until the whole pipeline works, so that each stage is in its main loop.
-  v1::PublishRequest request;
-  *request.add_articles() = MakeArticle("before-stop");
-  ASSERT_THAT(PublishOnce(context, pipeline.publish_endpoint(), request), IsOk());
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        absl::StatusOr<std::vector<v1::TaggedArticle>> history =
-            ReadHistory(context, pipeline.history_endpoint());
-        return history.ok() && StoredCounts(*history).count("before-stop") == 1;
-      },
-      absl::Seconds(60)));
+  ASSERT_THAT(PublishArticle(context, pipeline.publish_endpoint(), MakeArticle("before-stop")),
+              IsOk());
+  ASSERT_TRUE(WaitUntilStoredOnce(context, pipeline.history_endpoint(), "before-stop"));
   for (const char* name : {"ingest", "classify-0", "sink"}) {
     const absl::Time start = absl::Now();
     absl::StatusOr<int> status = pipeline.Stop(name, SIGTERM, absl::Seconds(10));

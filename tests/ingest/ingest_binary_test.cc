@@ -53,18 +53,11 @@ class IngestBinaryTest : public ::testing::Test {
     return socket;
   }
 
-  std::string dir_, journal_, publish_, work_;
-  topology::LaunchOptions launch_;
-  zmq::context_t context_;
-};
-
-TEST_F(IngestBinaryTest, AcceptedArticleSurvivesKillNineAndSigtermExitsCleanly) {
-  absl::StatusOr<Subprocess> ingest = StartIngest();
-  ASSERT_THAT(ingest, IsOk());
-  {
+  // Publishes one article titled `title`; `status` gets ingest's answer for it.
+  void PublishOne(const std::string& title, v1::PublishAck::Status& status) {
     auto publisher = Connected(zmq::socket_type::dealer, publish_);
     v1::PublishRequest request;
-    request.add_articles()->set_title("Survives a crash");
+    request.add_articles()->set_title(title);
     ASSERT_THAT(SendProto(*publisher, request), IsOk());
     Frames reply;
     absl::StatusOr<bool> got = RecvFrames(*publisher, reply);
@@ -73,8 +66,20 @@ TEST_F(IngestBinaryTest, AcceptedArticleSurvivesKillNineAndSigtermExitsCleanly) 
     v1::PublishReply parsed;
     ASSERT_THAT(ParseFrame(reply.back(), parsed), IsOk());
     ASSERT_EQ(parsed.acks_size(), 1);
-    ASSERT_EQ(parsed.acks(0).status(), v1::PublishAck::ACCEPTED);
+    status = parsed.acks(0).status();
   }
+
+  std::string dir_, journal_, publish_, work_;
+  topology::LaunchOptions launch_;
+  zmq::context_t context_;
+};
+
+TEST_F(IngestBinaryTest, AcceptedArticleSurvivesKillNineAndSigtermExitsCleanly) {
+  absl::StatusOr<Subprocess> ingest = StartIngest();
+  ASSERT_THAT(ingest, IsOk());
+  v1::PublishAck::Status status;
+  ASSERT_NO_FATAL_FAILURE(PublishOne("Survives a crash", status));
+  ASSERT_EQ(status, v1::PublishAck::ACCEPTED);
   ingest->Signal(SIGKILL);  // no chance to flush anything: the journal must already hold it
   ASSERT_THAT(ingest->Wait(absl::Seconds(5)), IsOk());
 
@@ -120,18 +125,9 @@ TEST_F(IngestBinaryTest, JournalOfRandomBytesIsMovedAsideAndIngestStarts) {
   }
   absl::StatusOr<Subprocess> ingest = StartIngest();
   ASSERT_THAT(ingest, IsOk());
-  auto publisher = Connected(zmq::socket_type::dealer, publish_);
-  v1::PublishRequest request;
-  request.add_articles()->set_title("After the damage");
-  ASSERT_THAT(SendProto(*publisher, request), IsOk());
-  Frames reply;
-  absl::StatusOr<bool> got = RecvFrames(*publisher, reply);
-  ASSERT_THAT(got, IsOk());
-  ASSERT_TRUE(*got) << "no reply from ingest; see " << dir_ << "/ingest.log";
-  v1::PublishReply parsed;
-  ASSERT_THAT(ParseFrame(reply.back(), parsed), IsOk());
-  ASSERT_EQ(parsed.acks_size(), 1);
-  EXPECT_EQ(parsed.acks(0).status(), v1::PublishAck::ACCEPTED);
+  v1::PublishAck::Status status;
+  ASSERT_NO_FATAL_FAILURE(PublishOne("After the damage", status));
+  EXPECT_EQ(status, v1::PublishAck::ACCEPTED);
   ingest->Signal(SIGTERM);
   ASSERT_THAT(ingest->Wait(absl::Seconds(5)), IsOk());
   const std::string text = testing::ReadFile(dir_ + "/ingest.log");
