@@ -202,6 +202,7 @@ class Worker {
     work_ = zmq::socket_t(context_, zmq::socket_type::dealer);
     work_disconnected_ = false;
     RETURN_IF_ERROR(ConfigureSocket(work_, options_.linger_ms));
+    // Stop watching the old socket even if watching the new one fails.
     work_monitor_ = SocketMonitor();
     ASSIGN_OR_RETURN(work_monitor_,
                      SocketMonitor::WatchConnections(context_, work_, options_.work_endpoint));
