@@ -175,19 +175,32 @@ void BM_DecodeTaggedArticle(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeTaggedArticle);
 
-std::string FreshDirectory(const std::string& name) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                    absl::StrCat("topicwire-micro-", name, "-", getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+// An empty directory for one benchmark's database, removed with everything in it at the end of
+// the scope. Declare it before the database, so that the database closes first.
+class ScratchDirectory {
+ public:
+  explicit ScratchDirectory(const std::string& name)
+      : path_((std::filesystem::temp_directory_path() /
+               absl::StrCat("topicwire-micro-", name, "-", getpid()))
+                  .string()) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDirectory() { std::filesystem::remove_all(path_); }
+  ScratchDirectory(const ScratchDirectory&) = delete;
+  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // One group commit of state.range(0) articles under the default durability (fsync before
 // returning), as ingest does for everything that arrived in one poll wake-up.
 void BM_JournalAppend(benchmark::State& state) {
-  const std::string dir = FreshDirectory("journal");
-  auto journal = ingest::SqliteJournal::Open(dir + "/journal.db", {.fsync = true});
+  const ScratchDirectory dir("journal");
+  auto journal = ingest::SqliteJournal::Open(dir.path() + "/journal.db", {.fsync = true});
   if (!journal.ok()) {
     state.SkipWithError(journal.status().ToString().c_str());
     return;
@@ -206,15 +219,13 @@ void BM_JournalAppend(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
-  journal->reset();
-  std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_JournalAppend)->Arg(1)->Arg(32)->Arg(512)->UseRealTime();
 
 // One store transaction of state.range(0) tagged articles, fsync'd, as sink's stage opens it.
 void BM_StoreInsert(benchmark::State& state) {
-  const std::string dir = FreshDirectory("store");
-  auto store = sink::SqliteStore::Open({.path = dir + "/store.db", .fsync = true});
+  const ScratchDirectory dir("store");
+  auto store = sink::SqliteStore::Open({.path = dir.path() + "/store.db", .fsync = true});
   if (!store.ok()) {
     state.SkipWithError(store.status().ToString().c_str());
     return;
@@ -236,8 +247,6 @@ void BM_StoreInsert(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
-  store->reset();
-  std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_StoreInsert)->Arg(1)->Arg(32)->Arg(512)->UseRealTime();
 

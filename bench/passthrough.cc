@@ -56,6 +56,12 @@ class PassthroughImpl : public Passthrough {
   const std::string& stream_endpoint() const override { return stream_endpoint_; }
 
  private:
+  // Waits until one of `items` is readable. False when the wait fails or shutdown_ fired, which
+  // every thread polls as its last item.
+  bool AwaitInput(std::vector<zmq::pollitem_t>& items) {
+    return Poll(items, absl::InfiniteDuration()).ok() && !(items.back().revents & ZMQ_POLLIN);
+  }
+
   // Receives PublishRequests, answers ACCEPTED, hands WorkItems to the worker against credit,
   // consumes CommitAcks: ingest's hops and encode/decode without validation or journal.
   void Ingest() {
@@ -68,9 +74,7 @@ class PassthroughImpl : public Passthrough {
     int64_t credit = 0;
     uint64_t journal_seq = 0;
     Frames frames;
-    while (true) {
-      absl::StatusOr<int> ready = Poll(items, absl::InfiniteDuration());
-      if (!ready.ok() || (items[3].revents & ZMQ_POLLIN)) return;
+    while (AwaitInput(items)) {
       while (RecvFrames(publish_, frames, true).value_or(false)) {
         v1::PublishRequest request;
         if (!ParseFrame(frames.back(), request).ok()) continue;
@@ -122,9 +126,7 @@ class PassthroughImpl : public Passthrough {
     grant.mutable_credit()->set_credit(kCredit);
     (void)SendProto(worker_in_, grant);
     Frames frames;
-    while (true) {
-      absl::StatusOr<int> ready = Poll(items, absl::InfiniteDuration());
-      if (!ready.ok() || (items[1].revents & ZMQ_POLLIN)) return;
+    while (AwaitInput(items)) {
       while (RecvFrames(worker_in_, frames, true).value_or(false)) {
         v1::Dispatch dispatch;
         if (!ParseFrame(frames.back(), dispatch).ok()) continue;
@@ -151,9 +153,7 @@ class PassthroughImpl : public Passthrough {
                                           {nullptr, shutdown_.fd(), ZMQ_POLLIN, 0}};
     uint64_t sequence = 0;
     Frames frames;
-    while (true) {
-      absl::StatusOr<int> ready = Poll(items, absl::InfiniteDuration());
-      if (!ready.ok() || (items[1].revents & ZMQ_POLLIN)) return;
+    while (AwaitInput(items)) {
       v1::CommitAck ack;
       while (ack.committed_size() < 256 && RecvFrames(input_, frames, true).value_or(false)) {
         v1::Delivery delivery;

@@ -73,13 +73,8 @@ int main(int argc, char** argv) {
       .taxonomy_path = taxonomy_path,
       .reload_fd = *reload_fd,
       .taxonomy_check_interval = absl::GetFlag(FLAGS_taxonomy_check_interval)};
-  absl::Status status = topicwire::classify::RunStage(
+  return topicwire::ExitCode(topicwire::classify::RunStage(
       context, options,
       std::shared_ptr<const topicwire::classify::Classifier>(*std::move(classifier)),
-      shutdown->fd());
-  if (!status.ok()) {  // infrastructure failure: exit non-zero and let the orchestrator restart us
-    spdlog::error("exiting: {}", status.ToString());
-    return 1;
-  }
-  return 0;
+      shutdown->fd()));
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/metrics.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -15,7 +16,7 @@ namespace topicwire::classify {
 
 // Every classify metric, registered once on a registry that must outlive it. Updated by the
 // stage thread only; prometheus-cpp makes the values safe to read from the HTTP threads.
-class ClassifyMetrics {
+class ClassifyMetrics : private MetricsRegistrar {
  public:
   // Registers the metrics; topicwire_classify_taxonomy_info{version=`taxonomy_version`} is 1.
   ClassifyMetrics(prometheus::Registry& registry, const std::string& taxonomy_version);
@@ -39,8 +40,6 @@ class ClassifyMetrics {
   prometheus::Counter& reloads_refused;
 
  private:
-  static prometheus::Family<prometheus::Counter>& ReloadsFamily(prometheus::Registry& registry);
-
   prometheus::Family<prometheus::Counter>& tags_family_;
   prometheus::Family<prometheus::Gauge>& taxonomy_info_family_;
   prometheus::Gauge* taxonomy_info_ = nullptr;

@@ -11,7 +11,6 @@
 #include <deque>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "classify/classify_metrics.h"
@@ -148,20 +147,10 @@ class Worker {
     // Queue Deliveries only on a completed connection, so that an unreachable sink holds back
     // credit instead of swallowing work (see RunStage).
     RETURN_IF_ERROR(SetImmediate(sink_, true));
-    RETURN_IF_ERROR(Monitor(sink_, options_.sink_endpoint, sink_monitor_));
+    ASSIGN_OR_RETURN(sink_monitor_,
+                     SocketMonitor::WatchConnections(context_, sink_, options_.sink_endpoint));
     RETURN_IF_ERROR(Connect(sink_, options_.sink_endpoint));
     if (!sink_monitor_.watching()) SetSinkConnected(true);
-    return absl::OkStatus();
-  }
-
-  // Watches `socket`'s handshakes and disconnects. inproc:// emits no events, so it is not
-  // watched (`monitor` watches nothing).
-  absl::Status Monitor(zmq::socket_t& socket, const std::string& endpoint, SocketMonitor& monitor) {
-    monitor = SocketMonitor();
-    if (absl::StartsWith(endpoint, "inproc://")) return absl::OkStatus();
-    ASSIGN_OR_RETURN(monitor,
-                     SocketMonitor::Start(context_, socket,
-                                          ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED));
     return absl::OkStatus();
   }
 
@@ -213,7 +202,10 @@ class Worker {
     work_ = zmq::socket_t(context_, zmq::socket_type::dealer);
     work_disconnected_ = false;
     RETURN_IF_ERROR(ConfigureSocket(work_, options_.linger_ms));
-    RETURN_IF_ERROR(Monitor(work_, options_.work_endpoint, work_monitor_));
+    // Stop watching the old socket even if watching the new one fails.
+    work_monitor_ = SocketMonitor();
+    ASSIGN_OR_RETURN(work_monitor_,
+                     SocketMonitor::WatchConnections(context_, work_, options_.work_endpoint));
     RETURN_IF_ERROR(Connect(work_, options_.work_endpoint));
     last_heard_ = absl::Now();
     const int free_credit = std::max(0, options_.credit - static_cast<int>(outbox_.size()));

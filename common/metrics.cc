@@ -14,20 +14,30 @@ prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& registr
   return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
 }
 
-prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
-                                const std::string& help, const prometheus::Labels& labels) {
-  return CounterFamily(registry, name, help).Add(labels);
+prometheus::Family<prometheus::Counter>& MetricsRegistrar::CounterFamily(const std::string& name,
+                                                                         const std::string& help) {
+  return topicwire::CounterFamily(registry_, name, help);
 }
 
-prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
-                            const std::string& help, const prometheus::Labels& labels) {
-  return GaugeFamily(registry, name, help).Add(labels);
+prometheus::Family<prometheus::Gauge>& MetricsRegistrar::GaugeFamily(const std::string& name,
+                                                                     const std::string& help) {
+  return topicwire::GaugeFamily(registry_, name, help);
 }
 
-prometheus::Histogram& AddHistogram(prometheus::Registry& registry, const std::string& name,
-                                    const std::string& help,
-                                    const prometheus::Histogram::BucketBoundaries& buckets) {
-  return prometheus::BuildHistogram().Name(name).Help(help).Register(registry).Add({}, buckets);
+prometheus::Counter& MetricsRegistrar::AddCounter(const std::string& name, const std::string& help,
+                                                  const prometheus::Labels& labels) {
+  return CounterFamily(name, help).Add(labels);
+}
+
+prometheus::Gauge& MetricsRegistrar::AddGauge(const std::string& name, const std::string& help,
+                                              const prometheus::Labels& labels) {
+  return GaugeFamily(name, help).Add(labels);
+}
+
+prometheus::Histogram& MetricsRegistrar::AddHistogram(
+    const std::string& name, const std::string& help,
+    const prometheus::Histogram::BucketBoundaries& buckets) {
+  return prometheus::BuildHistogram().Name(name).Help(help).Register(registry_).Add({}, buckets);
 }
 
 }  // namespace topicwire

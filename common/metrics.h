@@ -1,5 +1,5 @@
-// Registering Prometheus metrics in one line each, the way every stage's *_metrics.cc does: a
-// family by name and help, and (for the Add* helpers) one series of it.
+// Registering Prometheus metrics: each stage's metrics class derives from MetricsRegistrar, so
+// that every member is initialized by one call that names the metric and its help text.
 #ifndef TOPICWIRE_COMMON_METRICS_H_
 #define TOPICWIRE_COMMON_METRICS_H_
 
@@ -24,14 +24,29 @@ prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& registr
                                                    const std::string& name,
                                                    const std::string& help);
 
-// One series (`labels`, none by default) of the family `name`.
-prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
-                                const std::string& help, const prometheus::Labels& labels = {});
-prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
-                            const std::string& help, const prometheus::Labels& labels = {});
-prometheus::Histogram& AddHistogram(prometheus::Registry& registry, const std::string& name,
-                                    const std::string& help,
-                                    const prometheus::Histogram::BucketBoundaries& buckets);
+// The base of a stage's metrics class: registers on the registry given at construction, which
+// must outlive the metrics.
+class MetricsRegistrar {
+ protected:
+  explicit MetricsRegistrar(prometheus::Registry& registry) : registry_(registry) {}
+
+  // The family `name`, as the free functions above.
+  prometheus::Family<prometheus::Counter>& CounterFamily(const std::string& name,
+                                                         const std::string& help);
+  prometheus::Family<prometheus::Gauge>& GaugeFamily(const std::string& name,
+                                                     const std::string& help);
+
+  // One series (`labels`, none by default) of the family `name`.
+  prometheus::Counter& AddCounter(const std::string& name, const std::string& help,
+                                  const prometheus::Labels& labels = {});
+  prometheus::Gauge& AddGauge(const std::string& name, const std::string& help,
+                              const prometheus::Labels& labels = {});
+  prometheus::Histogram& AddHistogram(const std::string& name, const std::string& help,
+                                      const prometheus::Histogram::BucketBoundaries& buckets);
+
+ private:
+  prometheus::Registry& registry_;
+};
 
 }  // namespace topicwire
 

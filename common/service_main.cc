@@ -23,17 +23,16 @@ absl::StatusOr<Shutdown> StartService(int argc, char** argv, const std::string& 
   // --help lists the flags of the stage's own folder and the shared ones defined here (Abseil's
   // default matches the program name alone).
   absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [folder = absl::StrCat("/", service, "/")](
-                                         absl::string_view file) {
+  usage_config.contains_help_flags = [folder =
+                                          absl::StrCat("/", service, "/")](absl::string_view file) {
     return absl::StrContains(file, folder) || absl::EndsWith(file, "common/service_main.cc");
   };
   absl::SetFlagsUsageConfig(usage_config);
   absl::Status environment = ApplyFlagsFromEnvironment();
   // Parsed even when the environment is bad, so that --help still answers.
   absl::ParseCommandLine(argc, argv);
-  absl::Status logging = environment.ok()
-                             ? InitLogging(service, absl::GetFlag(FLAGS_log_level))
-                             : environment;
+  absl::Status logging =
+      environment.ok() ? InitLogging(service, absl::GetFlag(FLAGS_log_level)) : environment;
   if (!logging.ok()) {
     (void)InitLogging(service);  // the default level always works
     spdlog::critical("{}", logging.ToString());
@@ -56,6 +55,12 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> ServeProbes(
   }
   spdlog::info("serving /healthz /readyz /metrics on port {}", (*started)->port());
   return started;
+}
+
+int ExitCode(const absl::Status& status) {
+  if (status.ok()) return 0;
+  spdlog::error("exiting: {}", status.ToString());
+  return 1;
 }
 
 }  // namespace topicwire

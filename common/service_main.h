@@ -28,6 +28,10 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> ServeProbes(
     const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
     std::shared_ptr<const Readiness> readiness);
 
+// The exit code of a stage that stops with `status`: 0 when it is OK; otherwise 1, after logging
+// "exiting: <status>", so that the supervisor restarts the stage.
+int ExitCode(const absl::Status& status);
+
 }  // namespace topicwire
 
 #endif  // TOPICWIRE_COMMON_SERVICE_MAIN_H_

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/zmq_channel.h"
@@ -24,6 +25,13 @@ absl::StatusOr<SocketMonitor> SocketMonitor::Start(zmq::context_t& context, zmq:
   RETURN_IF_ERROR(ConfigureSocket(monitor, /*linger_ms=*/0));
   RETURN_IF_ERROR(Connect(monitor, address));
   return SocketMonitor(std::move(monitor));
+}
+
+absl::StatusOr<SocketMonitor> SocketMonitor::WatchConnections(zmq::context_t& context,
+                                                              zmq::socket_t& socket,
+                                                              const std::string& endpoint) {
+  if (absl::StartsWith(endpoint, "inproc://")) return SocketMonitor();
+  return Start(context, socket, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
 }
 
 absl::StatusOr<std::vector<SocketEvent>> SocketMonitor::Drain() {

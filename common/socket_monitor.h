@@ -35,6 +35,13 @@ class SocketMonitor {
   static absl::StatusOr<SocketMonitor> Start(zmq::context_t& context, zmq::socket_t& socket,
                                              int events);
 
+  // Starts reporting the handshakes and disconnects of `socket`, which connects to `endpoint`,
+  // for DrainConnectionEvents(). An inproc:// endpoint emits no events, so for one the monitor
+  // watches nothing. Same requirements as Start().
+  static absl::StatusOr<SocketMonitor> WatchConnections(zmq::context_t& context,
+                                                        zmq::socket_t& socket,
+                                                        const std::string& endpoint);
+
   // Whether this monitor watches a socket.
   bool watching() const { return monitor_.handle() != nullptr; }
   // The PAIR socket to poll for ZMQ_POLLIN; null when not watching.
@@ -44,8 +51,8 @@ class SocketMonitor {
   absl::StatusOr<std::vector<SocketEvent>> Drain();
 
   // Drains the queued events and reports each completed handshake (true) and disconnect (false)
-  // to `on_connection`, oldest first; other events are skipped. For a monitor started with
-  // ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED.
+  // to `on_connection`, oldest first; other events are skipped. For a monitor from
+  // WatchConnections() (or started with ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED).
   absl::Status DrainConnectionEvents(absl::FunctionRef<void(bool connected)> on_connection);
 
  private:

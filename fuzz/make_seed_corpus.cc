@@ -19,24 +19,18 @@
 #include "proto/article.pb.h"
 #include "proto/history.pb.h"
 #include "proto/internal.pb.h"
+#include "tests/testing/articles.h"
 
 namespace topicwire::fuzz {
 namespace {
 
 namespace fs = std::filesystem;
+using ::topicwire::testing::MakeArticle;
 
 bool WriteFile(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return out.good();
-}
-
-v1::Article MakeArticle(const std::string& id, const std::string& title, const std::string& body) {
-  v1::Article article;
-  article.set_id(id);
-  article.set_title(title);
-  article.set_body(body);
-  return article;
 }
 
 std::vector<std::string> PublishFrames() {

@@ -95,10 +95,5 @@ int main(int argc, char** argv) {
   if (!http.ok()) return 1;
 
   zmq::context_t context(/*io_threads=*/1);
-  absl::Status status = topicwire::ingest::RunStage(context, options, shutdown->fd());
-  if (!status.ok()) {  // infrastructure failure: exit non-zero and let the supervisor restart us
-    spdlog::error("exiting: {}", status.ToString());
-    return 1;
-  }
-  return 0;
+  return topicwire::ExitCode(topicwire::ingest::RunStage(context, options, shutdown->fd()));
 }

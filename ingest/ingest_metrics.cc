@@ -2,49 +2,47 @@
 
 #include <string>
 
-#include "common/metrics.h"
-
 namespace topicwire::ingest {
 IngestMetrics::IngestMetrics(prometheus::Registry& registry)
-    : received(AddCounter(registry, "topicwire_ingest_articles_received_total",
+    : MetricsRegistrar(registry),
+      received(AddCounter("topicwire_ingest_articles_received_total",
                           "Articles received in publish requests")),
-      accepted(AddCounter(registry, "topicwire_ingest_articles_accepted_total",
+      accepted(AddCounter("topicwire_ingest_articles_accepted_total",
                           "Articles written to the journal and answered ACCEPTED")),
-      duplicate(AddCounter(registry, "topicwire_ingest_articles_duplicate_total",
-                           "Articles answered DUPLICATE")),
-      busy(AddCounter(registry, "topicwire_ingest_articles_busy_total",
+      duplicate(
+          AddCounter("topicwire_ingest_articles_duplicate_total", "Articles answered DUPLICATE")),
+      busy(AddCounter("topicwire_ingest_articles_busy_total",
                       "Articles answered BUSY (too many waiting for sink, or journal failure)")),
-      redeliveries(AddCounter(registry, "topicwire_ingest_redeliveries_total",
+      redeliveries(AddCounter("topicwire_ingest_redeliveries_total",
                               "Work items dispatched again (attempt > 1)")),
-      failed_attempts(AddCounter(registry, "topicwire_ingest_failed_attempts_total",
+      failed_attempts(AddCounter("topicwire_ingest_failed_attempts_total",
                                  "Delivery attempts that failed: no CommitAck within "
                                  "--redelivery_timeout, a worker's failure report, or a worker "
                                  "that vanished with the article")),
-      pending(AddGauge(registry, "topicwire_ingest_pending_articles",
+      pending(AddGauge("topicwire_ingest_pending_articles",
                        "Articles accepted and not yet confirmed by sink")),
-      in_flight(AddGauge(registry, "topicwire_ingest_in_flight_articles",
+      in_flight(AddGauge("topicwire_ingest_in_flight_articles",
                          "Articles dispatched to a worker and not yet confirmed by sink")),
-      workers(AddGauge(registry, "topicwire_ingest_workers", "Classify workers currently known")),
-      journal_bytes(
-          AddGauge(registry, "topicwire_ingest_journal_bytes", "Size of the journal database")),
+      workers(AddGauge("topicwire_ingest_workers", "Classify workers currently known")),
+      journal_bytes(AddGauge("topicwire_ingest_journal_bytes", "Size of the journal database")),
       journal_commit_seconds(AddHistogram(
-          registry, "topicwire_ingest_journal_commit_seconds",
+          "topicwire_ingest_journal_commit_seconds",
           "Time to write and fsync one group commit of accepted articles",
           {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1})),
-      dead_letters(AddGauge(registry, "topicwire_ingest_dead_letters",
+      dead_letters(AddGauge("topicwire_ingest_dead_letters",
                             "Articles set aside after --max_attempts failed deliveries")),
-      dead_lettered(AddCounter(registry, "topicwire_ingest_dead_letters_total",
-                               "Articles moved to the dead letters")),
+      dead_lettered(
+          AddCounter("topicwire_ingest_dead_letters_total", "Articles moved to the dead letters")),
       journal_quarantined_records(
-          AddCounter(registry, "topicwire_ingest_journal_quarantined_records_total",
+          AddCounter("topicwire_ingest_journal_quarantined_records_total",
                      "Journal records that failed their checksum at start, moved to the "
                      "quarantine file")),
-      journal_replaced(AddCounter(registry, "topicwire_ingest_journal_replaced_total",
+      journal_replaced(AddCounter("topicwire_ingest_journal_replaced_total",
                                   "Damaged journal files moved aside and replaced at start")),
-      journal_full(AddCounter(registry, "topicwire_ingest_journal_full_total",
+      journal_full(AddCounter("topicwire_ingest_journal_full_total",
                               "Group commits answered BUSY because the journal's disk was full")) {
   auto& rejected_family =
-      CounterFamily(registry, "topicwire_ingest_articles_rejected_total",
+      CounterFamily("topicwire_ingest_articles_rejected_total",
                     "Articles (or, for malformed_frame, frames) rejected, by reason");
   for (int kind = 0; kind <= static_cast<int>(RejectKind::kMalformed); ++kind) {
     rejected_[kind] = &rejected_family.Add(

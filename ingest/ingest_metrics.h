@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "common/metrics.h"
 #include "ingest/validator.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -13,7 +14,7 @@
 namespace topicwire::ingest {
 
 // Handles to every ingest metric. Counters and gauges are thread-safe (prometheus-cpp).
-class IngestMetrics {
+class IngestMetrics : private MetricsRegistrar {
  public:
   // Registers the topicwire_ingest_* families on `registry`. REQUIRES: once per registry.
   explicit IngestMetrics(prometheus::Registry& registry);

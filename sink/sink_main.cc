@@ -58,10 +58,7 @@ int main(int argc, char** argv) {
                                                           .fsync = absl::GetFlag(FLAGS_fsync)};
   absl::StatusOr<std::unique_ptr<topicwire::sink::SqliteStore>> store =
       topicwire::sink::SqliteStore::Open(store_options);
-  if (!store.ok()) {
-    spdlog::error("exiting: {}", store.status().ToString());
-    return 1;
-  }
+  if (!store.ok()) return topicwire::ExitCode(store.status());
   spdlog::info("store {} holds {} articles (fsync={})", store_options.path,
                (*store)->head_sequence(), store_options.fsync);
 
@@ -91,10 +88,7 @@ int main(int argc, char** argv) {
     zmq::context_t context(/*io_threads=*/1);
     status = topicwire::sink::RunStage(context, options, **store, shutdown->fd());
   }  // sockets closed with bounded linger before the store closes
-  if (!status.ok()) {
-    spdlog::error("exiting: {}", status.ToString());
-    return 1;
-  }
+  if (!status.ok()) return topicwire::ExitCode(status);
   spdlog::info("stopped cleanly");
   return 0;
 }

@@ -3,7 +3,6 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "common/metrics.h"
 
 namespace topicwire::sink {
 namespace {
@@ -22,39 +21,38 @@ constexpr absl::string_view kOtherStream = "other";
 }  // namespace
 
 SinkMetrics::SinkMetrics(prometheus::Registry& registry)
-    : articles_stored(
-          AddCounter(registry, "topicwire_sink_articles_stored_total", "Articles newly stored")),
-      articles_duplicate(AddCounter(registry, "topicwire_sink_articles_duplicate_total",
+    : MetricsRegistrar(registry),
+      articles_stored(AddCounter("topicwire_sink_articles_stored_total", "Articles newly stored")),
+      articles_duplicate(AddCounter("topicwire_sink_articles_duplicate_total",
                                     "Deliveries of articles that were already stored")),
-      deliveries_malformed(AddCounter(registry, "topicwire_sink_deliveries_malformed_total",
+      deliveries_malformed(AddCounter("topicwire_sink_deliveries_malformed_total",
                                       "Input frames dropped because they were not a usable "
                                       "Delivery (unparseable, or without an article id)")),
-      acks_dropped(AddCounter(registry, "topicwire_sink_commit_acks_dropped_total",
+      acks_dropped(AddCounter("topicwire_sink_commit_acks_dropped_total",
                               "CommitAcks that could not be queued for ingest (ingest will "
                               "redeliver those articles and they are acknowledged then)")),
-      history_requests(AddCounter(registry, "topicwire_sink_history_requests_total",
+      history_requests(AddCounter("topicwire_sink_history_requests_total",
                                   "History requests answered, refused ones included")),
-      history_errors(AddCounter(registry, "topicwire_sink_history_errors_total",
+      history_errors(AddCounter("topicwire_sink_history_errors_total",
                                 "History requests refused (did not parse, bad arguments)")),
-      stream_subscriptions(AddCounter(registry, "topicwire_sink_stream_subscriptions_total",
+      stream_subscriptions(AddCounter("topicwire_sink_stream_subscriptions_total",
                                       "Subscribe messages received on the stream socket")),
-      store_commit_seconds(AddHistogram(registry, "topicwire_sink_store_commit_seconds",
+      store_commit_seconds(AddHistogram("topicwire_sink_store_commit_seconds",
                                         "Time to store one batch in one transaction",
                                         DoublingBuckets(0.0001, 16))),
-      end_to_end_seconds(AddHistogram(registry, "topicwire_sink_end_to_end_seconds",
+      end_to_end_seconds(AddHistogram("topicwire_sink_end_to_end_seconds",
                                       "stored_at - accepted_at of each stored article",
                                       DoublingBuckets(0.001, 16))),
-      store_bytes(AddGauge(registry, "topicwire_sink_store_bytes",
+      store_bytes(AddGauge("topicwire_sink_store_bytes",
                            "Size of the store database (page_count * page_size)")),
-      last_sequence(
-          AddGauge(registry, "topicwire_sink_last_sequence", "Newest store sequence number")),
-      published_family_(CounterFamily(registry, "topicwire_sink_messages_published_total",
+      last_sequence(AddGauge("topicwire_sink_last_sequence", "Newest store sequence number")),
+      published_family_(CounterFamily("topicwire_sink_messages_published_total",
                                       "Copies published on the topic streams, per stream")),
-      gaps_family_(CounterFamily(registry, "topicwire_sink_subscriber_gaps_total",
+      gaps_family_(CounterFamily("topicwire_sink_subscriber_gaps_total",
                                  "Holes subscribers found in a live stream and asked history to "
                                  "fill: messages the stream socket dropped for a subscriber that "
                                  "fell behind (or published before its subscription took effect)")),
-      missed_family_(CounterFamily(registry, "topicwire_sink_subscriber_missed_messages_total",
+      missed_family_(CounterFamily("topicwire_sink_subscriber_missed_messages_total",
                                    "Messages in those holes, per stream, as the subscribers "
                                    "reported them")) {}
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/metrics.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -16,7 +17,7 @@ namespace topicwire::sink {
 
 // Every sink metric, registered once on a registry that must outlive it. Updated by the stage
 // thread only; prometheus-cpp makes the values safe to read from the HTTP threads.
-class SinkMetrics {
+class SinkMetrics : private MetricsRegistrar {
  public:
   explicit SinkMetrics(prometheus::Registry& registry);
 

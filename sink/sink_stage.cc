@@ -8,7 +8,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/socket_monitor.h"
@@ -106,21 +105,13 @@ class SinkStage {
     ASSIGN_OR_RETURN(bound_.input, LastEndpoint(input_));
     ASSIGN_OR_RETURN(bound_.stream, LastEndpoint(stream_));
     ASSIGN_OR_RETURN(bound_.history, LastEndpoint(history_));
-    RETURN_IF_ERROR(MonitorCommitSocket());
+    // Readiness needs to know whether ingest is reachable.
+    ASSIGN_OR_RETURN(monitor_,
+                     SocketMonitor::WatchConnections(context_, commit_, options_.commit_endpoint));
     RETURN_IF_ERROR(Connect(commit_, options_.commit_endpoint));
     if (!monitor_.watching()) readiness_->Set(kCommitConnected, true);
     readiness_->Set(kSocketsBound, true);
     if (options_.on_bound) options_.on_bound(bound_);
-    return absl::OkStatus();
-  }
-
-  // Readiness needs to know whether ingest is reachable; a ZeroMQ socket monitor reports the
-  // commit PUSH's handshakes and disconnects. inproc:// emits no events, so it is not watched.
-  absl::Status MonitorCommitSocket() {
-    if (absl::StartsWith(options_.commit_endpoint, "inproc://")) return absl::OkStatus();
-    ASSIGN_OR_RETURN(monitor_,
-                     SocketMonitor::Start(context_, commit_,
-                                          ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED));
     return absl::OkStatus();
   }
 
