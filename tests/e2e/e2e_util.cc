@@ -167,6 +167,27 @@ bool WaitUntilStoredOnce(zmq::context_t& context, const std::string& history_end
       timeout);
 }
 
+void ExpectOversizedRejectedAndServingGoesOn(Pipeline& pipeline, zmq::context_t& context,
+                                             const std::string& oversized_id,
+                                             const std::string& valid_id) {
+  v1::Article oversized = MakeArticle(oversized_id);
+  oversized.set_body(std::string(2 << 20, 'x'));
+  absl::StatusOr<v1::PublishAck> rejected =
+      PublishArticle(context, pipeline.publish_endpoint(), oversized);
+  ASSERT_THAT(rejected, IsOk());
+  EXPECT_EQ(rejected->status(), v1::PublishAck::REJECTED);
+  EXPECT_THAT(rejected->reason(), HasSubstr("1048576"));
+
+  absl::StatusOr<v1::PublishAck> accepted =
+      PublishArticle(context, pipeline.publish_endpoint(), MakeArticle(valid_id));
+  ASSERT_THAT(accepted, IsOk());
+  EXPECT_EQ(accepted->status(), v1::PublishAck::ACCEPTED);
+  EXPECT_TRUE(WaitUntilStoredOnce(context, pipeline.history_endpoint(), valid_id));
+  for (const char* name : {"ingest", "sink", "classify-0"}) {
+    EXPECT_TRUE(pipeline.process(name).running()) << name;
+  }
+}
+
 std::map<std::string, std::vector<std::string>> ExpectedFeedTopics() {
   std::map<std::string, std::vector<std::string>> expected;
   std::ifstream file(testing::SourceDir() + "/samples/feed.expected.tsv");

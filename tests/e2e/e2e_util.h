@@ -87,6 +87,13 @@ std::map<std::string, int> StoredCounts(const std::vector<v1::TaggedArticle>& hi
 bool WaitUntilStoredOnce(zmq::context_t& context, const std::string& history_endpoint,
                          const std::string& id, absl::Duration timeout = absl::Seconds(60));
 
+// Publishes `oversized_id` with a 2 MiB body and expects it REJECTED with ingest's 1 MiB limit in
+// the reason; then publishes `valid_id` and expects it stored once, with every stage of
+// `pipeline` (one worker) still running.
+void ExpectOversizedRejectedAndServingGoesOn(Pipeline& pipeline, zmq::context_t& context,
+                                             const std::string& oversized_id,
+                                             const std::string& valid_id);
+
 // samples/feed.expected.tsv as id -> sorted topics.
 std::map<std::string, std::vector<std::string>> ExpectedFeedTopics();
 

@@ -302,23 +302,9 @@ TEST(SocketCapE2eTest, OverCapFrameDropsTheConnectionOnEverySocketAndServiceCont
 
   // An article over the 1 MiB article limit but far under the socket cap is answered, with the
   // size and the limit in the reason (a limit that drops without a word would be a bug).
-  v1::Article oversized = MakeArticle("two-mebibytes");
-  oversized.set_body(std::string(2 << 20, 'x'));
-  absl::StatusOr<v1::PublishAck> rejected =
-      PublishArticle(context, pipeline.publish_endpoint(), oversized);
-  ASSERT_THAT(rejected, IsOk());
-  EXPECT_EQ(rejected->status(), v1::PublishAck::REJECTED);
-  EXPECT_THAT(rejected->reason(), HasSubstr("1048576"));
-
   // Every stage survived and the pipeline still delivers.
-  absl::StatusOr<v1::PublishAck> accepted =
-      PublishArticle(context, pipeline.publish_endpoint(), MakeArticle("after-the-big-frames"));
-  ASSERT_THAT(accepted, IsOk());
-  EXPECT_EQ(accepted->status(), v1::PublishAck::ACCEPTED);
-  EXPECT_TRUE(WaitUntilStoredOnce(context, pipeline.history_endpoint(), "after-the-big-frames"));
-  for (const char* name : {"ingest", "sink", "classify-0"}) {
-    EXPECT_TRUE(pipeline.process(name).running()) << name;
-  }
+  ExpectOversizedRejectedAndServingGoesOn(pipeline, context, "two-mebibytes",
+                                          "after-the-big-frames");
 }
 
 }  // namespace

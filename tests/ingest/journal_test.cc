@@ -161,13 +161,16 @@ std::string RandomBytes(size_t size, uint32_t seed) {
   return bytes;
 }
 
+// A closed journal at `path` holding a, b and c at journal_seq 1, 2 and 3.
+void WriteThreeRecords(const std::string& path) {
+  auto journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(journal->Append({{"a", "A"}, {"b", "B"}, {"c", "C"}}, absl::Now()), IsOk());
+}
+
 TEST(JournalHealingTest, RecordWithCorruptBytesIsQuarantinedAndOthersResume) {
   const std::string path = MakeTempDir() + "/journal.db";
-  {
-    auto journal = OpenJournal(path);
-    ASSERT_NE(journal, nullptr);
-    ASSERT_THAT(journal->Append({{"a", "A"}, {"b", "B"}, {"c", "C"}}, absl::Now()), IsOk());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteThreeRecords(path));
   RunSql(path, "UPDATE records SET article = X'DEADBEEF' WHERE journal_seq = 2");
   auto journal = OpenJournal(path);
   ASSERT_NE(journal, nullptr);
@@ -188,11 +191,7 @@ TEST(JournalHealingTest, RecordWithCorruptBytesIsQuarantinedAndOthersResume) {
 
 TEST(JournalHealingTest, RecordWithCorruptChecksumOrIdIsQuarantined) {
   const std::string path = MakeTempDir() + "/journal.db";
-  {
-    auto journal = OpenJournal(path);
-    ASSERT_NE(journal, nullptr);
-    ASSERT_THAT(journal->Append({{"a", "A"}, {"b", "B"}, {"c", "C"}}, absl::Now()), IsOk());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteThreeRecords(path));
   RunSql(path, "UPDATE records SET checksum = checksum + 1 WHERE journal_seq = 1");
   RunSql(path, "UPDATE records SET article_id = 'x' WHERE journal_seq = 3");
   auto journal = OpenJournal(path);
