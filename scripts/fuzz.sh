@@ -4,37 +4,27 @@
 # crashes, leaks, times out or breaks an invariant; the input that did it is saved under
 # <build dir>/fuzz-artifacts/<target>/ (reproduce: <build dir>/bin/<target> <that file>).
 #   usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET...] (default: all)
-#   TOPICWIRE_FUZZ_BUILD_DIR  build directory (default: build-fuzz)
+#   TOPICWIRE_FUZZ_BUILD_DIR  build directory (default: build-asan, the sanitizer build that
+#                             scripts/sanitize.sh makes: after it only the fuzz targets are built)
 #   TOPICWIRE_JOBS            parallel compile jobs (default: 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
 shift || true
-build_dir=${TOPICWIRE_FUZZ_BUILD_DIR:-build-fuzz}
+build_dir=${TOPICWIRE_FUZZ_BUILD_DIR:-${TOPICWIRE_ASAN_BUILD_DIR:-build-asan}}
 jobs=${TOPICWIRE_JOBS:-2}
-clang_version=14
 
 if [[ ! "$seconds" =~ ^[0-9]+$ ]] || ((seconds < 1)); then
   echo "fuzz.sh: SECONDS_PER_TARGET must be a positive integer, got '$seconds'" >&2
   exit 2
 fi
 
-# libFuzzer ships with compiler-rt, which Debian packages apart from the compiler.
-fuzzer_runtime=/usr/lib/llvm-$clang_version/lib/clang/$clang_version*/lib/linux/libclang_rt.fuzzer-x86_64.a
-# shellcheck disable=SC2086  # the glob in fuzzer_runtime is meant to expand
-if ! command -v "clang++-$clang_version" >/dev/null || ! ls $fuzzer_runtime >/dev/null 2>&1; then
-  echo "fuzz.sh: installing clang-$clang_version and libclang-rt-$clang_version-dev"
-  sudo_cmd=()
-  if ((EUID != 0)); then sudo_cmd=(sudo); fi
-  "${sudo_cmd[@]}" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends \
-    "clang-$clang_version" "libclang-rt-$clang_version-dev"
-fi
+# clang and libFuzzer (compiler-rt) come with the project's packages.
+bash scripts/setup-debian.sh
 
 start=$(date +%s)
-CC=clang-$clang_version CXX=clang++-$clang_version cmake -S . -B "$build_dir" -G Ninja \
-  -DTOPICWIRE_WERROR=ON -DTOPICWIRE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+bash scripts/configure-sanitizer-build.sh "$build_dir"
 ninja -C "$build_dir" -j "$jobs" fuzzers
 built=$(date +%s)
 echo "fuzz.sh: built the fuzz targets in $((built - start))s"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the whole project with AddressSanitizer + UndefinedBehaviorSanitizer (gcc) and runs the
-# test suite under them, except the container test. Any sanitizer report fails the run.
+# Builds the whole project with AddressSanitizer + UndefinedBehaviorSanitizer (clang, the build
+# scripts/fuzz.sh reuses) and runs the test suite under them, except the container test. Any
+# sanitizer report fails the run.
 #   TOPICWIRE_ASAN_BUILD_DIR  build directory (default: build-asan)
 #   TOPICWIRE_JOBS            parallel compile and test jobs (default: 2)
 #   TOPICWIRE_CTEST_ARGS      extra ctest arguments (default: none), e.g. "-R ingest"
@@ -11,8 +12,8 @@ build_dir=${TOPICWIRE_ASAN_BUILD_DIR:-build-asan}
 jobs=${TOPICWIRE_JOBS:-2}
 start=$(date +%s)
 
-cmake -S . -B "$build_dir" -G Ninja -DTOPICWIRE_WERROR=ON -DTOPICWIRE_SANITIZE=ON \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo
+bash scripts/setup-debian.sh
+bash scripts/configure-sanitizer-build.sh "$build_dir"
 ninja -C "$build_dir" -j "$jobs"
 built=$(date +%s)
 

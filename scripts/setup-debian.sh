@@ -12,6 +12,8 @@ packages=(
   zlib1g-dev
   # tests and benchmarks (python3-zmq and python3-protobuf: the other-language client test)
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-zmq python3-protobuf
+  # the sanitizer and fuzz build (scripts/sanitize.sh, scripts/fuzz.sh): clang and libFuzzer
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()
