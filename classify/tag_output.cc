@@ -7,9 +7,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "common/terminal_text.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -108,9 +109,11 @@ std::string FormatNinjs(const v1::TaggedArticle& tagged) {
 
 std::string ExplainTags(const v1::TaggedArticle& tagged) {
   const v1::Article& article = tagged.article();
-  std::string out = absl::StrCat(article.id().empty() ? "(no id)" : article.id(), ": ",
-                                 article.title().empty() ? "(no title)" : article.title(),
-                                 "  [taxonomy ", tagged.taxonomy_version(), "]\n");
+  // The article's fields come from a publisher: nothing in them may act on the reader's terminal.
+  std::string out =
+      absl::StrCat(article.id().empty() ? "(no id)" : TerminalSafe(article.id()), ": ",
+                   article.title().empty() ? "(no title)" : TerminalSafe(article.title()),
+                   "  [taxonomy ", tagged.taxonomy_version(), "]\n");
   if (tagged.tags().empty()) {
     absl::StrAppend(&out, "  no tags: no topic reached its threshold\n");
   }
@@ -121,8 +124,9 @@ std::string ExplainTags(const v1::TaggedArticle& tagged) {
     for (const v1::Evidence& evidence : tag.evidence()) {
       absl::StrAppendFormat(&out, "    %s [%u,%u) \"%s\" matched term \"%s\": +%.2f\n",
                             FieldName(evidence.field()), evidence.start(), evidence.end(),
-                            absl::Utf8SafeCHexEscape(evidence.matched_text()),
-                            absl::Utf8SafeCHexEscape(evidence.term()), evidence.contribution());
+                            TerminalSafe(absl::Utf8SafeCHexEscape(evidence.matched_text())),
+                            TerminalSafe(absl::Utf8SafeCHexEscape(evidence.term())),
+                            evidence.contribution());
     }
   }
   return out;

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_replace.h"
 #include "classify/tag_output.h"
+#include "common/terminal_text.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace topicwire::cli {
@@ -50,8 +50,9 @@ std::string FormatText(const v1::TaggedArticle& tagged) {
     }
     title = article.body().substr(0, end);
   }
-  absl::StrAppend(&line, absl::StrReplaceAll(title, {{"\n", " "}, {"\r", " "}}));
-  return line;
+  absl::StrAppend(&line, title);
+  // Every field may come from a publisher: nothing in it may act on the reader's terminal.
+  return TerminalSafe(line);
 }
 
 std::string FormatLine(const v1::TaggedArticle& tagged, OutputFormat format) {

@@ -56,6 +56,32 @@ TEST(TagExplainTest, SaysWhenNothingWasTagged) {
   EXPECT_THAT(run.out, HasSubstr("no tags"));
 }
 
+// ESC [2J clears the screen, ESC ] 0; retitles the window, U+009B is a one-byte CSI and U+202E
+// reverses the text after it: a publisher's article must not do any of that to a reader.
+constexpr char kHostileArticle[] =
+    "{\"id\": \"evil\\u001b[2J\", \"title\": \"Quantum computing \\u001b]0;owned\\u0007 "
+    "\\u009b31m \\u202egnp.exe\"}\n";
+constexpr char kHostileShown[] =
+    "evil\\x1b[2J: Quantum computing \\x1b]0;owned\\x07 \\u009b31m \\u202egnp.exe";
+
+TEST(TagExplainTest, EscapeSequencesInTheArticleAreShownNotObeyed) {
+  CliRun run = RunWith({"tag", "--explain"}, kHostileArticle);
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  EXPECT_THAT(run.out, HasSubstr(kHostileShown));
+  EXPECT_THAT(run.out, Not(HasSubstr("\x1b")));
+  EXPECT_THAT(run.out, Not(HasSubstr("\xc2\x9b")));
+  EXPECT_THAT(run.out, Not(HasSubstr("\xe2\x80\xae")));
+}
+
+TEST(TagTextFormatTest, EscapeSequencesInTheArticleAreShownNotObeyed) {
+  CliRun run = RunWith({"tag", "--format", "text"}, kHostileArticle);
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  EXPECT_THAT(run.out, HasSubstr(kHostileShown));
+  EXPECT_THAT(run.out, Not(HasSubstr("\x1b")));
+  EXPECT_THAT(run.out, Not(HasSubstr("\xc2\x9b")));
+  EXPECT_THAT(run.out, Not(HasSubstr("\xe2\x80\xae")));
+}
+
 // Required properties from the IPTC ninjs 3.0 JSON schema
 // (http://www.iptc.org/std/ninjs/ninjs-schema_3.0.json): the news item requires "uri";
 // headlines[] and bodies[] items require "value". The subjects[] properties topicwire promises
