@@ -16,6 +16,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
@@ -162,8 +163,18 @@ absl::StatusOr<KeyPair> ReadKeyFile(const std::string& path_or_prefix) {
           absl::StrCat(path, ": the public key does not belong to the secret key"));
     }
     struct stat info {};
-    if (stat(path.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
-      spdlog::warn("{} holds a secret key but others can read it: chmod 600 {}", path, path);
+    if (stat(path.c_str(), &info) == 0) {
+      const unsigned mode = info.st_mode & 07777;
+      if ((mode & 007) != 0) {
+        return absl::PermissionDeniedError(absl::StrFormat(
+            "%s holds a secret key that every user of this machine can read or change (mode "
+            "%04o); refusing to use it: run chmod 600 %s",
+            path, mode, path));
+      }
+      if ((mode & 070) != 0) {
+        spdlog::warn("{} holds a secret key that its group can read (mode {:04o}): chmod 600 {}",
+                     path, mode, path);
+      }
     }
   }
   if (keys.public_key.empty()) {

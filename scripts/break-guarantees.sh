@@ -69,6 +69,8 @@ breaks=(
   # Slow-subscriber gap counting (cli/subscribe.cc, sink/history_service.cc)
   "subscriber-gap-silent|bin/topicwire_cli_test bin/topicwire_e2e_test|^(SubscribeTest\.(ReportsSequenceGapsOnStderr|GapInTheLiveStreamIsFilledFromHistory|HoleAtTheEndOfABurstIsFoundOnceTheStreamGoesQuiet)|SlowSubscriberE2eTest\..*)$"
   "sink-gap-reports-ignored|bin/topicwire_sink_test bin/topicwire_e2e_test|^(SinkStageTest\.CountsTheGapsSubscribersReportWithTheirHistoryRequests|SlowSubscriberE2eTest\..*)$"
+  # Publishers' text shown on a terminal (common/terminal_text.cc)
+  "terminal-escapes-printed|bin/topicwire_common_test bin/topicwire_cli_test|^(TerminalSafeTest\..*|TagExplainTest\.EscapeSequencesInTheArticleAreShownNotObeyed|TagTextFormatTest\..*)$"
 )
 
 usage() { # usage EXIT_STATUS

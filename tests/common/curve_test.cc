@@ -60,6 +60,26 @@ TEST(CurveKeysTest, KeyFilesRoundTripAndTheSecretIsPrivate) {
   EXPECT_THAT(WriteKeyFiles(prefix, NewKeys()), StatusIs(absl::StatusCode::kAlreadyExists));
 }
 
+TEST(CurveKeysTest, SecretKeyFileOtherUsersCanReadIsRefused) {
+  const std::string prefix = testing::MakeTempDir() + "/server";
+  ASSERT_THAT(WriteKeyFiles(prefix, NewKeys()), IsOk());
+  const std::string path = prefix + ".key";
+
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  absl::StatusOr<KeyPair> world_readable = ReadKeyFile(path);
+  EXPECT_THAT(world_readable, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(world_readable.status().message(), HasSubstr("mode 0644"));
+  EXPECT_THAT(world_readable.status().message(), HasSubstr("chmod 600 " + path));
+  ASSERT_EQ(chmod(path.c_str(), 0602), 0);  // writable by anyone is as bad
+  EXPECT_THAT(ReadKeyFile(path), StatusIs(absl::StatusCode::kPermissionDenied));
+
+  ASSERT_EQ(chmod(path.c_str(), 0640), 0);  // a group (e.g. Kubernetes' fsGroup): a warning
+  EXPECT_THAT(ReadKeyFile(path), IsOk());
+  // A public key file may be read by anyone.
+  ASSERT_EQ(chmod((prefix + ".pub").c_str(), 0644), 0);
+  EXPECT_THAT(ReadKeyFile(prefix + ".pub"), IsOk());
+}
+
 TEST(CurveKeysTest, KeyFileWhosePublicKeyDoesNotMatchIsRefused) {
   const std::string path = testing::MakeTempDir() + "/mixed.key";
   WriteText(path, absl::StrCat("public-key = \"", NewKeys().public_key, "\"\nsecret-key = \"",
