@@ -28,6 +28,9 @@ ABSL_FLAG(std::string, journal, "data/ingest/journal.db",
           "SQLite journal file of accepted articles (directory created when missing)");
 ABSL_FLAG(int64_t, max_article_bytes, 1 << 20,
           "Largest serialized article accepted; larger ones are REJECTED with the sizes");
+ABSL_FLAG(int64_t, max_articles_per_request, topicwire::ingest::kDefaultMaxArticlesPerRequest,
+          "Most articles one publish request may hold; a larger request is refused whole with "
+          "the count and the limit");
 ABSL_FLAG(absl::Duration, redelivery_timeout, absl::Seconds(10),
           "A dispatched article not confirmed by sink within this time is dispatched again");
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(1),
@@ -66,6 +69,7 @@ int main(int argc, char** argv) {
       .admin_endpoint = absl::GetFlag(FLAGS_admin_endpoint),
       .journal_path = absl::GetFlag(FLAGS_journal),
       .max_article_bytes = absl::GetFlag(FLAGS_max_article_bytes),
+      .max_articles_per_request = absl::GetFlag(FLAGS_max_articles_per_request),
       .redelivery_timeout = absl::GetFlag(FLAGS_redelivery_timeout),
       .heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval),
       .dedup_window = absl::GetFlag(FLAGS_dedup_window),
@@ -81,12 +85,13 @@ int main(int argc, char** argv) {
                 .allow_list_file = absl::GetFlag(FLAGS_curve_allow)}};
   if (options.redelivery_timeout <= absl::ZeroDuration() ||
       options.heartbeat_interval <= absl::ZeroDuration() || options.max_pending <= 0 ||
-      options.max_in_flight <= 0 || options.max_article_bytes <= 0 || options.dedup_window < 0 ||
+      options.max_in_flight <= 0 || options.max_article_bytes <= 0 ||
+      options.max_articles_per_request <= 0 || options.dedup_window < 0 ||
       options.max_attempts == 0 || options.max_journal_bytes < 0) {
     spdlog::critical(
         "--redelivery_timeout, --heartbeat_interval, --max_pending, --max_in_flight, "
-        "--max_article_bytes and --max_attempts must be positive and --dedup_window, "
-        "--max_journal_bytes not negative");
+        "--max_article_bytes, --max_articles_per_request and --max_attempts must be positive "
+        "and --dedup_window, --max_journal_bytes not negative");
     return 1;
   }
 

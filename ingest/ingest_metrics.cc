@@ -41,9 +41,10 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
                                   "Damaged journal files moved aside and replaced at start")),
       journal_full(AddCounter("topicwire_ingest_journal_full_total",
                               "Group commits answered BUSY because the journal's disk was full")) {
-  auto& rejected_family =
-      CounterFamily("topicwire_ingest_articles_rejected_total",
-                    "Articles (or, for malformed_frame, frames) rejected, by reason");
+  auto& rejected_family = CounterFamily(
+      "topicwire_ingest_articles_rejected_total",
+      "Articles (or, for malformed_frame and too_many_articles, requests) rejected, by "
+      "reason");
   for (int kind = 0; kind <= static_cast<int>(RejectKind::kMalformed); ++kind) {
     rejected_[kind] = &rejected_family.Add(
         {{"reason", std::string(RejectKindLabel(static_cast<RejectKind>(kind)))}});

@@ -39,9 +39,11 @@ class IngestStage {
                                       .max_in_flight = options.max_in_flight,
                                       .max_attempts = options.max_attempts},
                     journal, metrics_, absl::Now()),
-        publish_handler_(PublishHandlerOptions{.max_article_bytes = options.max_article_bytes,
-                                               .max_pending = options.max_pending},
-                         journal, dispatcher_, metrics_),
+        publish_handler_(
+            PublishHandlerOptions{.max_article_bytes = options.max_article_bytes,
+                                  .max_articles_per_request = options.max_articles_per_request,
+                                  .max_pending = options.max_pending},
+            journal, dispatcher_, metrics_),
         admin_service_(journal, dispatcher_, metrics_),
         publish_(context, zmq::socket_type::router),
         work_(context, zmq::socket_type::router),
@@ -167,12 +169,14 @@ absl::Status IngestStage::Run(int shutdown_fd) {
   if (status.ok()) status.Update(HandleCommits());
   spdlog::info(
       "stopping: received={} accepted={} duplicate={} busy={} redeliveries={} pending={} "
-      "rejected: empty={} utf8={} too_large={} bad_url={} bad_id={} malformed_frame={}",
+      "rejected: empty={} utf8={} too_large={} bad_url={} bad_id={} too_many_articles={} "
+      "malformed_frame={}",
       metrics_.received.Value(), metrics_.accepted.Value(), metrics_.duplicate.Value(),
       metrics_.busy.Value(), metrics_.redeliveries.Value(), dispatcher_.pending(),
       metrics_.Rejected(RejectKind::kEmpty).Value(), metrics_.Rejected(RejectKind::kUtf8).Value(),
       metrics_.Rejected(RejectKind::kTooLarge).Value(),
       metrics_.Rejected(RejectKind::kBadUrl).Value(), metrics_.Rejected(RejectKind::kBadId).Value(),
+      metrics_.Rejected(RejectKind::kTooManyArticles).Value(),
       metrics_.Rejected(RejectKind::kMalformed).Value());
   return status;
 }

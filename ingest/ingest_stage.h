@@ -15,6 +15,7 @@
 #include "common/readiness.h"
 #include "common/zap_authenticator.h"
 #include "ingest/journal.h"
+#include "ingest/request_parser.h"
 #include "prometheus/registry.h"
 #include "zmq.hpp"
 
@@ -41,6 +42,8 @@ struct IngestOptions {
   std::string journal_path = "data/ingest/journal.db";
   // Largest serialized Article accepted, in bytes.
   int64_t max_article_bytes = 1 << 20;
+  // Most articles one PublishRequest may hold; a larger request is refused whole.
+  int64_t max_articles_per_request = kDefaultMaxArticlesPerRequest;
   // A dispatched article not confirmed by sink within this time is dispatched again.
   absl::Duration redelivery_timeout = absl::Seconds(10);
   // Heartbeat period towards workers; a worker silent for 3 periods is forgotten.

@@ -21,11 +21,14 @@ void PublishHandler::Handle(std::vector<PublishRequest>& requests) {
 }
 
 void PublishHandler::ProcessRequest(PublishRequest& request, Batch& batch) {
-  absl::StatusOr<std::vector<IncomingArticle>> incoming = ParsePublishFrame(request.payload);
+  absl::StatusOr<std::vector<IncomingArticle>> incoming =
+      ParsePublishFrame(request.payload, options_.max_articles_per_request);
   if (!incoming.ok()) {
-    metrics_.Rejected(RejectKind::kMalformed).Increment();
-    spdlog::warn("rejecting a publish frame from {}: {}",
-                 absl::BytesToHexString(request.publisher),
+    metrics_
+        .Rejected(absl::IsResourceExhausted(incoming.status()) ? RejectKind::kTooManyArticles
+                                                               : RejectKind::kMalformed)
+        .Increment();
+    spdlog::warn("rejecting a publish frame from {}: {}", absl::BytesToHexString(request.publisher),
                  std::string(incoming.status().message()));
     request.reply.set_error(std::string(incoming.status().message()));
     return;

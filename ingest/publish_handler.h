@@ -13,6 +13,7 @@
 #include "ingest/dispatcher.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/journal.h"
+#include "ingest/request_parser.h"
 #include "proto/article.pb.h"
 
 namespace topicwire::ingest {
@@ -20,6 +21,8 @@ namespace topicwire::ingest {
 struct PublishHandlerOptions {
   // Largest serialized Article accepted, in bytes.
   int64_t max_article_bytes = 1 << 20;
+  // Most articles one PublishRequest may hold; a larger request is refused whole.
+  int64_t max_articles_per_request = kDefaultMaxArticlesPerRequest;
   // Articles accepted and not yet confirmed by sink; at this many, new articles get BUSY.
   int64_t max_pending = 100'000;
 };

@@ -1,6 +1,8 @@
 #include "ingest/request_parser.h"
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "ingest/lenient_publish.pb.h"
 #include "ingest/utf8.h"
 
@@ -13,6 +15,24 @@ absl::Status NotAPublishRequest(size_t frame_bytes, absl::string_view detail) {
                    detail, "); send one serialized PublishRequest per frame"));
 }
 
+// How many articles (field 1) a serialized PublishRequest holds, read from the wire format
+// without parsing them; a frame that is not valid wire format counts what came before the fault
+// (the parser then says what is wrong).
+int64_t CountArticles(absl::string_view frame) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(frame.data()),
+                                               static_cast<int>(frame.size()));
+  int64_t articles = 0;
+  while (const uint32_t tag = input.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == v1::PublishRequest::kArticlesFieldNumber &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      ++articles;
+    }
+    if (!WireFormatLite::SkipField(&input, tag)) break;
+  }
+  return articles;
+}
+
 absl::Status NoArticles() {
   return absl::InvalidArgumentError(
       "request has no articles; put at least one Article in PublishRequest.articles");
@@ -20,7 +40,14 @@ absl::Status NoArticles() {
 
 }  // namespace
 
-absl::StatusOr<std::vector<IncomingArticle>> ParsePublishFrame(absl::string_view frame) {
+absl::StatusOr<std::vector<IncomingArticle>> ParsePublishFrame(absl::string_view frame,
+                                                               int64_t max_articles) {
+  if (const int64_t articles = CountArticles(frame); articles > max_articles) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "request holds ", articles, " articles, more than the ", max_articles,
+        " one request may hold (--max_articles_per_request); send them in requests of at most ",
+        max_articles));
+  }
   std::vector<IncomingArticle> incoming;
   v1::PublishRequest request;
   if (request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {

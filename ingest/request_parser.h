@@ -3,6 +3,7 @@
 #ifndef TOPICWIRE_INGEST_REQUEST_PARSER_H_
 #define TOPICWIRE_INGEST_REQUEST_PARSER_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,10 +27,16 @@ struct IncomingArticle {
   std::string publisher_id;
 };
 
+// What one request may hold unless --max_articles_per_request says otherwise.
+inline constexpr int64_t kDefaultMaxArticlesPerRequest = 10'000;
+
 // Parses a PublishRequest frame. Returns kInvalidArgument with a message for the publisher
 // when the frame as a whole is unusable: not a PublishRequest even when strings are read as
-// bytes, or no articles.
-absl::StatusOr<std::vector<IncomingArticle>> ParsePublishFrame(absl::string_view frame);
+// bytes, or no articles; kResourceExhausted when it holds more than `max_articles` articles,
+// found by counting them on the wire before any is parsed (a 15 MB request of headlines alone
+// would otherwise become gigabytes of parsed articles).
+absl::StatusOr<std::vector<IncomingArticle>> ParsePublishFrame(
+    absl::string_view frame, int64_t max_articles = kDefaultMaxArticlesPerRequest);
 
 }  // namespace topicwire::ingest
 

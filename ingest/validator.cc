@@ -53,6 +53,8 @@ absl::string_view RejectKindLabel(RejectKind kind) {
       return "bad_url";
     case RejectKind::kBadId:
       return "bad_id";
+    case RejectKind::kTooManyArticles:
+      return "too_many_articles";
     case RejectKind::kMalformed:
       return "malformed_frame";
   }

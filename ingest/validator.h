@@ -14,10 +14,11 @@
 namespace topicwire::ingest {
 
 // Why an article was rejected; also the `reason` label of the rejected-articles metric.
-enum class RejectKind { kEmpty, kUtf8, kTooLarge, kBadUrl, kBadId, kMalformed };
+// kMalformed stays last: metrics size their arrays by it.
+enum class RejectKind { kEmpty, kUtf8, kTooLarge, kBadUrl, kBadId, kTooManyArticles, kMalformed };
 
 // The metric label for `kind`: "empty", "utf8", "too_large", "bad_url", "bad_id",
-// "malformed_frame".
+// "too_many_articles", "malformed_frame".
 absl::string_view RejectKindLabel(RejectKind kind);
 
 struct Rejection {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,14 +23,30 @@ namespace {
 
 using namespace ::topicwire::testing::prelude;
 
-// The process's resident set size in KiB (VmRSS in /proc/<pid>/status); -1 when unreadable.
-int64_t ResidentKib(pid_t pid) {
+// A memory figure of the process in KiB from /proc/<pid>/status ("VmRSS": resident now,
+// "VmHWM": the most it was ever resident); -1 when unreadable.
+int64_t StatusKib(pid_t pid, const std::string& field) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1));
   }
   return -1;
+}
+int64_t ResidentKib(pid_t pid) { return StatusKib(pid, "VmRSS"); }
+
+// The real ingest on four free loopback ports (publish is the first), journal under `dir`.
+absl::StatusOr<Subprocess> StartIngest(const std::string& dir, int port,
+                                       const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {BinDir() + "/ingest",
+                                   absl::StrCat("--publish_endpoint=tcp://127.0.0.1:", port),
+                                   absl::StrCat("--work_endpoint=tcp://127.0.0.1:", port + 1),
+                                   absl::StrCat("--commit_endpoint=tcp://127.0.0.1:", port + 2),
+                                   absl::StrCat("--admin_endpoint=tcp://127.0.0.1:", port + 3),
+                                   "--journal=" + dir + "/j.db",
+                                   "--fsync=false"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return Subprocess::Start(argv, dir + "/ingest.log");
 }
 
 // AddressSanitizer keeps freed memory in quarantine (256 MB by default), so a sanitized ingest's
@@ -57,13 +74,8 @@ TEST(IngestOverloadTest, MemoryStaysFlatUnderTwentyTimesMoreThanItCanTake) {
   const std::string dir = MakeTempDir();
   const int port = FreeLoopbackPortRange(4);
   const std::string publish = absl::StrCat("tcp://127.0.0.1:", port);
-  absl::StatusOr<Subprocess> ingest = Subprocess::Start(
-      {BinDir() + "/ingest", "--publish_endpoint=" + publish,
-       absl::StrCat("--work_endpoint=tcp://127.0.0.1:", port + 1),
-       absl::StrCat("--commit_endpoint=tcp://127.0.0.1:", port + 2),
-       absl::StrCat("--admin_endpoint=tcp://127.0.0.1:", port + 3), "--journal=" + dir + "/j.db",
-       absl::StrCat("--max_pending=", kMaxPending), "--fsync=false"},
-      dir + "/ingest.log");
+  absl::StatusOr<Subprocess> ingest =
+      StartIngest(dir, port, {absl::StrCat("--max_pending=", kMaxPending)});
   ASSERT_THAT(ingest, IsOk());
 
   zmq::context_t context;
@@ -127,6 +139,57 @@ TEST(IngestOverloadTest, MemoryStaysFlatUnderTwentyTimesMoreThanItCanTake) {
   absl::StatusOr<int> wait_status = ingest->Wait(absl::Seconds(5));
   ASSERT_THAT(wait_status, IsOk());
   EXPECT_TRUE(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0);
+}
+
+// One 15 MB request of 3,000,000 headline-only articles: parsed, it would be gigabytes of
+// articles. It is refused whole, from a count taken on the wire, and the next publisher is served.
+TEST(IngestOverloadTest, RequestOfMillionsOfHeadlinesIsRefusedWholeWithoutTheMemory) {
+  if (kUnderAddressSanitizer) GTEST_SKIP() << "RSS is meaningless under AddressSanitizer";
+  constexpr int kArticles = 3'000'000;
+  // Built on the wire by hand (field 1, 3 bytes: title "h"), so the test holds 15 MB, not GBs.
+  const std::string one_headline = {'\x0a', '\x03', '\x1a', '\x01', 'h'};
+  std::string frame;
+  frame.reserve(one_headline.size() * kArticles);
+  for (int i = 0; i < kArticles; ++i) frame += one_headline;
+
+  const std::string dir = MakeTempDir();
+  const int port = FreeLoopbackPortRange(4);
+  absl::StatusOr<Subprocess> ingest = StartIngest(dir, port, {});
+  ASSERT_THAT(ingest, IsOk());
+  zmq::context_t context;
+  zmq::socket_t publisher(context, zmq::socket_type::dealer);
+  ASSERT_THAT(ConfigureSocket(publisher, 0), IsOk());
+  publisher.set(zmq::sockopt::rcvtimeo, 20000);  // includes the child's start-up
+  ASSERT_THAT(Connect(publisher, absl::StrCat("tcp://127.0.0.1:", port)), IsOk());
+
+  const auto publish = [&](const std::string& request, v1::PublishReply& reply) {
+    Frames frames;
+    frames.emplace_back(request.data(), request.size());
+    ASSERT_THAT(SendFrames(publisher, frames), IsOk());
+    Frames answer;
+    absl::StatusOr<bool> got = RecvFrames(publisher, answer);
+    ASSERT_THAT(got, IsOk());
+    ASSERT_TRUE(*got) << "no answer from ingest; see " << dir << "/ingest.log";
+    ASSERT_THAT(ParseFrame(answer.back(), reply), IsOk());
+  };
+  v1::PublishReply refused;
+  ASSERT_NO_FATAL_FAILURE(publish(frame, refused));
+  EXPECT_EQ(refused.acks_size(), 0);
+  EXPECT_THAT(refused.error(), HasSubstr("holds 3000000 articles, more than the 10000"));
+  const int64_t peak_kib = StatusKib(ingest->pid(), "VmHWM");
+  std::cout << "ingest's peak VmRSS after the 15 MB request: " << peak_kib << " KiB\n";
+  EXPECT_GT(peak_kib, 0);
+  EXPECT_LT(peak_kib, 256 * 1024) << "ingest parsed the articles of a request it refuses";
+
+  v1::PublishRequest good;
+  good.add_articles()->set_title("A publisher that keeps to the limit");
+  v1::PublishReply served;
+  ASSERT_NO_FATAL_FAILURE(publish(good.SerializeAsString(), served));
+  ASSERT_EQ(served.acks_size(), 1);
+  EXPECT_EQ(served.acks(0).status(), v1::PublishAck::ACCEPTED);
+
+  ingest->Signal(SIGTERM);
+  ASSERT_THAT(ingest->Wait(absl::Seconds(5)), IsOk());
 }
 
 }  // namespace

@@ -268,6 +268,7 @@ TEST_F(IngestStageTest, DuplicatesAcrossRequestsAndInsideOneRequest) {
 
 TEST_F(IngestStageTest, EveryRejectionIsAnsweredAndTheStageKeepsRunning) {
   options_.max_article_bytes = 4096;
+  options_.max_articles_per_request = 5;
   StartStage();
   auto publisher = NewPublisher();
   auto expect_still_accepting = [&](const std::string& id) {
@@ -316,12 +317,22 @@ TEST_F(IngestStageTest, EveryRejectionIsAnsweredAndTheStageKeepsRunning) {
   EXPECT_THAT(reply->error(), HasSubstr("no articles"));
   expect_still_accepting("after-frames");
 
+  // More articles than one request may hold: refused whole, none of them journaled.
+  std::vector<v1::Article> six;
+  for (int i = 0; i < 6; ++i) six.push_back(MakeArticle(absl::StrCat("many-", i), "One of many"));
+  reply = Publish(*publisher, six);
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_TRUE(reply->acks().empty());
+  EXPECT_THAT(reply->error(), HasSubstr("request holds 6 articles, more than the 5"));
+  expect_still_accepting("after-too-many");
+
   EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "empty"), 1);
   EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "too_large"), 1);
   EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "bad_url"), 1);
   EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "utf8"), 1);
   EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "malformed_frame"), 2);
-  EXPECT_EQ(Metric("topicwire_ingest_articles_accepted_total"), 5);
+  EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "too_many_articles"), 1);
+  EXPECT_EQ(Metric("topicwire_ingest_articles_accepted_total"), 6);
 }
 
 TEST_F(IngestStageTest, UnconfirmedItemIsRedeliveredWithTheNextAttempt) {

@@ -63,5 +63,25 @@ TEST(RequestParserTest, EmptyRequestIsAFrameError) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no articles")));
 }
 
+TEST(RequestParserTest, MoreArticlesThanTheLimitIsAFrameErrorWithTheCountAndTheLimit) {
+  v1::PublishRequest request;
+  for (int i = 0; i < 6; ++i) request.add_articles()->set_title("headline");
+  EXPECT_THAT(ParsePublishFrame(request.SerializeAsString(), /*max_articles=*/5),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("request holds 6 articles, more than the 5 one request may hold "
+                                 "(--max_articles_per_request)")));
+  absl::StatusOr<std::vector<IncomingArticle>> at_the_limit =
+      ParsePublishFrame(request.SerializeAsString(), /*max_articles=*/6);
+  ASSERT_THAT(at_the_limit, IsOk());
+  EXPECT_EQ(at_the_limit->size(), 6u);
+}
+
+TEST(RequestParserTest, ArticlesWithInvalidUtf8CountTowardsTheLimit) {
+  lenient::LenientArticle bad;
+  bad.set_title("\xc3(");
+  EXPECT_THAT(ParsePublishFrame(FrameWithArticles({bad, bad, bad}), /*max_articles=*/2),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("holds 3 articles")));
+}
+
 }  // namespace
 }  // namespace topicwire::ingest
