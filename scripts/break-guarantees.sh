@@ -45,6 +45,7 @@ breaks=(
   # ingest/publish_handler.cc (dedup, BUSY, group commit)
   "dedup-disabled|bin/topicwire_ingest_test bin/topicwire_e2e_test|^(IngestStageTest\.DuplicatesAcrossRequestsAndInsideOneRequest|PipelineE2eTest\.DuplicateIdIsAnsweredDuplicateAndStoredOnce)$"
   "full-disk-accepted|bin/topicwire_ingest_test|^IngestStageTest\.(FullJournalDiskAnswersBusyThenAcceptsWhenSpaceIsBack|InMemoryJournalFailureAnswersBusyAndTheStageKeepsRunning)$"
+  "articles-per-request-unbounded|bin/topicwire_ingest_test|^(RequestParserTest\.(MoreArticlesThanTheLimitIsAFrameErrorWithTheCountAndTheLimit|ArticlesWithInvalidUtf8CountTowardsTheLimit)|IngestStageTest\.EveryRejectionIsAnsweredAndTheStageKeepsRunning|IngestOverloadTest\.RequestOfMillionsOfHeadlinesIsRefusedWholeWithoutTheMemory)$"
   "max-pending-ignored|bin/topicwire_ingest_test|^(IngestStageTest\.BusyAtMaxPendingUntilSinkConfirms|IngestOverloadTest\..*)$"
   # ingest/ingest_stage.cc (sockets)
   "plaintext-publish-allowed|bin/topicwire_e2e_test|^SecurePipelineTest\..*$"
