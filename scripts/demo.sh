@@ -28,11 +28,32 @@ stop_pipeline() {
 }
 trap stop_pipeline EXIT
 
+# Waits (at most 60 s) until every stage answers 200 on /readyz: a loaded machine may take some
+# seconds to start the workers, and a subscriber's --timeout should not count that time.
+ready() { # ready PORT
+  local status
+  exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
+  printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3
+  read -r _ status _ <&3 || true
+  exec 3<&-
+  [[ $status == 200 ]]
+}
+deadline=$((SECONDS + 60))
+for http_port in $((port + 6)) $((port + 7)) $((port + 10)) $((port + 11)); do
+  until ready "$http_port"; do
+    if ((SECONDS >= deadline)); then
+      echo "the pipeline is not ready after 60 s; see $work/data/logs/" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+done
+
 echo "== 3. subscribe to every stream (history first, so nothing is missed while starting)"
 # --since 0 replays what sink stored before this subscriber connected, then follows live;
-# --timeout 3 ends it three seconds after the last message.
+# --timeout 5 ends it five seconds after the last message.
 "$bin/topicwire" subscribe --from "tcp://127.0.0.1:$((port + 1))" --since 0 --format text \
-  --timeout 3 >"$work/streams.txt" 2>"$work/subscribe.log" &
+  --timeout 5 >"$work/streams.txt" 2>"$work/subscribe.log" &
 subscribe_pid=$!
 
 echo "== 4. publish samples/feed.jsonl"
