@@ -64,22 +64,22 @@ constexpr char kHostileArticle[] =
 constexpr char kHostileShown[] =
     "evil\\x1b[2J: Quantum computing \\x1b]0;owned\\x07 \\u009b31m \\u202egnp.exe";
 
-TEST(TagExplainTest, EscapeSequencesInTheArticleAreShownNotObeyed) {
-  CliRun run = RunWith({"tag", "--explain"}, kHostileArticle);
+// `topicwire ARGS` on kHostileArticle shows every control and override, and prints none.
+void ExpectHostileArticleShownNotObeyed(const std::vector<std::string>& args) {
+  CliRun run = RunWith(args, kHostileArticle);
   ASSERT_EQ(run.code, kExitOk) << run.err;
   EXPECT_THAT(run.out, HasSubstr(kHostileShown));
-  EXPECT_THAT(run.out, Not(HasSubstr("\x1b")));
-  EXPECT_THAT(run.out, Not(HasSubstr("\xc2\x9b")));
-  EXPECT_THAT(run.out, Not(HasSubstr("\xe2\x80\xae")));
+  for (const char* raw : {"\x1b", "\xc2\x9b", "\xe2\x80\xae"}) {
+    EXPECT_THAT(run.out, Not(HasSubstr(raw)));
+  }
+}
+
+TEST(TagExplainTest, EscapeSequencesInTheArticleAreShownNotObeyed) {
+  ExpectHostileArticleShownNotObeyed({"tag", "--explain"});
 }
 
 TEST(TagTextFormatTest, EscapeSequencesInTheArticleAreShownNotObeyed) {
-  CliRun run = RunWith({"tag", "--format", "text"}, kHostileArticle);
-  ASSERT_EQ(run.code, kExitOk) << run.err;
-  EXPECT_THAT(run.out, HasSubstr(kHostileShown));
-  EXPECT_THAT(run.out, Not(HasSubstr("\x1b")));
-  EXPECT_THAT(run.out, Not(HasSubstr("\xc2\x9b")));
-  EXPECT_THAT(run.out, Not(HasSubstr("\xe2\x80\xae")));
+  ExpectHostileArticleShownNotObeyed({"tag", "--format", "text"});
 }
 
 // Required properties from the IPTC ninjs 3.0 JSON schema
