@@ -32,7 +32,8 @@ trap stop_pipeline EXIT
 # seconds to start the workers, and a subscriber's --timeout should not count that time.
 ready() { # ready PORT
   local status
-  exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
+  # In braces, so that hiding bash's "connection refused" does not hide the script's stderr.
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
   printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3
   read -r _ status _ <&3 || true
   exec 3<&-
