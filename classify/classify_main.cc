@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "classify/classifier.h"
 #include "classify/classify_stage.h"
+#include "common/curve_keys.h"
 #include "common/readiness.h"
 #include "common/service_main.h"
 #include "prometheus/registry.h"
@@ -28,6 +29,14 @@ ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(1),
           "Heartbeat period; ingest silent for 3 periods makes the worker reconnect");
 ABSL_FLAG(int, linger_ms, 2000,
           "Upper bound on how long shutdown waits to hand held articles to sink");
+ABSL_FLAG(std::string, curve_secret_key_file, "",
+          "CURVE key file of this worker (PREFIX.key from `topicwire keygen`): the connections "
+          "to ingest and sink then use CURVE; needs --curve_ingest_server_key and "
+          "--curve_sink_server_key; empty: plaintext");
+ABSL_FLAG(std::string, curve_ingest_server_key, "",
+          "ingest's CURVE public key (Z85 or its .pub file) for the work connection");
+ABSL_FLAG(std::string, curve_sink_server_key, "",
+          "sink's CURVE public key (Z85 or its .pub file) for the delivery connection");
 ABSL_FLAG(std::string, http_listen, "",
           "host:port serving /healthz /readyz /metrics, e.g. 0.0.0.0:7408; empty: off");
 
@@ -55,6 +64,16 @@ int main(int argc, char** argv) {
                (*classifier)->version(), (*classifier)->taxonomy().topics_size(),
                (*classifier)->pattern_count());
 
+  const std::string curve_key_file = absl::GetFlag(FLAGS_curve_secret_key_file);
+  absl::StatusOr<topicwire::curve::ClientOptions> ingest_curve =
+      topicwire::curve::LoadStageClientOptions(
+          curve_key_file, absl::GetFlag(FLAGS_curve_ingest_server_key), "curve_ingest_server_key");
+  if (!ingest_curve.ok()) return topicwire::ExitCode(ingest_curve.status());
+  absl::StatusOr<topicwire::curve::ClientOptions> sink_curve =
+      topicwire::curve::LoadStageClientOptions(
+          curve_key_file, absl::GetFlag(FLAGS_curve_sink_server_key), "curve_sink_server_key");
+  if (!sink_curve.ok()) return topicwire::ExitCode(sink_curve.status());
+
   auto registry = std::make_shared<prometheus::Registry>();
   std::shared_ptr<topicwire::Readiness> readiness = topicwire::classify::NewClassifyReadiness();
   absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> http =
@@ -70,6 +89,8 @@ int main(int argc, char** argv) {
       .linger_ms = absl::GetFlag(FLAGS_linger_ms),
       .registry = registry,
       .readiness = readiness,
+      .ingest_curve = *std::move(ingest_curve),
+      .sink_curve = *std::move(sink_curve),
       .taxonomy_path = taxonomy_path,
       .reload_fd = *reload_fd,
       .taxonomy_check_interval = absl::GetFlag(FLAGS_taxonomy_check_interval)};

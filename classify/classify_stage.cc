@@ -147,6 +147,7 @@ class Worker {
     // Queue Deliveries only on a completed connection, so that an unreachable sink holds back
     // credit instead of swallowing work (see RunStage).
     RETURN_IF_ERROR(SetImmediate(sink_, true));
+    RETURN_IF_ERROR(curve::ApplyClientOptions(sink_, options_.sink_curve));
     ASSIGN_OR_RETURN(sink_monitor_,
                      SocketMonitor::WatchConnections(context_, sink_, options_.sink_endpoint));
     RETURN_IF_ERROR(Connect(sink_, options_.sink_endpoint));
@@ -202,6 +203,7 @@ class Worker {
     work_ = zmq::socket_t(context_, zmq::socket_type::dealer);
     work_disconnected_ = false;
     RETURN_IF_ERROR(ConfigureSocket(work_, options_.linger_ms));
+    RETURN_IF_ERROR(curve::ApplyClientOptions(work_, options_.ingest_curve));
     // Stop watching the old socket even if watching the new one fails.
     work_monitor_ = SocketMonitor();
     ASSIGN_OR_RETURN(work_monitor_,

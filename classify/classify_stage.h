@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "classify/classifier.h"
+#include "common/curve_keys.h"
 #include "common/readiness.h"
 #include "prometheus/registry.h"
 #include "zmq.hpp"
@@ -42,6 +43,10 @@ struct ClassifyOptions {
   // Readiness shared with the HTTP endpoint (from NewClassifyReadiness()); null means a private
   // one.
   std::shared_ptr<Readiness> readiness;
+  // CurveZMQ on the DEALER to ingest and the PUSH to sink (this worker's keys and each server's
+  // public key); disabled: plaintext.
+  curve::ClientOptions ingest_curve{};
+  curve::ClientOptions sink_curve{};
   // Hot reload. The taxonomy file to reload from; empty: no reload.
   std::string taxonomy_path;
   // Readable means "reload now" (a SIGHUP signalfd from BlockSighupIntoFd(), or an eventfd in

@@ -248,6 +248,31 @@ absl::StatusOr<ClientOptions> LoadClientOptions(const std::string& server_key,
   return options;
 }
 
+absl::StatusOr<ClientOptions> LoadStageClientOptions(const std::string& key_file,
+                                                     const std::string& server_key,
+                                                     absl::string_view server_key_flag) {
+  if (key_file.empty() && server_key.empty()) return ClientOptions{};
+  if (server_key.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("with --curve_secret_key_file every hop is secured: give the other stage's "
+                     "public key as --",
+                     server_key_flag, " (its .pub file or the Z85 key)"));
+  }
+  if (key_file.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", server_key_flag,
+        " needs this stage's own key file as --curve_secret_key_file (topicwire keygen)"));
+  }
+  ClientOptions options;
+  ASSIGN_OR_RETURN(options.server_public_key, ResolvePublicKey(server_key));
+  ASSIGN_OR_RETURN(options.client_keys, ReadKeyFile(key_file));
+  if (options.client_keys.secret_key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        key_file, " holds no secret key: pass the PREFIX.key file of topicwire keygen"));
+  }
+  return options;
+}
+
 absl::Status ApplyClientOptions(zmq::socket_t& socket, const ClientOptions& options) {
   if (!options.enabled()) return absl::OkStatus();
   return SecureClient(socket, options.client_keys, options.server_public_key);

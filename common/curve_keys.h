@@ -82,6 +82,14 @@ struct ClientOptions {
 absl::StatusOr<ClientOptions> LoadClientOptions(const std::string& server_key,
                                                 const std::string& client_key_file);
 
+// A stage's CURVE settings as a client of another stage: `key_file` is the stage's own key file
+// (its --curve_secret_key_file), `server_key` the other stage's public key (Z85 or a .pub file)
+// given by the flag `server_key_flag`. Both empty: plaintext. One without the other is
+// kInvalidArgument naming the missing flag: with keys, every hop is secured.
+absl::StatusOr<ClientOptions> LoadStageClientOptions(const std::string& key_file,
+                                                     const std::string& server_key,
+                                                     absl::string_view server_key_flag);
+
 // Applies `options` to a client socket when enabled; a no-op for plaintext.
 absl::Status ApplyClientOptions(zmq::socket_t& socket, const ClientOptions& options);
 

@@ -5,6 +5,7 @@
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
 #include "common/service_main.h"
+#include "common/zap_authenticator.h"
 #include "ingest/ingest_stage.h"
 #include "spdlog/spdlog.h"
 #include "zmq.hpp"
@@ -46,11 +47,21 @@ ABSL_FLAG(bool, fsync, true,
           "fsync the journal before answering ACCEPTED; false is faster but a power loss may "
           "lose the last accepted articles");
 ABSL_FLAG(std::string, curve_secret_key_file, "",
-          "CURVE key file of this server (PREFIX.key from `topicwire keygen`): the publish "
-          "endpoint then admits only clients in --curve_allow; empty: plaintext");
+          "CURVE key file of this stage (PREFIX.key from `topicwire keygen`): every endpoint "
+          "then requires CURVE (publish admits --curve_allow, work and commit "
+          "--curve_stage_allow, admin --curve_admin_allow); empty: plaintext");
 ABSL_FLAG(std::string, curve_allow, "",
-          "Allow-list of client public keys for CURVE (one Z85 key or .pub line per line, "
-          "# comments); required with --curve_secret_key_file");
+          "Allow-list of client public keys for the publish endpoint (one Z85 key or .pub line "
+          "per line, # comments); required with --curve_secret_key_file; reloaded when it "
+          "changes or on SIGHUP");
+ABSL_FLAG(std::string, curve_stage_allow, "",
+          "Allow-list of stage public keys (classify workers, sink) for the work and commit "
+          "endpoints; required with --curve_secret_key_file; reloaded when it changes or on "
+          "SIGHUP");
+ABSL_FLAG(std::string, curve_admin_allow, "",
+          "Allow-list of operator public keys for the admin endpoint (topicwire deadletters); "
+          "empty with --curve_secret_key_file: the admin endpoint admits no one; reloaded when "
+          "it changes or on SIGHUP");
 ABSL_FLAG(int, linger_ms, 1000, "Upper bound on how long unsent replies delay exit");
 
 int main(int argc, char** argv) {
@@ -60,6 +71,13 @@ int main(int argc, char** argv) {
       "classify workers");
   if (!shutdown.ok()) return 1;
 
+  // SIGHUP reloads the allow-lists; blocked before any thread starts, like SIGTERM.
+  int curve_reload_fd = -1;
+  if (!absl::GetFlag(FLAGS_curve_secret_key_file).empty()) {
+    absl::StatusOr<int> reload_fd = topicwire::curve::BlockSighupIntoFd();
+    if (!reload_fd.ok()) return topicwire::ExitCode(reload_fd.status());
+    curve_reload_fd = *reload_fd;
+  }
   auto registry = std::make_shared<prometheus::Registry>();
   std::shared_ptr<topicwire::Readiness> readiness = topicwire::ingest::NewIngestReadiness();
   const topicwire::ingest::IngestOptions options{
@@ -82,7 +100,10 @@ int main(int argc, char** argv) {
       .registry = registry,
       .readiness = readiness,
       .curve = {.secret_key_file = absl::GetFlag(FLAGS_curve_secret_key_file),
-                .allow_list_file = absl::GetFlag(FLAGS_curve_allow)}};
+                .allow_list_file = absl::GetFlag(FLAGS_curve_allow),
+                .stage_allow_list_file = absl::GetFlag(FLAGS_curve_stage_allow),
+                .admin_allow_list_file = absl::GetFlag(FLAGS_curve_admin_allow),
+                .reload_fd = curve_reload_fd}};
   if (options.redelivery_timeout <= absl::ZeroDuration() ||
       options.heartbeat_interval <= absl::ZeroDuration() || options.max_pending <= 0 ||
       options.max_in_flight <= 0 || options.max_article_bytes <= 0 ||

@@ -55,8 +55,12 @@ class IngestStage {
     if (!options_.curve.enabled()) return absl::OkStatus();
     ASSIGN_OR_RETURN(curve_, curve::Authenticator::Start(context, options_.curve, *registry_,
                                                          "topicwire_ingest_auth_refused_total"));
-    spdlog::info("publish endpoint requires CURVE: server key {}, clients allowed by {}",
-                 curve_->public_key(), options_.curve.allow_list_file);
+    spdlog::info(
+        "every endpoint requires CURVE: server key {}; publish admits the clients in {}, work "
+        "and commit the stages in {}, admin the keys in {}",
+        curve_->public_key(), options_.curve.allow_list_file, options_.curve.stage_allow_list_file,
+        options_.curve.admin_allow_list_file.empty() ? "(none: admin refuses everyone)"
+                                                     : options_.curve.admin_allow_list_file);
     return absl::OkStatus();
   }
 
@@ -90,7 +94,7 @@ class IngestStage {
   zmq::socket_t work_;
   zmq::socket_t commit_;
   zmq::socket_t admin_;
-  std::unique_ptr<curve::Authenticator> curve_;  // null: the publish endpoint is plaintext
+  std::unique_ptr<curve::Authenticator> curve_;  // null: every endpoint is plaintext
 };
 
 absl::Status IngestStage::Setup() {
@@ -100,12 +104,19 @@ absl::Status IngestStage::Setup() {
   // A send to a worker that vanished must fail (kNotFound) so its items are requeued, instead
   // of being dropped silently.
   RETURN_IF_ERROR(SetRouterMandatory(work_, true));
-  if (curve_ != nullptr) RETURN_IF_ERROR(curve_->SecureServer(publish_));
+  if (curve_ != nullptr) {
+    RETURN_IF_ERROR(curve_->SecureServer(publish_, curve::Audience::kClients, "publish"));
+    RETURN_IF_ERROR(curve_->SecureServer(work_, curve::Audience::kStages, "work"));
+    RETURN_IF_ERROR(curve_->SecureServer(commit_, curve::Audience::kStages, "commit"));
+  }
   RETURN_IF_ERROR(Bind(publish_, options_.publish_endpoint));
   RETURN_IF_ERROR(Bind(work_, options_.work_endpoint));
   RETURN_IF_ERROR(Bind(commit_, options_.commit_endpoint));
   if (!options_.admin_endpoint.empty()) {
     RETURN_IF_ERROR(ConfigureSocket(admin_, 0));
+    if (curve_ != nullptr) {
+      RETURN_IF_ERROR(curve_->SecureServer(admin_, curve::Audience::kAdmins, "admin"));
+    }
     // The admin socket is not on the data path: a taken port must not stop articles flowing
     // (several local ingests share the default), so it is a loud warning, not an exit.
     if (absl::Status bound = Bind(admin_, options_.admin_endpoint); !bound.ok()) {

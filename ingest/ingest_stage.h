@@ -73,8 +73,8 @@ struct IngestOptions {
   std::shared_ptr<prometheus::Registry> registry;
   // Set ready once the journal is open and the sockets are bound; may be null.
   std::shared_ptr<Readiness> readiness;
-  // CurveZMQ on the publish endpoint: the server's key file and the allow-list of client keys
-  // (common/zap_authenticator.h); both empty: plaintext. The internal endpoints stay plaintext.
+  // CurveZMQ on every endpoint (common/zap_authenticator.h): publish admits the client keys,
+  // work and commit the stage keys, admin the admin keys; no key file: all plaintext.
   curve::ServerOptions curve{};
 };
 

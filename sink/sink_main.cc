@@ -6,6 +6,7 @@
 
 #include "absl/flags/flag.h"
 #include "common/service_main.h"
+#include "common/zap_authenticator.h"
 #include "prometheus/registry.h"
 #include "sink/sink_metrics.h"
 #include "sink/sink_stage.h"
@@ -33,11 +34,19 @@ ABSL_FLAG(int, stream_send_hwm, 100000,
 ABSL_FLAG(uint32_t, history_default_limit, 100, "History page size when a request asks for 0");
 ABSL_FLAG(uint32_t, history_max_limit, 1000, "Largest history page a request may ask for");
 ABSL_FLAG(std::string, curve_secret_key_file, "",
-          "CURVE key file of this server (PREFIX.key from `topicwire keygen`): the stream and "
-          "history endpoints then admit only clients in --curve_allow; empty: plaintext");
+          "CURVE key file of this stage (PREFIX.key from `topicwire keygen`): every hop then "
+          "requires CURVE (stream and history admit --curve_allow, input --curve_stage_allow; "
+          "the commit connection to ingest uses --curve_ingest_server_key); empty: plaintext");
 ABSL_FLAG(std::string, curve_allow, "",
-          "Allow-list of client public keys for CURVE (one Z85 key or .pub line per line, "
-          "# comments); required with --curve_secret_key_file");
+          "Allow-list of client public keys for the stream and history endpoints (one Z85 key "
+          "or .pub line per line, # comments); required with --curve_secret_key_file; reloaded "
+          "when it changes or on SIGHUP");
+ABSL_FLAG(std::string, curve_stage_allow, "",
+          "Allow-list of stage public keys (classify workers) for the input endpoint; required "
+          "with --curve_secret_key_file; reloaded when it changes or on SIGHUP");
+ABSL_FLAG(std::string, curve_ingest_server_key, "",
+          "ingest's CURVE public key (Z85 or its .pub file) for the commit connection; required "
+          "with --curve_secret_key_file");
 ABSL_FLAG(int, linger_ms, 2000, "Upper bound on how long unsent output delays exit");
 ABSL_FLAG(std::string, http_listen, "",
           "host:port serving /healthz /readyz /metrics, e.g. 0.0.0.0:7407; empty: off");
@@ -48,6 +57,18 @@ int main(int argc, char** argv) {
       "stores tagged articles, publishes them on topic streams and serves history");
   if (!shutdown.ok()) return 1;
 
+  // SIGHUP reloads the allow-lists; blocked before any thread starts, like SIGTERM.
+  int curve_reload_fd = -1;
+  if (!absl::GetFlag(FLAGS_curve_secret_key_file).empty()) {
+    absl::StatusOr<int> reload_fd = topicwire::curve::BlockSighupIntoFd();
+    if (!reload_fd.ok()) return topicwire::ExitCode(reload_fd.status());
+    curve_reload_fd = *reload_fd;
+  }
+  absl::StatusOr<topicwire::curve::ClientOptions> commit_curve =
+      topicwire::curve::LoadStageClientOptions(absl::GetFlag(FLAGS_curve_secret_key_file),
+                                               absl::GetFlag(FLAGS_curve_ingest_server_key),
+                                               "curve_ingest_server_key");
+  if (!commit_curve.ok()) return topicwire::ExitCode(commit_curve.status());
   auto registry = std::make_shared<prometheus::Registry>();
   std::shared_ptr<topicwire::Readiness> readiness = topicwire::sink::NewSinkReadiness();
   absl::StatusOr<std::unique_ptr<topicwire::HttpEndpoint>> http =
@@ -74,7 +95,10 @@ int main(int argc, char** argv) {
   options.linger_ms = absl::GetFlag(FLAGS_linger_ms);
   options.registry = registry;
   options.curve = {.secret_key_file = absl::GetFlag(FLAGS_curve_secret_key_file),
-                   .allow_list_file = absl::GetFlag(FLAGS_curve_allow)};
+                   .allow_list_file = absl::GetFlag(FLAGS_curve_allow),
+                   .stage_allow_list_file = absl::GetFlag(FLAGS_curve_stage_allow),
+                   .reload_fd = curve_reload_fd};
+  options.commit_curve = *std::move(commit_curve);
   options.readiness = readiness;
   if (options.max_batch < 1 || options.history.default_limit < 1 || options.history.max_limit < 1) {
     spdlog::error(

@@ -92,13 +92,16 @@ class SinkStage {
     if (options_.curve.enabled()) {
       ASSIGN_OR_RETURN(curve_, curve::Authenticator::Start(context_, options_.curve, *registry_,
                                                            "topicwire_sink_auth_refused_total"));
-      RETURN_IF_ERROR(curve_->SecureServer(stream_));
-      RETURN_IF_ERROR(curve_->SecureServer(history_));
+      RETURN_IF_ERROR(curve_->SecureServer(stream_, curve::Audience::kClients, "stream"));
+      RETURN_IF_ERROR(curve_->SecureServer(history_, curve::Audience::kClients, "history"));
+      RETURN_IF_ERROR(curve_->SecureServer(input_, curve::Audience::kStages, "input"));
       spdlog::info(
-          "stream and history endpoints require CURVE: server key {}, clients allowed "
-          "by {}",
-          curve_->public_key(), options_.curve.allow_list_file);
+          "every endpoint requires CURVE: server key {}; stream and history admit the clients "
+          "in {}, input the stages in {}",
+          curve_->public_key(), options_.curve.allow_list_file,
+          options_.curve.stage_allow_list_file);
     }
+    RETURN_IF_ERROR(curve::ApplyClientOptions(commit_, options_.commit_curve));
     RETURN_IF_ERROR(Bind(input_, options_.input_endpoint));
     RETURN_IF_ERROR(Bind(stream_, options_.stream_endpoint));
     RETURN_IF_ERROR(Bind(history_, options_.history_endpoint));
@@ -277,7 +280,7 @@ class SinkStage {
   zmq::socket_t history_{context_, zmq::socket_type::router};
   zmq::socket_t commit_{context_, zmq::socket_type::push};
   SocketMonitor monitor_;                        // closed before commit_: declared after it
-  std::unique_ptr<curve::Authenticator> curve_;  // null: stream and history are plaintext
+  std::unique_ptr<curve::Authenticator> curve_;  // null: every endpoint is plaintext
 };
 
 }  // namespace

@@ -69,9 +69,12 @@ struct SinkOptions {
   std::shared_ptr<Readiness> readiness;
   // Called on the stage thread once every socket is bound; useful with wildcard ports.
   std::function<void(const BoundEndpoints&)> on_bound;
-  // CurveZMQ on the stream and history endpoints: the server's key file and the allow-list of
-  // client keys (common/zap_authenticator.h); both empty: plaintext. The input endpoint stays plaintext.
+  // CurveZMQ on every bound endpoint (common/zap_authenticator.h): stream and history admit the
+  // client keys, input the stage keys; no key file: all plaintext.
   curve::ServerOptions curve{};
+  // CurveZMQ on the CommitAck PUSH to ingest (sink's own keys, ingest's public key); disabled:
+  // plaintext.
+  curve::ClientOptions commit_curve{};
 };
 
 // Runs the sink until `shutdown_fd` becomes readable, then finishes the batch in hand (store,

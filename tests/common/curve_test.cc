@@ -1,5 +1,8 @@
+#include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -157,9 +160,9 @@ TEST(AuthenticatorStartTest, NeedsBothTheKeyFileAndTheAllowList) {
 TEST(AuthenticatorStartTest, OnlyOnePerContext) {
   zmq::context_t context;
   prometheus::Registry registry;
-  auto first = Authenticator::Start(context, NewKeys(), {}, registry, "first_total");
+  auto first = Authenticator::Start(context, NewKeys(), AllowList{}, registry, "first_total");
   ASSERT_THAT(first, IsOk());
-  EXPECT_THAT(Authenticator::Start(context, NewKeys(), {}, registry, "second_total"),
+  EXPECT_THAT(Authenticator::Start(context, NewKeys(), AllowList{}, registry, "second_total"),
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
@@ -222,6 +225,146 @@ TEST_F(ZapHandlerTest, PlaintextIsAllowedOnlyOutsideTheCurveDomain) {
   EXPECT_EQ(Ask("topicwire", "NULL", ""), "400");
   EXPECT_EQ(Ask("topicwire", "PLAIN", "user"), "400");
   EXPECT_EQ(authenticator_->refused(Refusal::kBadHandshake), 2);
+}
+
+// One handler, three allow-lists: each socket class admits only its own audience's keys.
+TEST(ZapDomainTest, EachAudienceIsCheckedAgainstItsOwnAllowList) {
+  zmq::context_t context;
+  prometheus::Registry registry;
+  const KeyPair client = NewKeys();
+  const KeyPair stage = NewKeys();
+  const KeyPair admin = NewKeys();
+  auto authenticator = Authenticator::Start(context, NewKeys(),
+                                            AllowLists{.clients = {client.public_key},
+                                                       .stages = {stage.public_key},
+                                                       .admins = {admin.public_key}},
+                                            registry, "topicwire_test_auth_refused_total");
+  ASSERT_THAT(authenticator, IsOk());
+  zmq::socket_t zap(context, zmq::socket_type::req);
+  ASSERT_THAT(ConfigureSocket(zap, 0), IsOk());
+  ASSERT_THAT(Connect(zap, "inproc://zeromq.zap.01"), IsOk());
+  auto ask = [&](Audience audience, const std::string& endpoint, const KeyPair& keys) {
+    std::string key(32, '\0');
+    zmq_z85_decode(reinterpret_cast<uint8_t*>(key.data()), keys.public_key.c_str());
+    Frames request;
+    for (const std::string& text :
+         {std::string("1.0"), std::string("7"), ZapDomain(audience, endpoint),
+          std::string("127.0.0.1"), std::string("id"), std::string("CURVE"), key}) {
+      request.emplace_back(text.data(), text.size());
+    }
+    EXPECT_THAT(SendFrames(zap, request), IsOk());
+    Frames reply;
+    EXPECT_THAT(RecvFrames(zap, reply), IsOk());
+    return reply.size() == 6 ? reply[2].to_string() : "malformed reply";
+  };
+  EXPECT_EQ(ZapDomain(Audience::kStages, "work"), "topicwire.internal.work");
+  EXPECT_EQ(ask(Audience::kClients, "publish", client), "200");
+  EXPECT_EQ(ask(Audience::kStages, "work", stage), "200");
+  EXPECT_EQ(ask(Audience::kAdmins, "admin", admin), "200");
+  // A client key on an internal or admin socket, a stage key on a public one: refused, counted
+  // under the endpoint.
+  EXPECT_EQ(ask(Audience::kStages, "input", client), "400");
+  EXPECT_EQ(ask(Audience::kAdmins, "admin", client), "400");
+  EXPECT_EQ(ask(Audience::kClients, "stream", stage), "400");
+  EXPECT_EQ(ask(Audience::kStages, "commit", admin), "400");
+  EXPECT_EQ((*authenticator)->refused(Refusal::kUnknownKey), 4);
+  EXPECT_EQ((*authenticator)->refused(Refusal::kUnknownKey, "input"), 1);
+  EXPECT_EQ((*authenticator)->refused(Refusal::kUnknownKey, "work"), 0);
+}
+
+// Allow-list files are reloaded on change: a removed key is refused for the next connection, a
+// file that does not parse keeps the old list in force and is counted.
+class AllowListReloadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir();
+    ASSERT_THAT(WriteKeyFiles(dir_ + "/server", server_keys_), IsOk());
+    Rewrite("clients", alice_.public_key + "\n" + bob_.public_key + "\n");
+    Rewrite("stages", "");
+  }
+
+  void Start(int reload_fd, absl::Duration interval) {
+    auto started = Authenticator::Start(context_,
+                                        ServerOptions{.secret_key_file = dir_ + "/server.key",
+                                                      .allow_list_file = dir_ + "/clients",
+                                                      .stage_allow_list_file = dir_ + "/stages",
+                                                      .reload_fd = reload_fd,
+                                                      .allow_list_check_interval = interval},
+                                        registry_, "topicwire_test_auth_refused_total");
+    ASSERT_THAT(started, IsOk());
+    authenticator_ = *std::move(started);
+    ASSERT_THAT(ConfigureSocket(server_, 0), IsOk());
+    ASSERT_THAT(authenticator_->SecureServer(server_, Audience::kClients, "publish"), IsOk());
+    endpoint_ = testing::BindLoopback(server_);
+  }
+
+  // Replaces the file as an editor or a config manager would: a new file renamed over the old.
+  void Rewrite(const std::string& name, const std::string& text) {
+    WriteText(dir_ + "/" + name + ".new", text);
+    ASSERT_EQ(std::rename((dir_ + "/" + name + ".new").c_str(), (dir_ + "/" + name).c_str()), 0);
+  }
+
+  // Whether a fresh connection with `keys` gets a message through within `timeout`.
+  bool Admitted(const KeyPair& keys, absl::Duration timeout) {
+    zmq::socket_t client(context_, zmq::socket_type::dealer);
+    EXPECT_THAT(ConfigureSocket(client, 0), IsOk());
+    EXPECT_THAT(SecureClient(client, keys, server_keys_.public_key), IsOk());
+    EXPECT_THAT(Connect(client, endpoint_), IsOk());
+    Frames hello;
+    hello.emplace_back("hello", 5);
+    EXPECT_THAT(SendFrames(client, hello), IsOk());
+    std::vector<zmq::pollitem_t> items = {{server_.handle(), 0, ZMQ_POLLIN, 0}};
+    absl::StatusOr<int> ready = Poll(items, timeout);
+    if (!ready.ok() || *ready == 0) return false;
+    Frames frames;
+    EXPECT_THAT(RecvFrames(server_, frames), IsOk());
+    return true;
+  }
+
+  zmq::context_t context_;
+  prometheus::Registry registry_;
+  std::string dir_;
+  KeyPair server_keys_ = NewKeys();
+  KeyPair alice_ = NewKeys();
+  KeyPair bob_ = NewKeys();
+  std::unique_ptr<Authenticator> authenticator_;
+  zmq::socket_t server_{context_, zmq::socket_type::router};
+  std::string endpoint_;
+};
+
+TEST_F(AllowListReloadTest, RevokedKeyIsRefusedWithoutARestartAndABadFileKeepsTheOldList) {
+  Start(/*reload_fd=*/-1, absl::Milliseconds(50));
+  ASSERT_TRUE(Admitted(alice_, absl::Seconds(5)));
+  ASSERT_TRUE(Admitted(bob_, absl::Seconds(5)));
+
+  Rewrite("clients", bob_.public_key + "\n");  // alice revoked
+  EXPECT_TRUE(
+      WaitFor([&] { return !Admitted(alice_, absl::Milliseconds(300)); }, absl::Seconds(5)));
+  EXPECT_GE(authenticator_->refused(Refusal::kUnknownKey, "publish"), 1);
+  EXPECT_TRUE(Admitted(bob_, absl::Seconds(5)));
+
+  const double refused_before = authenticator_->reload_errors();
+  Rewrite("clients", "not a key\n");
+  EXPECT_TRUE(
+      WaitFor([&] { return authenticator_->reload_errors() > refused_before; }, absl::Seconds(5)));
+  EXPECT_TRUE(Admitted(bob_, absl::Seconds(5))) << "a bad file replaced the list in force";
+  EXPECT_FALSE(Admitted(alice_, absl::Milliseconds(300)));
+}
+
+TEST_F(AllowListReloadTest, ReloadSignalReloadsAtOnce) {
+  const int reload_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  ASSERT_GE(reload_fd, 0);
+  Start(reload_fd, absl::ZeroDuration());  // no polling: only the signal reloads
+  ASSERT_TRUE(Admitted(alice_, absl::Seconds(5)));
+  Rewrite("clients", bob_.public_key + "\n");
+  EXPECT_TRUE(Admitted(alice_, absl::Seconds(5))) << "reloaded without being asked to";
+  const uint64_t one = 1;
+  ASSERT_EQ(write(reload_fd, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
+  EXPECT_TRUE(
+      WaitFor([&] { return !Admitted(alice_, absl::Milliseconds(300)); }, absl::Seconds(5)));
+  EXPECT_TRUE(Admitted(bob_, absl::Seconds(5)));
+  authenticator_.reset();
+  close(reload_fd);
 }
 
 // Real CURVE handshakes over TCP: a ROUTER secured by the authenticator.

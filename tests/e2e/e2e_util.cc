@@ -51,7 +51,11 @@ void Pipeline::StartSink(const std::vector<std::string>& extra_flags) {
   Start(topology::SinkCommand(launch));
 }
 
-void Pipeline::StartWorker(int index) { Start(topology::WorkerCommand(launch_, index)); }
+void Pipeline::StartWorker(int index, const std::vector<std::string>& extra_flags) {
+  topology::LaunchOptions launch = launch_;
+  launch.classify_flags = extra_flags;
+  Start(topology::WorkerCommand(launch, index));
+}
 
 void Pipeline::StartAll(int workers) {
   StartIngest();

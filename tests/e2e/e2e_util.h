@@ -42,7 +42,7 @@ class Pipeline {
   // Starts (or restarts) a stage; `extra_flags` are appended to the standard ones.
   void StartIngest(const std::vector<std::string>& extra_flags = {});
   void StartSink(const std::vector<std::string>& extra_flags = {});
-  void StartWorker(int index);
+  void StartWorker(int index, const std::vector<std::string>& extra_flags = {});
   void StartAll(int workers);
 
   // The process called `name` ("ingest", "sink", "classify-0"). REQUIRES: it was started.

@@ -1,9 +1,12 @@
-// End-to-end security guarantees with the real binaries: CurveZMQ with an allow-list on the
-// public endpoints (keys from `topicwire keygen`), refusals counted in /metrics, and the
+// End-to-end security guarantees with the real binaries: CurveZMQ on every hop (keys from
+// `topicwire keygen`; client keys on the public endpoints, stage keys on the internal ones),
+// forged Deliveries, CommitAcks and rogue workers refused, refusals counted in /metrics, and the
 // socket-level frame cap on every bound socket of ingest and sink.
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +16,8 @@
 #include "common/subprocess.h"
 #include "common/zmq_channel.h"
 #include "proto/article.pb.h"
+#include "proto/history.pb.h"
+#include "proto/internal.pb.h"
 #include "tests/e2e/e2e_util.h"
 #include "tests/testing/prelude.h"
 
@@ -21,9 +26,12 @@ namespace {
 
 using namespace ::topicwire::testing::prelude;
 
-// The value of `name{reason="<reason>"}` on the stage's /metrics page; -1 when absent.
-double RefusedMetric(int http_port, const std::string& name, const std::string& reason) {
-  return MetricSample(http_port, absl::StrCat(name, "{reason=\"", reason, "\"}"));
+// The value of `name{endpoint="<endpoint>",reason="<reason>"}` on the stage's /metrics page; -1
+// when absent.
+double RefusedMetric(int http_port, const std::string& name, const std::string& endpoint,
+                     const std::string& reason) {
+  return MetricSample(http_port,
+                      absl::StrCat(name, "{endpoint=\"", endpoint, "\",reason=\"", reason, "\"}"));
 }
 
 // Runs the real `topicwire` CLI to completion and returns its exit code (-1: did not exit).
@@ -43,33 +51,100 @@ int ReadyCount(std::vector<zmq::pollitem_t>& items, absl::Duration timeout) {
   return ready.ok() ? *ready : -1;
 }
 
-// A CURVE-secured pipeline: ingest and sink hold a server key each and allow only alice's key.
+// A CURVE-secured pipeline: every stage holds a key pair; the public endpoints admit only
+// alice's key, ingest's internal endpoints the worker's and sink's keys, sink's input the worker's.
 class SecurePipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     keys_ = pipeline_.dir() + "/keys";
-    for (const char* name : {"ingest", "sink", "alice", "mallory"}) {
+    for (const char* name : {"ingest", "sink", "classify", "alice", "mallory"}) {
       ASSERT_EQ(RunCli({"keygen", "--out", absl::StrCat(keys_, "/", name)},
                        absl::StrCat(pipeline_.dir(), "/logs/keygen-", name, ".log")),
                 0)
           << name;
     }
-    // The allow-list is alice's .pub file as keygen wrote it.
+    // The allow-lists are .pub files as keygen wrote them.
     std::ofstream(keys_ + "/allowed") << "# who may connect\n" << ReadFile(keys_ + "/alice.pub");
+    std::ofstream(keys_ + "/ingest-stages")
+        << ReadFile(keys_ + "/classify.pub") << ReadFile(keys_ + "/sink.pub");
+    std::ofstream(keys_ + "/sink-stages") << ReadFile(keys_ + "/classify.pub");
     pipeline_.StartIngest({"--curve_secret_key_file=" + keys_ + "/ingest.key",
                            "--curve_allow=" + keys_ + "/allowed",
+                           "--curve_stage_allow=" + keys_ + "/ingest-stages",
                            absl::StrCat("--http_listen=127.0.0.1:", ingest_http())});
     pipeline_.StartSink({"--curve_secret_key_file=" + keys_ + "/sink.key",
                          "--curve_allow=" + keys_ + "/allowed",
+                         "--curve_stage_allow=" + keys_ + "/sink-stages",
+                         "--curve_ingest_server_key=" + keys_ + "/ingest.pub",
                          absl::StrCat("--http_listen=127.0.0.1:", sink_http())});
-    pipeline_.StartWorker(0);
+    pipeline_.StartWorker(0, {"--curve_secret_key_file=" + keys_ + "/classify.key",
+                              "--curve_ingest_server_key=" + keys_ + "/ingest.pub",
+                              "--curve_sink_server_key=" + keys_ + "/sink.pub"});
     ASSERT_TRUE(WaitFor(
         [&] {
-          return RefusedMetric(ingest_http(), kIngestRefused, "plaintext") >= 0 &&
-                 RefusedMetric(sink_http(), kSinkRefused, "plaintext") >= 0;
+          return RefusedMetric(ingest_http(), kIngestRefused, "publish", "plaintext") >= 0 &&
+                 RefusedMetric(sink_http(), kSinkRefused, "input", "plaintext") >= 0;
         },
         absl::Seconds(20)))
         << "the stages did not serve their refusal counters";
+  }
+
+  // A socket of `type` connected to `endpoint`: plaintext without `keys`, else a CURVE client of
+  // the server whose key file is `server`.
+  zmq::socket_t Client(zmq::context_t& context, zmq::socket_type type, const std::string& endpoint,
+                       const curve::KeyPair* keys, const std::string& server) {
+    zmq::socket_t socket(context, type);
+    EXPECT_THAT(ConfigureSocket(socket, 0), IsOk());
+    if (keys != nullptr) {
+      EXPECT_THAT(curve::SecureClient(socket, *keys, Keys(server).public_key), IsOk());
+    }
+    EXPECT_THAT(Connect(socket, endpoint), IsOk());
+    return socket;
+  }
+  std::string Internal(topology::Endpoint endpoint) const {
+    return absl::StrCat("tcp://127.0.0.1:", pipeline_.port(endpoint));
+  }
+  // The ids in sink's history, read as alice.
+  std::set<std::string> HistoryIds(zmq::context_t& context) {
+    const curve::KeyPair alice = Keys("alice");
+    zmq::socket_t socket =
+        Client(context, zmq::socket_type::dealer, pipeline_.history_endpoint(), &alice, "sink");
+    std::set<std::string> ids;
+    v1::HistoryRequest request;
+    request.set_limit(1000);
+    EXPECT_THAT(SendProto(socket, request), IsOk());
+    std::vector<zmq::pollitem_t> items = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+    EXPECT_EQ(ReadyCount(items, absl::Seconds(20)), 1) << "no history reply";
+    if (items[0].revents == 0) return ids;
+    Frames frames;
+    EXPECT_THAT(RecvFrames(socket, frames), IsOk());
+    v1::HistoryReply reply;
+    EXPECT_THAT(ParseFrame(frames.back(), reply), IsOk());
+    for (const v1::TaggedArticle& copy : reply.messages()) ids.insert(copy.article().id());
+    return ids;
+  }
+  // Publishes `id` as alice and waits until alice's stream subscription `stream` carries it;
+  // every id the stream carried meanwhile is added to `streamed`.
+  bool PublishAndSee(zmq::context_t& context, zmq::socket_t& stream, const std::string& id,
+                     std::set<std::string>& streamed) {
+    const curve::KeyPair alice = Keys("alice");
+    zmq::socket_t publisher =
+        Client(context, zmq::socket_type::dealer, pipeline_.publish_endpoint(), &alice, "ingest");
+    v1::PublishRequest request;
+    *request.add_articles() = MakeArticle(id);
+    EXPECT_THAT(SendProto(publisher, request), IsOk());
+    return WaitFor(
+        [&] {
+          std::vector<zmq::pollitem_t> items = {{stream.handle(), 0, ZMQ_POLLIN, 0}};
+          while (ReadyCount(items, absl::Milliseconds(100)) == 1) {
+            Frames frames;
+            if (!RecvFrames(stream, frames).ok()) return false;
+            v1::TaggedArticle copy;
+            if (ParseFrame(frames.back(), copy).ok()) streamed.insert(copy.article().id());
+          }
+          return streamed.count(id) == 1;
+        },
+        absl::Seconds(30));
   }
 
   int ingest_http() const { return pipeline_.port(topology::Endpoint::kIngestHttp); }
@@ -110,15 +185,15 @@ TEST_F(SecurePipelineTest, AllowListedClientPublishesAndSubscribesWithTheCli) {
             0)
       << ReadFile(subscribe_log);
   EXPECT_THAT(ReadFile(subscribe_log), HasSubstr("secure-1"));
-  EXPECT_EQ(RefusedMetric(ingest_http(), kIngestRefused, "unknown_key"), 0);
-  EXPECT_EQ(RefusedMetric(sink_http(), kSinkRefused, "unknown_key"), 0);
+  EXPECT_EQ(RefusedMetric(ingest_http(), kIngestRefused, "publish", "unknown_key"), 0);
+  EXPECT_EQ(RefusedMetric(sink_http(), kSinkRefused, "stream", "unknown_key"), 0);
 }
 
 // Refusals of a plaintext client: "plaintext" when the server saw the mechanism mismatch,
 // "bad_handshake" when the client hung up first.
-double PlaintextRefusals(int http_port, const std::string& metric) {
-  return RefusedMetric(http_port, metric, "plaintext") +
-         RefusedMetric(http_port, metric, "bad_handshake");
+double PlaintextRefusals(int http_port, const std::string& metric, const std::string& endpoint) {
+  return RefusedMetric(http_port, metric, endpoint, "plaintext") +
+         RefusedMetric(http_port, metric, endpoint, "bad_handshake");
 }
 
 TEST_F(SecurePipelineTest, PlaintextAndUnknownKeyPublishersGetNothingAndAreCounted) {
@@ -132,7 +207,7 @@ TEST_F(SecurePipelineTest, PlaintextAndUnknownKeyPublishersGetNothingAndAreCount
   EXPECT_TRUE(
       // A slow server may see the plaintext client hang up (EPIPE) before it can tell the
       // mechanism apart: that refusal is counted as bad_handshake.
-      WaitFor([&] { return PlaintextRefusals(ingest_http(), kIngestRefused) >= 1; },
+      WaitFor([&] { return PlaintextRefusals(ingest_http(), kIngestRefused, "publish") >= 1; },
               absl::Seconds(10)));
 
   // A well-formed CURVE client whose key is not allow-listed: refused by ZAP.
@@ -141,9 +216,9 @@ TEST_F(SecurePipelineTest, PlaintextAndUnknownKeyPublishersGetNothingAndAreCount
   ASSERT_THAT(curve::SecureClient(mallory, Keys("mallory"), Keys("ingest").public_key), IsOk());
   ASSERT_THAT(Connect(mallory, pipeline_.publish_endpoint()), IsOk());
   ASSERT_THAT(SendProto(mallory, request), IsOk());
-  EXPECT_TRUE(
-      WaitFor([&] { return RefusedMetric(ingest_http(), kIngestRefused, "unknown_key") >= 1; },
-              absl::Seconds(10)));
+  EXPECT_TRUE(WaitFor(
+      [&] { return RefusedMetric(ingest_http(), kIngestRefused, "publish", "unknown_key") >= 1; },
+      absl::Seconds(10)));
   std::vector<zmq::pollitem_t> items = {{mallory.handle(), 0, ZMQ_POLLIN, 0}};
   EXPECT_EQ(ReadyCount(items, absl::Milliseconds(500)), 0);
 
@@ -185,8 +260,8 @@ TEST_F(SecurePipelineTest, PlaintextAndUnknownKeySubscribersSeeNothingAndAreCoun
   zmq::socket_t alice = subscriber(&alice_keys);
   EXPECT_TRUE(WaitFor(
       [&] {
-        return PlaintextRefusals(sink_http(), kSinkRefused) >= 1 &&
-               RefusedMetric(sink_http(), kSinkRefused, "unknown_key") >= 1;
+        return PlaintextRefusals(sink_http(), kSinkRefused, "stream") >= 1 &&
+               RefusedMetric(sink_http(), kSinkRefused, "stream", "unknown_key") >= 1;
       },
       absl::Seconds(10)));
 
@@ -211,6 +286,125 @@ TEST_F(SecurePipelineTest, PlaintextAndUnknownKeySubscribersSeeNothingAndAreCoun
   EXPECT_EQ(ReadyCount(items, absl::Milliseconds(500)), 0);
 }
 
+// Sink's input admits only stage keys: a plaintext PUSH, a CURVE client with an unknown key and
+// one with a client's (alice's) key cannot inject a Delivery, which would be stored and streamed
+// without validation. The forged articles reach neither the stream nor history.
+TEST_F(SecurePipelineTest, ForgedDeliveriesToSinkInputAreRefusedAndNeverStoredOrStreamed) {
+  zmq::context_t context(1);
+  const curve::KeyPair alice = Keys("alice");
+  const curve::KeyPair mallory = Keys("mallory");
+  zmq::socket_t stream =
+      Client(context, zmq::socket_type::sub, pipeline_.stream_endpoint(), &alice, "sink");
+  ASSERT_THAT(AddSubscription(stream, ""), IsOk());
+
+  const std::string input = Internal(topology::Endpoint::kSinkInput);
+  std::vector<zmq::socket_t> forgers;
+  forgers.push_back(Client(context, zmq::socket_type::push, input, nullptr, ""));
+  forgers.push_back(Client(context, zmq::socket_type::push, input, &mallory, "sink"));
+  forgers.push_back(Client(context, zmq::socket_type::push, input, &alice, "sink"));
+  for (size_t i = 0; i < forgers.size(); ++i) {
+    v1::Delivery forged;
+    forged.set_journal_seq(1);
+    *forged.mutable_tagged()->mutable_article() = MakeArticle(absl::StrCat("forged-", i));
+    ASSERT_THAT(SendProto(forgers[i], forged, /*dont_wait=*/true), IsOk());
+  }
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return PlaintextRefusals(sink_http(), kSinkRefused, "input") >= 1 &&
+               RefusedMetric(sink_http(), kSinkRefused, "input", "unknown_key") >= 2;
+      },
+      absl::Seconds(10)))
+      << pipeline_.Logs();
+
+  // The real pipeline still delivers; by the time a real article is streamed and stored, none of
+  // the forged ones has been.
+  std::set<std::string> streamed;
+  ASSERT_TRUE(PublishAndSee(context, stream, "real-after-forgery", streamed)) << pipeline_.Logs();
+  const std::set<std::string> stored = HistoryIds(context);
+  EXPECT_EQ(stored.count("real-after-forgery"), 1);
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = absl::StrCat("forged-", i);
+    EXPECT_EQ(streamed.count(id), 0) << id << " was streamed";
+    EXPECT_EQ(stored.count(id), 0) << id << " was stored";
+  }
+}
+
+// Ingest's commit endpoint admits only stage keys: a forged CommitAck (which would make ingest
+// forget an accepted article) from a plaintext PUSH or an unknown key is refused and counted,
+// and the article it names is still delivered.
+TEST_F(SecurePipelineTest, ForgedCommitAcksAreRefusedAndTheArticleIsStillDelivered) {
+  zmq::context_t context(1);
+  const curve::KeyPair alice = Keys("alice");
+  const curve::KeyPair mallory = Keys("mallory");
+  const std::string commit = Internal(topology::Endpoint::kCommit);
+  std::vector<zmq::socket_t> forgers;
+  forgers.push_back(Client(context, zmq::socket_type::push, commit, nullptr, ""));
+  forgers.push_back(Client(context, zmq::socket_type::push, commit, &mallory, "ingest"));
+  forgers.push_back(Client(context, zmq::socket_type::push, commit, &alice, "ingest"));
+  v1::CommitAck forged;
+  for (uint64_t seq = 1; seq <= 10; ++seq) {
+    v1::CommitAck::Committed* committed = forged.add_committed();
+    committed->set_journal_seq(seq);
+    committed->set_article_id("acked-but-never-stored");
+  }
+  for (zmq::socket_t& forger : forgers) {
+    ASSERT_THAT(SendProto(forger, forged, /*dont_wait=*/true), IsOk());
+  }
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return PlaintextRefusals(ingest_http(), kIngestRefused, "commit") >= 1 &&
+               RefusedMetric(ingest_http(), kIngestRefused, "commit", "unknown_key") >= 2;
+      },
+      absl::Seconds(10)))
+      << pipeline_.Logs();
+
+  zmq::socket_t stream =
+      Client(context, zmq::socket_type::sub, pipeline_.stream_endpoint(), &alice, "sink");
+  ASSERT_THAT(AddSubscription(stream, ""), IsOk());
+  std::set<std::string> streamed;
+  ASSERT_TRUE(PublishAndSee(context, stream, "acked-but-never-stored", streamed))
+      << pipeline_.Logs();
+  EXPECT_EQ(HistoryIds(context).count("acked-but-never-stored"), 1);
+}
+
+// Ingest's work endpoint admits only stage keys: a rogue worker (plaintext, an unknown key, a
+// client's key) that grants credit is refused, counted and handed no article, while the real
+// worker takes them all.
+TEST_F(SecurePipelineTest, RogueWorkersAreRefusedAndGetNoArticles) {
+  zmq::context_t context(1);
+  const curve::KeyPair alice = Keys("alice");
+  const curve::KeyPair mallory = Keys("mallory");
+  const std::string work = Internal(topology::Endpoint::kWork);
+  std::vector<zmq::socket_t> rogues;
+  rogues.push_back(Client(context, zmq::socket_type::dealer, work, nullptr, ""));
+  rogues.push_back(Client(context, zmq::socket_type::dealer, work, &mallory, "ingest"));
+  rogues.push_back(Client(context, zmq::socket_type::dealer, work, &alice, "ingest"));
+  v1::WorkerMessage credit;
+  credit.mutable_credit()->set_credit(1000);
+  for (zmq::socket_t& rogue : rogues) {
+    ASSERT_THAT(SendProto(rogue, credit, /*dont_wait=*/true), IsOk());
+  }
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return PlaintextRefusals(ingest_http(), kIngestRefused, "work") >= 1 &&
+               RefusedMetric(ingest_http(), kIngestRefused, "work", "unknown_key") >= 2;
+      },
+      absl::Seconds(10)))
+      << pipeline_.Logs();
+
+  zmq::socket_t stream =
+      Client(context, zmq::socket_type::sub, pipeline_.stream_endpoint(), &alice, "sink");
+  ASSERT_THAT(AddSubscription(stream, ""), IsOk());
+  std::set<std::string> streamed;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(PublishAndSee(context, stream, absl::StrCat("work-", i), streamed))
+        << pipeline_.Logs();
+  }
+  std::vector<zmq::pollitem_t> items;
+  for (zmq::socket_t& rogue : rogues) items.push_back({rogue.handle(), 0, ZMQ_POLLIN, 0});
+  EXPECT_EQ(ReadyCount(items, absl::Milliseconds(200)), 0) << "a rogue worker got a message";
+}
+
 TEST(CurveConfigE2eTest, HalfACurveConfigurationOrABadKeyFileExitsWithAHint) {
   Pipeline pipeline;
   const std::string keys = pipeline.dir() + "/keys";
@@ -225,12 +419,36 @@ TEST(CurveConfigE2eTest, HalfACurveConfigurationOrABadKeyFileExitsWithAHint) {
 
   // The public key file is not a server key: the secret is missing.
   std::ofstream(keys + "/allowed") << ReadFile(keys + "/server.pub");
-  pipeline.StartIngest(
-      {"--curve_secret_key_file=" + keys + "/server.pub", "--curve_allow=" + keys + "/allowed"});
+  pipeline.StartIngest({"--curve_secret_key_file=" + keys + "/server.pub",
+                        "--curve_allow=" + keys + "/allowed",
+                        "--curve_stage_allow=" + keys + "/allowed"});
   status = pipeline.process("ingest").Wait(absl::Seconds(20));
   ASSERT_THAT(status, IsOk());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1);
   EXPECT_THAT(ReadFile(log), HasSubstr("holds no secret key"));
+
+  // Keys secure every hop: the internal allow-list and the peers' server keys are required too.
+  std::remove(log.c_str());  // the log is appended to: keep only this run's lines
+  pipeline.StartIngest(
+      {"--curve_secret_key_file=" + keys + "/server.key", "--curve_allow=" + keys + "/allowed"});
+  status = pipeline.process("ingest").Wait(absl::Seconds(20));
+  ASSERT_THAT(status, IsOk());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1);
+  EXPECT_THAT(ReadFile(log), HasSubstr("--curve_stage_allow"));
+  pipeline.StartSink({"--curve_secret_key_file=" + keys + "/server.key",
+                      "--curve_allow=" + keys + "/allowed",
+                      "--curve_stage_allow=" + keys + "/allowed"});
+  status = pipeline.process("sink").Wait(absl::Seconds(20));
+  ASSERT_THAT(status, IsOk());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1);
+  EXPECT_THAT(ReadFile(pipeline.dir() + "/logs/sink.log"), HasSubstr("--curve_ingest_server_key"));
+  pipeline.StartWorker(0, {"--curve_secret_key_file=" + keys + "/server.key",
+                           "--curve_ingest_server_key=" + keys + "/server.pub"});
+  status = pipeline.process("classify-0").Wait(absl::Seconds(20));
+  ASSERT_THAT(status, IsOk());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1);
+  EXPECT_THAT(ReadFile(pipeline.dir() + "/logs/classify-0.log"),
+              HasSubstr("--curve_sink_server_key"));
 }
 
 // A client socket of `type` with a monitor that reports its disconnection.
