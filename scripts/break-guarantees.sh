@@ -66,6 +66,11 @@ breaks=(
   # common/zap_authenticator.cc
   "zap-allows-unknown-keys|bin/topicwire_common_test bin/topicwire_e2e_test|^((ZapHandlerTest|CurveServerTest|SecurePipelineTest)\..*)$"
   "world-readable-key-used|bin/topicwire_common_test|^CurveKeysTest\.SecretKeyFileOtherUsersCanReadIsRefused$"
+  # CURVE on every hop: the stages' socket setup and common/zap_authenticator.cc's allow-lists
+  "internal-hop-plaintext|bin/topicwire_e2e_test|^SecurePipelineTest\.ForgedDeliveriesToSinkInputAreRefusedAndNeverStoredOrStreamed$"
+  "commit-hop-plaintext|bin/topicwire_e2e_test|^SecurePipelineTest\.ForgedCommitAcksAreRefusedAndTheArticleIsStillDelivered$"
+  "internal-hop-admits-clients|bin/topicwire_common_test bin/topicwire_e2e_test|^(ZapDomainTest\..*|SecurePipelineTest\.(ForgedDeliveriesToSinkInputAreRefusedAndNeverStoredOrStreamed|ForgedCommitAcksAreRefusedAndTheArticleIsStillDelivered|RogueWorkersAreRefusedAndGetNoArticles))$"
+  "allow-list-not-reloaded|bin/topicwire_common_test|^AllowListReloadTest\.RevokedKeyIsRefusedWithoutARestartAndABadFileKeepsTheOldList$"
   # common/zmq_channel.cc
   "socket-cap-removed|bin/topicwire_e2e_test|^SocketCapE2eTest\..*$"
   # Slow-subscriber gap counting (cli/subscribe.cc, sink/history_service.cc)
