@@ -13,6 +13,9 @@ absl::StatusOr<v1::AdminReply> AskIngestAdmin(zmq::context_t& context,
                                               const v1::AdminRequest& request) {
   zmq::socket_t socket(context, zmq::socket_type::dealer);
   if (absl::Status status = ConfigureSocket(socket, 0); !status.ok()) return status;
+  if (absl::Status status = curve::ApplyClientOptions(socket, options.curve); !status.ok()) {
+    return status;
+  }
   if (absl::Status status = Connect(socket, options.admin_endpoint); !status.ok()) return status;
   if (absl::Status status = SendProto(socket, request); !status.ok()) return status;
   std::vector<zmq::pollitem_t> items = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
@@ -64,12 +67,15 @@ const CommandSpec& DeadLettersSpec() {
           "mapping per line); 'replay ID...' or 'replay --all' sends them through the\n"
           "pipeline again with a fresh attempt budget. Exit 0 on success, 1 when a replayed\n"
           "id is not a dead letter, 2 on bad arguments or no answer from ingest.",
-      .flags = {
-          {"admin", "ENDPOINT", "tcp://127.0.0.1:7409", "ingest's admin endpoint"},
-          {"format", "json|text", "text", "list: json or one short line per dead letter"},
-          {"all", "", "false", "replay: every dead letter", true},
-          {"timeout", "SECONDS", "5", "Give up when ingest does not answer for this long"},
-      }};
+      .flags = WithCurveClientFlags(
+          {
+              {"admin", "ENDPOINT", "tcp://127.0.0.1:7409", "ingest's admin endpoint"},
+              {"format", "json|text", "text", "list: json or one short line per dead letter"},
+              {"all", "", "false", "replay: every dead letter", true},
+              {"timeout", "SECONDS", "5", "Give up when ingest does not answer for this long"},
+          },
+          "ingest's CURVE public key (or its .pub file) when its admin endpoint is secured; "
+          "with --curve-key, whose public key must be in ingest's --curve_admin_allow")};
   return *spec;
 }
 
@@ -81,6 +87,9 @@ int RunDeadLettersCommand(const ParsedArgs& args, CommandIo& io) {
   }
   DeadLettersOptions options;
   options.admin_endpoint = args.Get("admin");
+  absl::StatusOr<curve::ClientOptions> curve = CurveClientOptions(args);
+  if (!curve.ok()) return fail(curve.status());
+  options.curve = *std::move(curve);
   absl::StatusOr<absl::Duration> timeout = args.GetSeconds("timeout");
   absl::StatusOr<OutputFormat> format = ParseOutputFormat(args.Get("format"));
   absl::StatusOr<bool> all = args.GetBool("all");

@@ -12,6 +12,7 @@
 #include "cli/command.h"
 #include "cli/command_line.h"
 #include "cli/output.h"
+#include "common/curve_keys.h"
 #include "proto/admin.pb.h"
 #include "zmq.hpp"
 
@@ -22,6 +23,8 @@ struct DeadLettersOptions {
   std::string admin_endpoint = "tcp://127.0.0.1:7409";
   // How long to wait for ingest's answer.
   absl::Duration timeout = absl::Seconds(5);
+  // CurveZMQ keys when ingest's admin endpoint is secured; disabled (plaintext) by default.
+  curve::ClientOptions curve{};
 };
 
 // Sends one AdminRequest and returns the reply; kUnavailable when ingest does not answer within

@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <optional>
 #include <system_error>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "common/curve_keys.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/supervisor.h"
@@ -21,6 +24,11 @@ namespace topicwire::cli {
 namespace {
 
 using topology::Endpoint;
+
+// DIR/NAME, where `up --curve-dir DIR` keeps its keys and allow-lists.
+std::string CurveFile(const std::string& dir, const std::string& name) {
+  return (std::filesystem::path(dir) / name).string();
+}
 
 topology::PortPlan Ports(const UpOptions& options) {
   return topology::PortPlan(options.base_port, options.workers);
@@ -64,6 +72,9 @@ const CommandSpec kUp = {
         {"log-level", "LEVEL", "info", "--log_level for every stage"},
         {"http", "", "true", "Serve /healthz /readyz /metrics on ports P+6 and up", true},
         {"stop-timeout", "SECONDS", "10", "How long a stage may take to stop before SIGKILL"},
+        {"curve-dir", "DIR", "",
+         "Run every hop with CurveZMQ, keys and allow-lists in DIR (generated when missing; "
+         "clients use DIR/client); \"\": plaintext"},
     }};
 
 int RunUpCommand(const ParsedArgs& args, CommandIo& io) {
@@ -74,6 +85,7 @@ int RunUpCommand(const ParsedArgs& args, CommandIo& io) {
   options.bin_dir = args.Get("bin-dir");
   options.taxonomy = args.Get("taxonomy");
   options.log_level = args.Get("log-level");
+  options.curve_dir = args.Get("curve-dir");
   absl::StatusOr<int64_t> workers = args.GetInt("workers");
   absl::StatusOr<int64_t> base_port = args.GetInt("base-port");
   absl::StatusOr<bool> http = args.GetBool("http");
@@ -119,7 +131,63 @@ std::vector<topology::StageCommand> PlanStages(const UpOptions& options,
                                  .http = options.http,
                                  .log_level = options.log_level};
   if (!options.taxonomy.empty()) launch.classify_flags.push_back("--taxonomy=" + options.taxonomy);
+  if (!options.curve_dir.empty()) {
+    const auto file = [&](const std::string& name) { return CurveFile(options.curve_dir, name); };
+    launch.ingest_flags = {"--curve_secret_key_file=" + file("ingest.key"),
+                           "--curve_allow=" + file("clients.allow"),
+                           "--curve_stage_allow=" + file("ingest-stages.allow"),
+                           "--curve_admin_allow=" + file("admins.allow")};
+    launch.sink_flags = {"--curve_secret_key_file=" + file("sink.key"),
+                         "--curve_allow=" + file("clients.allow"),
+                         "--curve_stage_allow=" + file("sink-stages.allow"),
+                         "--curve_ingest_server_key=" + file("ingest.pub")};
+    for (const std::string& flag : {"--curve_secret_key_file=" + file("classify.key"),
+                                    "--curve_ingest_server_key=" + file("ingest.pub"),
+                                    "--curve_sink_server_key=" + file("sink.pub")}) {
+      launch.classify_flags.push_back(flag);
+    }
+  }
   return topology::PipelineCommands(launch);
+}
+
+absl::Status PrepareCurveDir(const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", error.message()));
+  }
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, error);
+  std::map<std::string, std::string> public_keys;
+  for (const char* name : {"ingest", "sink", "classify", "client"}) {
+    const std::string prefix = CurveFile(dir, name);
+    if (!std::filesystem::exists(prefix + ".key")) {
+      ASSIGN_OR_RETURN(const curve::KeyPair keys, curve::GenerateKeyPair());
+      RETURN_IF_ERROR(curve::WriteKeyFiles(prefix, keys));
+    }
+    ASSIGN_OR_RETURN(const curve::KeyPair keys, curve::ReadKeyFile(prefix + ".key"));
+    const std::string pub_line = absl::StrCat("public-key = \"", keys.public_key, "\"\n");
+    if (!std::filesystem::exists(prefix + ".pub")) std::ofstream(prefix + ".pub") << pub_line;
+    public_keys[name] = absl::StrCat("# ", name, "\n", pub_line);
+  }
+  const std::pair<const char*, std::string> allow_lists[] = {
+      {"clients.allow", absl::StrCat("# client keys admitted on publish, stream and history\n",
+                                     public_keys["client"])},
+      {"admins.allow",
+       absl::StrCat("# keys admitted on ingest's admin endpoint\n", public_keys["client"])},
+      {"ingest-stages.allow", absl::StrCat("# stage keys admitted on ingest's work and commit\n",
+                                           public_keys["classify"], public_keys["sink"])},
+      {"sink-stages.allow",
+       absl::StrCat("# stage keys admitted on sink's input\n", public_keys["classify"])},
+  };
+  for (const auto& [name, text] : allow_lists) {
+    const std::string path = CurveFile(dir, name);
+    if (std::filesystem::exists(path)) continue;
+    std::ofstream file(path);
+    file << text;
+    if (!file.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  }
+  return absl::OkStatus();
 }
 
 std::string DescribeEndpoints(const UpOptions& options) {
@@ -127,17 +195,30 @@ std::string DescribeEndpoints(const UpOptions& options) {
   const auto endpoint = [&](Endpoint which) {
     return topology::ConnectAddress(ports, which, options.bind_host);
   };
-  std::string text = absl::StrCat(
-      "publish    ", endpoint(Endpoint::kPublish), "   (topicwire publish --to)\n", "subscribe  ",
-      endpoint(Endpoint::kStream), "   (topicwire subscribe --from)\n", "history    ",
-      endpoint(Endpoint::kHistory), "   (topicwire subscribe --since)\n");
+  // With CURVE, the exact client flags: the server's public key and the client's key pair.
+  const auto keys = [&](const char* server) {
+    if (options.curve_dir.empty()) return std::string();
+    return absl::StrCat(" --curve-server-key ", CurveFile(options.curve_dir, server),
+                        ".pub --curve-key ", CurveFile(options.curve_dir, "client"));
+  };
+  std::string text =
+      absl::StrCat("publish    ", endpoint(Endpoint::kPublish), "   (topicwire publish --to ",
+                   endpoint(Endpoint::kPublish), keys("ingest"), ")\n", "subscribe  ",
+                   endpoint(Endpoint::kStream), "   (topicwire subscribe --from ",
+                   endpoint(Endpoint::kStream), keys("sink"), ")\n", "history    ",
+                   endpoint(Endpoint::kHistory), "   (topicwire subscribe --since)\n");
   if (options.http) {
     absl::StrAppend(&text, "metrics    ", endpoint(Endpoint::kIngestHttp),
                     "/metrics (ingest), :", ports.Port(Endpoint::kSinkHttp),
                     " (sink), :", ports.Port(Endpoint::kWorkerHttp), "+i (classify-i)\n");
   }
   absl::StrAppend(&text, "admin      ", endpoint(Endpoint::kAdmin),
-                  "   (topicwire deadletters --admin)\n");
+                  "   (topicwire deadletters --admin ", endpoint(Endpoint::kAdmin), keys("ingest"),
+                  ")\n");
+  if (!options.curve_dir.empty()) {
+    absl::StrAppend(&text, "curve      every hop uses CurveZMQ; keys in ", options.curve_dir,
+                    " (admit another client: add its .pub to clients.allow, reloaded at once)\n");
+  }
   absl::StrAppend(&text, "data       ", options.data_dir, "  (logs in ",
                   (std::filesystem::path(options.data_dir) / "logs").string(), ")\n");
   return text;
@@ -158,6 +239,7 @@ absl::Status RunUp(const UpOptions& options, int shutdown_fd, std::ostream& out)
                                               " (build it, or pass --bin-dir)"));
     }
   }
+  if (!options.curve_dir.empty()) RETURN_IF_ERROR(PrepareCurveDir(options.curve_dir));
   for (const char* sub : {"ingest", "sink", "logs"}) {
     std::error_code error;
     std::filesystem::create_directories(std::filesystem::path(options.data_dir) / sub, error);

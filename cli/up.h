@@ -34,6 +34,9 @@ struct UpOptions {
   std::string log_level = "info";
   // Serve /healthz /readyz /metrics on the HTTP ports.
   bool http = true;
+  // CurveZMQ on every hop: the stages' and a client's keys and the allow-lists live here
+  // (PrepareCurveDir); empty: everything plaintext.
+  std::string curve_dir{};
   // How long a stage may take to exit after SIGTERM before it gets SIGKILL.
   absl::Duration stop_timeout = absl::Seconds(10);
   // Restart backoff after a stage dies: starts here, doubles up to max_restart_backoff, and
@@ -41,6 +44,13 @@ struct UpOptions {
   absl::Duration restart_backoff = absl::Milliseconds(200);
   absl::Duration max_restart_backoff = absl::Seconds(5);
 };
+
+// Creates `dir` (mode 0700) with whatever of these is missing, and keeps what exists: the key
+// pairs ingest, sink, classify and client (NAME.key, NAME.pub), and the allow-lists
+// clients.allow and admins.allow (client.pub), ingest-stages.allow (classify.pub, sink.pub) and
+// sink-stages.allow (classify.pub). Add a client's .pub line to clients.allow to admit it; the
+// stages reload the allow-lists when they change.
+absl::Status PrepareCurveDir(const std::string& dir);
 
 // The stages in start order (ingest, sink, then the workers) with their full command lines.
 std::vector<topology::StageCommand> PlanStages(const UpOptions& options,

@@ -51,11 +51,11 @@ const std::vector<EndpointSpec>& Endpoints() {
       {kStream, "stream", 1, Stage::kSink, kPub, "stream_endpoint", kNoPeer, kSub, ""},
       {kHistory, "history", 2, Stage::kSink, kRouter, "history_endpoint", kNoPeer, kDealer, ""},
       {kWork, "work", 3, Stage::kIngest, kRouter, "work_endpoint", Stage::kClassify, kDealer,
-       "work_endpoint"},
+       "work_endpoint", /*loopback_only=*/false, /*internal=*/true},
       {kSinkInput, "input", 4, Stage::kSink, kPull, "input_endpoint", Stage::kClassify, kPush,
-       "sink_endpoint"},
+       "sink_endpoint", /*loopback_only=*/false, /*internal=*/true},
       {kCommit, "commit", 5, Stage::kIngest, kPull, "commit_endpoint", Stage::kSink, kPush,
-       "commit_endpoint"},
+       "commit_endpoint", /*loopback_only=*/false, /*internal=*/true},
       {kIngestHttp, "http", 6, Stage::kIngest, kHttp, "http_listen", kNoPeer, kHttp, ""},
       {kSinkHttp, "http", 7, Stage::kSink, kHttp, "http_listen", kNoPeer, kHttp, ""},
       {kPodWorkerHttp, "http", 8, Stage::kClassify, kHttp, "http_listen", kNoPeer, kHttp, ""},
@@ -104,13 +104,15 @@ std::string BindAddress(const PortPlan& plan, Endpoint endpoint, absl::string_vi
   if (spec.bind_socket == Socket::kHttp) {
     return absl::StrCat(bind_host == "*" ? "0.0.0.0" : bind_host, ":", port);
   }
-  return absl::StrCat("tcp://", spec.loopback_only ? "127.0.0.1" : bind_host, ":", port);
+  return absl::StrCat("tcp://", spec.loopback_only || spec.internal ? "127.0.0.1" : bind_host, ":",
+                      port);
 }
 
 std::string ConnectAddress(const PortPlan& plan, Endpoint endpoint, absl::string_view bind_host,
                            int worker) {
   const EndpointSpec& spec = Spec(endpoint);
-  const std::string host = spec.loopback_only ? "127.0.0.1" : ConnectHost(bind_host);
+  const std::string host =
+      spec.loopback_only || spec.internal ? "127.0.0.1" : ConnectHost(bind_host);
   return absl::StrCat(spec.bind_socket == Socket::kHttp ? "http://" : "tcp://", host, ":",
                       plan.Port(endpoint, worker));
 }

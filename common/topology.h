@@ -63,6 +63,11 @@ struct EndpointSpec {
   absl::string_view connect_flag;
   // Bound on 127.0.0.1 whatever the bind host (the admin endpoint can replay dead letters).
   bool loopback_only = false;
+  // An internal hop between stages (work, sink input, commit): no client has business there, so
+  // a pipeline on one host (`topicwire up`, bench, chaos, tests: BindAddress below) binds it on
+  // 127.0.0.1 whatever the bind host. Where the stages run on different hosts (deploy/), it is
+  // bound on every interface and guarded by CURVE and deploy/k8s's NetworkPolicy.
+  bool internal = false;
 };
 
 // Every endpoint, in port order.
@@ -97,8 +102,8 @@ class PortPlan {
 // not an address to connect to, so it becomes 127.0.0.1.
 std::string ConnectHost(absl::string_view bind_host);
 
-// What the owner binds: "tcp://HOST:PORT" (127.0.0.1 for loopback-only endpoints), or for HTTP
-// endpoints the "HOST:PORT" --http_listen takes ("*" becomes 0.0.0.0).
+// What the owner binds: "tcp://HOST:PORT" (127.0.0.1 for loopback-only and internal endpoints),
+// or for HTTP endpoints the "HOST:PORT" --http_listen takes ("*" becomes 0.0.0.0).
 std::string BindAddress(const PortPlan& plan, Endpoint endpoint, absl::string_view bind_host,
                         int worker = 0);
 // What a peer or client connects to: "tcp://HOST:PORT", or "http://HOST:PORT" for HTTP.

@@ -48,6 +48,11 @@ TEST(UpPlanTest, WildcardBindConnectsThroughLoopback) {
   UpOptions options{.bind_host = "0.0.0.0", .taxonomy = "/t.textproto", .http = false};
   std::vector<topology::StageCommand> plans = PlanStages(options, "/b");
   EXPECT_THAT(plans[0].argv, Contains("--publish_endpoint=tcp://0.0.0.0:7400"));
+  EXPECT_THAT(plans[1].argv, Contains("--stream_endpoint=tcp://0.0.0.0:7401"));
+  // The internal hops stay on loopback: only the stages use them.
+  EXPECT_THAT(plans[0].argv, Contains("--work_endpoint=tcp://127.0.0.1:7403"));
+  EXPECT_THAT(plans[0].argv, Contains("--commit_endpoint=tcp://127.0.0.1:7405"));
+  EXPECT_THAT(plans[1].argv, Contains("--input_endpoint=tcp://127.0.0.1:7404"));
   EXPECT_THAT(plans[1].argv, Contains("--commit_endpoint=tcp://127.0.0.1:7405"));
   EXPECT_THAT(plans[2].argv, Contains("--work_endpoint=tcp://127.0.0.1:7403"));
   EXPECT_THAT(plans[2].argv, Contains("--taxonomy=/t.textproto"));
@@ -55,6 +60,42 @@ TEST(UpPlanTest, WildcardBindConnectsThroughLoopback) {
     for (const std::string& arg : plan.argv) EXPECT_FALSE(absl::StartsWith(arg, "--http_listen"));
   }
   EXPECT_THAT(DescribeEndpoints(options), HasSubstr("publish    tcp://127.0.0.1:7400"));
+}
+
+TEST(UpPlanTest, CurveDirSecuresEveryStage) {
+  UpOptions options{.workers = 1, .curve_dir = "/k"};
+  std::vector<topology::StageCommand> plans = PlanStages(options, "/b");
+  EXPECT_THAT(plans[0].argv, Contains("--curve_secret_key_file=/k/ingest.key"));
+  EXPECT_THAT(plans[0].argv, Contains("--curve_stage_allow=/k/ingest-stages.allow"));
+  EXPECT_THAT(plans[0].argv, Contains("--curve_admin_allow=/k/admins.allow"));
+  EXPECT_THAT(plans[1].argv, Contains("--curve_ingest_server_key=/k/ingest.pub"));
+  EXPECT_THAT(plans[1].argv, Contains("--curve_stage_allow=/k/sink-stages.allow"));
+  EXPECT_THAT(plans[2].argv, Contains("--curve_secret_key_file=/k/classify.key"));
+  EXPECT_THAT(plans[2].argv, Contains("--curve_sink_server_key=/k/sink.pub"));
+  EXPECT_THAT(DescribeEndpoints(options),
+              HasSubstr("(topicwire publish --to tcp://127.0.0.1:7400 --curve-server-key "
+                        "/k/ingest.pub --curve-key /k/client)"));
+}
+
+TEST(UpTest, CurveDirGetsTheMissingKeysAndKeepsWhatExists) {
+  const std::string dir = topicwire::testing::MakeTempDir() + "/keys";
+  ASSERT_THAT(PrepareCurveDir(dir), IsOk());
+  struct stat info {};
+  ASSERT_EQ(stat(dir.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0700);
+  const std::string client_pub = ReadFile(dir + "/client.pub");
+  const std::string classify_pub = ReadFile(dir + "/classify.pub");
+  EXPECT_THAT(ReadFile(dir + "/clients.allow"),
+              HasSubstr(client_pub.substr(client_pub.find("public-key"))));
+  EXPECT_THAT(ReadFile(dir + "/sink-stages.allow"),
+              HasSubstr(classify_pub.substr(classify_pub.find("public-key"))));
+  EXPECT_THAT(ReadFile(dir + "/sink-stages.allow"), Not(HasSubstr("# client")));
+  // An operator's edits survive the next `up`.
+  std::ofstream(dir + "/clients.allow", std::ios::app) << "# edited\n";
+  const std::string ingest_key = ReadFile(dir + "/ingest.key");
+  ASSERT_THAT(PrepareCurveDir(dir), IsOk());
+  EXPECT_THAT(ReadFile(dir + "/clients.allow"), HasSubstr("# edited"));
+  EXPECT_EQ(ReadFile(dir + "/ingest.key"), ingest_key);
 }
 
 TEST(UpTest, MissingBinariesAreReported) {

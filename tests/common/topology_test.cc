@@ -78,6 +78,14 @@ TEST(TopologyTest, AddressesForAHostAndForTheWildcard) {
   // Dead letters can be replayed through the admin endpoint: loopback whatever the bind host.
   EXPECT_EQ(BindAddress(plan, Endpoint::kAdmin, "0.0.0.0"), "tcp://127.0.0.1:7409");
   EXPECT_EQ(BindAddress(plan, Endpoint::kSinkHttp, "*"), "0.0.0.0:7407");
+  // The internal hops between stages on one host stay on loopback whatever the bind host.
+  for (Endpoint internal : {Endpoint::kWork, Endpoint::kSinkInput, Endpoint::kCommit}) {
+    EXPECT_TRUE(Spec(internal).internal) << Spec(internal).role;
+    EXPECT_THAT(BindAddress(plan, internal, "0.0.0.0"), ::testing::StartsWith("tcp://127.0.0.1:"));
+    EXPECT_THAT(ConnectAddress(plan, internal, "10.0.0.5"),
+                ::testing::StartsWith("tcp://127.0.0.1:"));
+  }
+  EXPECT_FALSE(Spec(Endpoint::kPublish).internal);
   EXPECT_EQ(BindAddress(plan, Endpoint::kWorkerHttp, "127.0.0.1", 0), "127.0.0.1:7410");
   EXPECT_EQ(ConnectAddress(plan, Endpoint::kIngestHttp, "0.0.0.0"), "http://127.0.0.1:7406");
 }

@@ -3,6 +3,10 @@
 // forged Deliveries, CommitAcks and rogue workers refused, refusals counted in /metrics, and the
 // socket-level frame cap on every bound socket of ingest and sink.
 
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -10,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/curve_keys.h"
 #include "common/socket_monitor.h"
 #include "common/subprocess.h"
@@ -449,6 +455,87 @@ TEST(CurveConfigE2eTest, HalfACurveConfigurationOrABadKeyFileExitsWithAHint) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1);
   EXPECT_THAT(ReadFile(pipeline.dir() + "/logs/classify-0.log"),
               HasSubstr("--curve_sink_server_key"));
+}
+
+// The words of the command `up` printed in parentheses on the line starting with `role`; empty
+// when there is no such line.
+std::vector<std::string> PrintedCommand(const std::string& up_output, const std::string& role) {
+  for (absl::string_view line : absl::StrSplit(up_output, '\n')) {
+    if (!absl::StartsWith(line, role + " ")) continue;
+    const size_t open = line.find("(topicwire ");
+    const size_t close = line.rfind(')');
+    if (open == absl::string_view::npos || close == absl::string_view::npos) return {};
+    return absl::StrSplit(line.substr(open + 11, close - open - 11), ' ', absl::SkipEmpty());
+  }
+  return {};
+}
+
+// `topicwire up --curve-dir DIR` generates every key, secures every hop, and the client lines it
+// prints work as printed; a client without the keys gets nothing.
+TEST(UpCurveDirE2eTest, EveryHopIsSecuredAndThePrintedClientCommandsWork) {
+  const std::string dir = testing::MakeTempDir();
+  const std::string keys = dir + "/keys";
+  const int port = RandomFreePortRange(12);
+  std::vector<std::string> argv = {testing::BinDir() + "/topicwire",
+                                   "up",
+                                   "--data-dir",
+                                   dir + "/data",
+                                   "--base-port",
+                                   absl::StrCat(port),
+                                   "--workers",
+                                   "1",
+                                   "--bin-dir",
+                                   testing::BinDir(),
+                                   "--curve-dir",
+                                   keys};
+  const std::string out = dir + "/up.out";
+  std::string command = "exec";
+  for (const std::string& arg : argv) absl::StrAppend(&command, " '", arg, "'");
+  absl::StatusOr<Subprocess> up =
+      Subprocess::Start({"/bin/sh", "-c", absl::StrCat(command, " >'", out, "' 2>&1")});
+  ASSERT_THAT(up, IsOk());
+  ASSERT_TRUE(
+      WaitFor([&] { return absl::StrContains(ReadFile(out), "curve "); }, absl::Seconds(20)))
+      << ReadFile(out);
+  const std::string printed = ReadFile(out);
+  for (const char* name : {"ingest", "sink", "classify", "client"}) {
+    struct stat info {};
+    ASSERT_EQ(stat(absl::StrCat(keys, "/", name, ".key").c_str(), &info), 0) << name;
+    EXPECT_EQ(info.st_mode & 0777, 0600) << name;
+  }
+
+  std::vector<std::string> publish = PrintedCommand(printed, "publish");
+  ASSERT_THAT(publish, Contains("--curve-server-key")) << printed;
+  const std::string article = dir + "/a.json";
+  std::ofstream(article) << "{\"id\": \"up-curve-1\", \"title\": \"Quantum computing\"}\n";
+  publish.insert(publish.end(), {"--timeout", "30", article});
+  EXPECT_EQ(RunCli(publish, dir + "/publish.log"), 0) << ReadFile(dir + "/publish.log");
+
+  std::vector<std::string> subscribe = PrintedCommand(printed, "subscribe");
+  subscribe.insert(subscribe.end(), {"--since", "0", "--count", "1", "--timeout", "30"});
+  EXPECT_EQ(RunCli(subscribe, dir + "/subscribe.log"), 0) << ReadFile(dir + "/subscribe.log");
+  EXPECT_THAT(ReadFile(dir + "/subscribe.log"), HasSubstr("up-curve-1"));
+
+  std::vector<std::string> admin = PrintedCommand(printed, "admin");
+  ASSERT_THAT(admin, Contains("--curve-key")) << printed;
+  admin.insert(admin.begin() + 1, "list");
+  EXPECT_EQ(RunCli(admin, dir + "/admin.log"), 0) << ReadFile(dir + "/admin.log");
+  // Without the keys: no answer from the admin endpoint, nothing accepted by ingest.
+  EXPECT_NE(RunCli({"deadletters", "list", "--admin", absl::StrCat("tcp://127.0.0.1:", port + 9),
+                    "--timeout", "1"},
+                   dir + "/admin-plain.log"),
+            0);
+  zmq::context_t context(1);
+  v1::PublishRequest request;
+  *request.add_articles() = MakeArticle("up-curve-plaintext");
+  EXPECT_THAT(
+      PublishOnce(context, absl::StrCat("tcp://127.0.0.1:", port), request, absl::Seconds(1)),
+      StatusIs(absl::StatusCode::kDeadlineExceeded));
+
+  up->Signal(SIGTERM);
+  absl::StatusOr<int> status = up->Wait(absl::Seconds(40));
+  ASSERT_THAT(status, IsOk());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << ReadFile(out);
 }
 
 // A client socket of `type` with a monitor that reports its disconnection.
