@@ -411,6 +411,49 @@ TEST_F(SecurePipelineTest, RogueWorkersAreRefusedAndGetNoArticles) {
   EXPECT_EQ(ReadyCount(items, absl::Milliseconds(200)), 0) << "a rogue worker got a message";
 }
 
+// Revoking a key needs no restart: after the allow-list file changes (and SIGHUP, which must
+// reload, not kill), a new connection with the revoked key is refused, and the stage keeps
+// serving the keys still listed.
+TEST_F(SecurePipelineTest, RevokedClientKeyIsRefusedWithoutARestart) {
+  zmq::context_t context(1);
+  v1::PublishRequest request;
+  *request.add_articles() = MakeArticle("before-revocation");
+  const curve::KeyPair alice = Keys("alice");
+  {
+    zmq::socket_t publisher =
+        Client(context, zmq::socket_type::dealer, pipeline_.publish_endpoint(), &alice, "ingest");
+    ASSERT_THAT(SendProto(publisher, request), IsOk());
+    std::vector<zmq::pollitem_t> items = {{publisher.handle(), 0, ZMQ_POLLIN, 0}};
+    ASSERT_EQ(ReadyCount(items, absl::Seconds(20)), 1);
+  }
+  // Mallory replaces alice in the list: written beside it and renamed over it, as editors do.
+  std::ofstream(keys_ + "/allowed.new") << ReadFile(keys_ + "/mallory.pub");
+  ASSERT_EQ(std::rename((keys_ + "/allowed.new").c_str(), (keys_ + "/allowed").c_str()), 0);
+  pipeline_.process("ingest").Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        zmq::socket_t publisher = Client(context, zmq::socket_type::dealer,
+                                         pipeline_.publish_endpoint(), &alice, "ingest");
+        EXPECT_THAT(SendProto(publisher, request), IsOk());
+        std::vector<zmq::pollitem_t> items = {{publisher.handle(), 0, ZMQ_POLLIN, 0}};
+        return ReadyCount(items, absl::Milliseconds(500)) == 0;
+      },
+      absl::Seconds(10)))
+      << "alice is still admitted";
+  EXPECT_GE(RefusedMetric(ingest_http(), kIngestRefused, "publish", "unknown_key"), 1);
+  EXPECT_TRUE(pipeline_.process("ingest").running()) << "SIGHUP must reload, not stop ingest";
+  const curve::KeyPair mallory = Keys("mallory");
+  zmq::socket_t publisher =
+      Client(context, zmq::socket_type::dealer, pipeline_.publish_endpoint(), &mallory, "ingest");
+  *request.mutable_articles(0) = MakeArticle("after-revocation");
+  ASSERT_THAT(SendProto(publisher, request), IsOk());
+  std::vector<zmq::pollitem_t> items = {{publisher.handle(), 0, ZMQ_POLLIN, 0}};
+  EXPECT_EQ(ReadyCount(items, absl::Seconds(20)), 1) << "the newly listed key is not admitted";
+  EXPECT_GE(
+      MetricSample(ingest_http(), "topicwire_ingest_auth_allow_list_reloads_total{result=\"ok\"}"),
+      1);
+}
+
 TEST(CurveConfigE2eTest, HalfACurveConfigurationOrABadKeyFileExitsWithAHint) {
   Pipeline pipeline;
   const std::string keys = pipeline.dir() + "/keys";
