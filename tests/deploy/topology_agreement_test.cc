@@ -307,5 +307,86 @@ TEST(TopologyAgreementTest, KubernetesManifestsAgree) {
   EXPECT_EQ(connects, 3) << "work_endpoint, sink_endpoint, commit_endpoint";
 }
 
+// deploy/k8s/networkpolicy.yaml: each stage's pods admit on an internal hop only the pods of
+// the stage that connects to it, and every other port a stage binds from anyone; every pod
+// selector names a Deployment's pod label.
+TEST(TopologyAgreementTest, NetworkPolicyAdmitsOnlyThePeerToEachInternalHop) {
+  struct Rule {
+    std::optional<Stage> from{};  // nullopt: any source
+    std::set<int> ports{};
+  };
+  std::map<Stage, std::vector<Rule>> rules;
+  const std::regex target(
+      R"(^  podSelector: \{matchLabels: \{app\.kubernetes\.io/name: ([a-z]+)\}\})");
+  const std::regex from(
+      R"(^    - from: \[\{podSelector: \{matchLabels: \{app\.kubernetes\.io/name: ([a-z]+)\}\}\}\])");
+  const std::regex ports(R"(^    (?:- |  )ports: \[(.*)\])");
+  const std::regex port(R"(\{protocol: TCP, port: (\d+)\})");
+  std::optional<Stage> current;
+  std::optional<Stage> pending_from;
+  for (absl::string_view piece :
+       absl::StrSplit(ReadSource("deploy/k8s/networkpolicy.yaml"), '\n')) {
+    const std::string line(piece);
+    std::smatch match;
+    if (std::regex_search(line, match, target)) {
+      current = StageNamed(match[1].str());
+      ASSERT_TRUE(current.has_value()) << line;
+      pending_from.reset();
+    } else if (std::regex_search(line, match, from)) {
+      pending_from = StageNamed(match[1].str());
+      ASSERT_TRUE(pending_from.has_value()) << line;
+    } else if (std::regex_search(line, match, ports)) {
+      ASSERT_TRUE(current.has_value()) << "a rule before any podSelector: " << line;
+      Rule rule{.from = absl::StartsWith(line, "    - ports") ? std::nullopt : pending_from};
+      const std::string list = match[1].str();
+      for (std::sregex_iterator it(list.begin(), list.end(), port), end; it != end; ++it) {
+        rule.ports.insert(std::stoi((*it)[1].str()));
+      }
+      rules[*current].push_back(rule);
+      pending_from.reset();
+    }
+  }
+  // The selected labels are the Deployments' pod labels.
+  for (Stage stage : {Stage::kIngest, Stage::kSink, Stage::kClassify}) {
+    EXPECT_TRUE(rules.count(stage)) << "no NetworkPolicy selects " << StageBinary(stage);
+    EXPECT_THAT(ReadSource(absl::StrCat("deploy/k8s/", StageBinary(stage), ".yaml")),
+                ::testing::HasSubstr(absl::StrCat(
+                    "      labels:\n        app.kubernetes.io/name: ", StageBinary(stage), "\n")))
+        << "the " << StageBinary(stage) << " Deployment's pods do not carry its name label";
+  }
+  int internal = 0;
+  for (const EndpointSpec& spec : Endpoints()) {
+    if (spec.loopback_only || spec.endpoint == Endpoint::kWorkerHttp) continue;
+    if (spec.bind_socket == Socket::kHttp && spec.endpoint != HttpOf(spec.owner)) continue;
+    const int number = kDefaultPorts.Port(spec.endpoint);
+    std::set<std::optional<Stage>> admitted;
+    for (const Rule& rule : rules[spec.owner]) {
+      if (rule.ports.count(number)) admitted.insert(rule.from);
+    }
+    if (spec.internal) {
+      ++internal;
+      EXPECT_EQ(admitted, (std::set<std::optional<Stage>>{spec.peer}))
+          << spec.role << " (port " << number << ") must admit exactly " << StageBinary(*spec.peer);
+    } else {
+      EXPECT_EQ(admitted, (std::set<std::optional<Stage>>{std::nullopt}))
+          << spec.role << " (port " << number << ") must be open to any source";
+    }
+  }
+  EXPECT_EQ(internal, 3);
+  // No rule opens a port its stage does not bind.
+  for (const auto& [stage, stage_rules] : rules) {
+    for (const Rule& rule : stage_rules) {
+      for (int number : rule.ports) {
+        bool bound = false;
+        for (const EndpointSpec& spec : Endpoints()) {
+          bound |= spec.owner == stage && spec.endpoint != Endpoint::kWorkerHttp &&
+                   kDefaultPorts.Port(spec.endpoint) == number;
+        }
+        EXPECT_TRUE(bound) << StageBinary(stage) << " does not bind port " << number;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace topicwire::topology
