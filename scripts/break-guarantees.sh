@@ -70,6 +70,7 @@ breaks=(
   "internal-hop-plaintext|bin/topicwire_e2e_test|^SecurePipelineTest\.ForgedDeliveriesToSinkInputAreRefusedAndNeverStoredOrStreamed$"
   "commit-hop-plaintext|bin/topicwire_e2e_test|^SecurePipelineTest\.ForgedCommitAcksAreRefusedAndTheArticleIsStillDelivered$"
   "internal-hop-admits-clients|bin/topicwire_common_test bin/topicwire_e2e_test|^(ZapDomainTest\..*|SecurePipelineTest\.(ForgedDeliveriesToSinkInputAreRefusedAndNeverStoredOrStreamed|ForgedCommitAcksAreRefusedAndTheArticleIsStillDelivered|RogueWorkersAreRefusedAndGetNoArticles))$"
+  "networkpolicy-internal-open|bin/topicwire_deploy_test|^TopologyAgreementTest\.NetworkPolicyAdmitsOnlyThePeerToEachInternalHop$"
   "allow-list-not-reloaded|bin/topicwire_common_test bin/topicwire_e2e_test|^(AllowListReloadTest\..*|SecurePipelineTest\.RevokedClientKeyIsRefusedWithoutARestart)$"
   # common/zmq_channel.cc
   "socket-cap-removed|bin/topicwire_e2e_test|^SocketCapE2eTest\..*$"
