@@ -26,6 +26,9 @@ readonly network="tw-e2e-net"
 readonly compose_project="tw-e2e-compose"
 readonly articles="${TOPICWIRE_E2E_ARTICLES:-300}"
 work="$(mktemp -d /tmp/topicwire-container-e2e.XXXXXX)"
+# The CLI's CURVE flags towards ingest and sink; empty: plaintext (test_kube sets them).
+curve_to_ingest=()
+curve_to_sink=()
 readonly work
 started_at=$SECONDS
 
@@ -135,6 +138,7 @@ teardown_kube() {
   podman volume rm -f "${prefix}ingest-data" "${prefix}sink-data" "${prefix}topicwire-taxonomy" \
     >/dev/null 2>&1
   podman network rm -f "$network" >/dev/null 2>&1
+  podman secret rm "${prefix}topicwire-curve" >/dev/null 2>&1
   return 0
 }
 
@@ -207,7 +211,7 @@ run_traffic() {
 
   # --since 0 replays history first, so nothing published before the SUB socket joined is lost.
   "$cli" subscribe --from "$stream" --history "$history" --since 0 --format json \
-    >"$got" 2>"$work/subscribe.err" &
+    "${curve_to_sink[@]}" >"$got" 2>"$work/subscribe.err" &
   subscriber_pid=$!
   # The feed goes out in chunks of 10 with a short pause between them, so the stream lasts
   # several seconds and a worker can be taken out while it flows.
@@ -215,7 +219,7 @@ run_traffic() {
   split -l 10 -d -a 4 "$feed" "$work/chunk."
   (
     for chunk in "$work"/chunk.*; do
-      "$cli" publish --to "$publish" --timeout 60 "$chunk" >>"$work/publish.out" 2>>"$work/publish.err"
+      "$cli" publish --to "$publish" --timeout 60 "${curve_to_ingest[@]}" "$chunk" >>"$work/publish.out" 2>>"$work/publish.err"
       sleep 0.1
     done
   ) &
@@ -292,9 +296,15 @@ kube_kill_worker() {
 }
 kube_add_worker() {
   # A worker joining, as `kubectl scale` would add one: same image, same settings.
-  podman run -d --name "${prefix}classify-joined" --network "$network" "$image" classify \
+  # Its keys as the Secret gives them to the pods: read-only, owned by the image's user.
+  local keys="$work/curve-joined"
+  rm -rf "$keys" && cp -r "$work/curve" "$keys" && chown -R 10001:10001 "$keys" && chmod 0400 "$keys"/*
+  podman run -d --name "${prefix}classify-joined" --network "$network" \
+    -v "$keys:/etc/topicwire/curve:ro" "$image" classify \
     --work_endpoint="tcp://${prefix}ingest-pod-0:7403" --sink_endpoint="tcp://${prefix}sink-pod-0:7404" \
-    --http_listen=0.0.0.0:7408 >/dev/null
+    --http_listen=0.0.0.0:7408 --curve_secret_key_file=/etc/topicwire/curve/classify.key \
+    --curve_ingest_server_key=/etc/topicwire/curve/ingest.pub \
+    --curve_sink_server_key=/etc/topicwire/curve/sink.pub >/dev/null
   wait_for 60 "the joined worker to be ready" ready "http://$(ip_of "${prefix}classify-joined"):7408"
   log "a new classify worker joined"
 }
@@ -306,7 +316,20 @@ test_kube() {
   # The taxonomy ConfigMap made from the taxonomy in this tree (so the offline tagger and the
   # workers agree; k8s_taxonomy_configmap_in_sync checks the committed one).
   "$src/deploy/k8s/make-taxonomy-configmap.sh" >"$work/taxonomy.yaml"
-  python3 "$here/kube_local.py" --prefix "$prefix" --image "$image" \
+  # Every hop runs with CURVE, keys made here and given to the pods as a Secret
+  # (docs/OPERATIONS.md): the stage key pairs, a client key and the allow-lists.
+  local keys="$work/curve" name
+  rm -rf "$keys" && mkdir -m 0700 "$keys"
+  for name in ingest sink classify client; do
+    "$cli" keygen --out "$keys/$name" >/dev/null || fail "topicwire keygen $name failed"
+  done
+  cat "$keys/client.pub" >"$keys/clients.allow"
+  cat "$keys/client.pub" >"$keys/admins.allow"
+  cat "$keys/classify.pub" "$keys/sink.pub" >"$keys/ingest-stages.allow"
+  cat "$keys/classify.pub" >"$keys/sink-stages.allow"
+  curve_to_ingest=(--curve-server-key "$keys/ingest.pub" --curve-key "$keys/client")
+  curve_to_sink=(--curve-server-key "$keys/sink.pub" --curve-key "$keys/client")
+  python3 "$here/kube_local.py" --prefix "$prefix" --image "$image" --curve-dir "$keys" \
     "$src/deploy/k8s/config.yaml" "$work/taxonomy.yaml" "$src"/deploy/k8s/{ingest,sink,classify}.yaml \
     >"$work/kube.yaml"
   podman kube play --network "$network" "$work/kube.yaml" >"$work/play.log" 2>&1 ||
@@ -322,12 +345,20 @@ test_kube() {
   done
   wait_for 60 "ingest /readyz" ready "http://$ingest:7406"
   wait_for 60 "sink /readyz" ready "http://$sink:7407"
-  log "all five pods ready (ingest $ingest, sink $sink)"
+  log "all five pods ready (ingest $ingest, sink $sink), every hop with CURVE"
+  # A plaintext client and a worker without keys are refused: nothing comes back.
+  printf '{"id": "plaintext-intruder", "title": "Quantum computing"}\n' >"$work/intruder.jsonl"
+  if "$cli" publish --to "tcp://$ingest:7400" --timeout 3 "$work/intruder.jsonl" \
+    >"$work/intruder.out" 2>&1; then
+    fail "a plaintext publisher got an answer from the CURVE-secured ingest"
+  fi
   kube_ingest_http="http://$ingest:7406"
   run_traffic "tcp://$ingest:7400" "tcp://$sink:7401" "tcp://$sink:7402" kube_kill_worker \
     kube_add_worker "http://$ingest:7406" "http://$sink:7407"
   teardown_kube
-  log "=== Kubernetes manifests: passed"
+  curve_to_ingest=()
+  curve_to_sink=()
+  log "=== Kubernetes manifests (CURVE on every hop): passed"
 }
 
 # ---------------------------------------------------------------- 4. compose.yaml

@@ -8,19 +8,41 @@ because podman would publish each one on every host interface (the test reaches 
 their network addresses instead), and probes are dropped because podman runs them through systemd
 timers with curl inside the image; the test checks the same endpoints itself.
 
-usage: kube_local.py --prefix P --image IMAGE MANIFEST.yaml... > local.yaml
+With --curve-dir DIR (a directory as `topicwire up --curve-dir` makes it), every hop runs with
+CurveZMQ the way docs/OPERATIONS.md describes it: the files of DIR become the Secret
+topicwire-curve, mounted read-only (defaultMode 0400) at /etc/topicwire/curve in every pod, and
+each stage gets its --curve_* flags.
+
+usage: kube_local.py --prefix P --image IMAGE [--curve-dir DIR] MANIFEST.yaml... > local.yaml
 """
+import base64
+import os
 import argparse
 import re
 import sys
 
 import yaml
 
+CURVE_MOUNT = "/etc/topicwire/curve"
+# The flags docs/OPERATIONS.md gives each stage to run every hop with CURVE.
+CURVE_FLAGS = {
+    "ingest": ["--curve_secret_key_file={m}/ingest.key", "--curve_allow={m}/clients.allow",
+               "--curve_stage_allow={m}/ingest-stages.allow",
+               "--curve_admin_allow={m}/admins.allow"],
+    "sink": ["--curve_secret_key_file={m}/sink.key", "--curve_allow={m}/clients.allow",
+             "--curve_stage_allow={m}/sink-stages.allow",
+             "--curve_ingest_server_key={m}/ingest.pub"],
+    "classify": ["--curve_secret_key_file={m}/classify.key",
+                 "--curve_ingest_server_key={m}/ingest.pub",
+                 "--curve_sink_server_key={m}/sink.pub"],
+}
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--image", required=True)
+    parser.add_argument("--curve-dir")
     parser.add_argument("manifests", nargs="+")
     args = parser.parse_args()
     prefix = args.prefix
@@ -43,6 +65,14 @@ def main() -> int:
                       if m.group(1) in services else m.group(0), value)
 
     out = []
+    if args.curve_dir:
+        data = {}
+        for name in sorted(os.listdir(args.curve_dir)):
+            with open(os.path.join(args.curve_dir, name), "rb") as key_file:
+                data[name] = base64.b64encode(key_file.read()).decode("ascii")
+        out.append({"apiVersion": "v1", "kind": "Secret",
+                    "metadata": {"name": prefix + "topicwire-curve"}, "type": "Opaque",
+                    "data": data})
     for doc in documents:
         kind = doc["kind"]
         if kind == "Service":
@@ -56,6 +86,11 @@ def main() -> int:
                 container["image"] = args.image
                 container["imagePullPolicy"] = "Never"
                 container["args"] = [point_at_pods(a) for a in container.get("args", [])]
+                if args.curve_dir:
+                    stage = container["args"][0]
+                    container["args"] += [f.format(m=CURVE_MOUNT) for f in CURVE_FLAGS[stage]]
+                    container.setdefault("volumeMounts", []).append(
+                        {"name": "curve", "mountPath": CURVE_MOUNT, "readOnly": True})
                 for key in ("ports", "livenessProbe", "readinessProbe", "startupProbe"):
                     container.pop(key, None)
                 for env in container.get("env", []):
@@ -64,6 +99,10 @@ def main() -> int:
                         ref["name"] = prefix + ref["name"]
                     if "value" in env:
                         env["value"] = point_at_pods(env["value"])
+            if args.curve_dir:
+                pod.setdefault("volumes", []).append(
+                    {"name": "curve", "secret": {"secretName": prefix + "topicwire-curve",
+                                                 "defaultMode": 0o400}})
             for volume in pod.get("volumes", []):
                 if "configMap" in volume:
                     volume["configMap"]["name"] = prefix + volume["configMap"]["name"]
