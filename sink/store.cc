@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <cassert>
 #include <filesystem>
+#include <iterator>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/sqlite.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
@@ -33,7 +34,15 @@ CREATE TABLE IF NOT EXISTS streams (
   PRIMARY KEY (stream, stream_sequence)
 );
 CREATE INDEX IF NOT EXISTS streams_by_sequence ON streams(sequence, position);
+CREATE INDEX IF NOT EXISTS streams_by_stream ON streams(stream, sequence, position, stream_sequence);
 )sql";
+
+// One copy a history page holds, before its article is read.
+struct PageCopy {
+  uint64_t sequence = 0;
+  int64_t position = 0;
+  StreamPosition stream;
+};
 
 // `incoming` as the store keeps it: with `sequence` and `stored_at` set and no stream fields.
 std::string SerializeStored(const v1::TaggedArticle& incoming, uint64_t sequence,
@@ -63,6 +72,14 @@ std::string SerializeStored(const v1::TaggedArticle& incoming, uint64_t sequence
 }
 
 }  // namespace
+
+const char kHistoryCopiesInRangeSql[] =
+    "SELECT sequence, position, stream, stream_sequence FROM streams "
+    "WHERE sequence > ? AND sequence <= ? ORDER BY sequence, position";
+const char kHistoryCopiesOfStreamSql[] =
+    "SELECT sequence, position, stream_sequence FROM streams "
+    "WHERE stream = ? AND sequence > ? ORDER BY sequence LIMIT ?";
+const char kHistoryArticleSql[] = "SELECT tagged FROM articles WHERE sequence = ?";
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> db,
@@ -196,50 +213,90 @@ absl::StatusOr<HistoryPage> SqliteStore::ReadHistory(const HistoryQuery& query) 
     return page;
   }
 
-  std::string sql =
-      "SELECT s.sequence, s.stream, s.stream_sequence, a.tagged FROM streams s "
-      "JOIN articles a ON a.sequence = s.sequence WHERE s.sequence > ?";
-  if (!query.streams.empty()) {
-    std::vector<std::string> placeholders(query.streams.size(), "?");
-    absl::StrAppend(&sql, " AND s.stream IN (", absl::StrJoin(placeholders, ","), ")");
-  }
-  absl::StrAppend(&sql, " ORDER BY s.sequence, s.position");
-  // Not cached: the SQL differs with the number of streams asked for.
-  ASSIGN_OR_RETURN(Statement select, db_->PrepareUncached(sql));
-  select.BindInt(1, static_cast<int64_t>(after));
-  for (size_t i = 0; i < query.streams.size(); ++i) {
-    select.BindText(static_cast<int>(i + 2), query.streams[i]);
+  // Every query below reads at most one page of rows through an index, so a page costs the
+  // same however large the store is.
+  std::vector<PageCopy> copies;
+  // The page covers sequences up to this one (all of them, when nothing limits it sooner).
+  uint64_t covered = page.head_sequence;
+  if (query.streams.empty()) {
+    // Sequences have no holes above the oldest one held, so a page of articles is a range.
+    covered = std::min<uint64_t>(page.head_sequence, after + query.max_articles);
+    ASSIGN_OR_RETURN(Statement select, db_->Prepare(kHistoryCopiesInRangeSql));
+    select.BindInt(1, static_cast<int64_t>(after));
+    select.BindInt(2, static_cast<int64_t>(covered));
+    ASSIGN_OR_RETURN(copies, select.ReadRows([](Statement& row) {
+      return PageCopy{.sequence = static_cast<uint64_t>(row.ColumnInt(0)),
+                      .position = row.ColumnInt(1),
+                      .stream = {.stream = row.ColumnText(2),
+                                 .stream_sequence = static_cast<uint64_t>(row.ColumnInt(3))}};
+    }));
+  } else {
+    // An article has at most one copy per stream, so the first max_articles copies of each
+    // stream hold the first max_articles articles of all of them together.
+    for (const std::string& stream : query.streams) {
+      ASSIGN_OR_RETURN(Statement select, db_->Prepare(kHistoryCopiesOfStreamSql));
+      select.BindText(1, stream);
+      select.BindInt(2, static_cast<int64_t>(after));
+      select.BindInt(3, static_cast<int64_t>(query.max_articles));
+      ASSIGN_OR_RETURN(std::vector<PageCopy> of_stream, select.ReadRows([&](Statement& row) {
+        return PageCopy{.sequence = static_cast<uint64_t>(row.ColumnInt(0)),
+                        .position = row.ColumnInt(1),
+                        .stream = {.stream = stream,
+                                   .stream_sequence = static_cast<uint64_t>(row.ColumnInt(2))}};
+      }));
+      // A stream that filled its limit may hold more beyond its last copy: the page covers
+      // no further than that.
+      if (of_stream.size() >= query.max_articles) {
+        covered = std::min(covered, of_stream.back().sequence);
+      }
+      copies.insert(copies.end(), std::make_move_iterator(of_stream.begin()),
+                    std::make_move_iterator(of_stream.end()));
+    }
+    std::sort(copies.begin(), copies.end(), [](const PageCopy& a, const PageCopy& b) {
+      return std::tie(a.sequence, a.position) < std::tie(b.sequence, b.position);
+    });
+    // A repeated stream in the query would list its copies twice.
+    copies.erase(std::unique(copies.begin(), copies.end(),
+                             [](const PageCopy& a, const PageCopy& b) {
+                               return a.sequence == b.sequence && a.position == b.position;
+                             }),
+                 copies.end());
+    std::erase_if(copies, [&](const PageCopy& copy) { return copy.sequence > covered; });
   }
 
   uint32_t articles = 0;
   size_t bytes = 0;
   uint64_t current = 0;
   v1::TaggedArticle article;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) {
-      page.last_sequence = page.head_sequence;
-      page.complete = true;
-      return page;
-    }
-    const uint64_t sequence = static_cast<uint64_t>(select.ColumnInt(0));
-    if (sequence != current) {
-      if (articles >= query.max_articles || (articles > 0 && bytes >= query.max_bytes)) break;
-      const absl::string_view blob = select.ColumnView(3);
+  for (PageCopy& copy : copies) {
+    if (copy.sequence != current) {
+      if (articles >= query.max_articles || (articles > 0 && bytes >= query.max_bytes)) {
+        page.last_sequence = current;
+        page.complete = current >= page.head_sequence;
+        return page;
+      }
+      ASSIGN_OR_RETURN(Statement read, db_->Prepare(kHistoryArticleSql));
+      read.BindInt(1, static_cast<int64_t>(copy.sequence));
+      ASSIGN_OR_RETURN(bool found, read.Step());
+      if (!found) {
+        return absl::DataLossError(
+            absl::StrCat("store: no article with sequence ", copy.sequence, " for its copies"));
+      }
+      const absl::string_view blob = read.ColumnView(0);
       if (!article.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
         return absl::DataLossError(
-            absl::StrCat("store: article with sequence ", sequence, " does not parse"));
+            absl::StrCat("store: article with sequence ", copy.sequence, " does not parse"));
       }
-      current = sequence;
+      current = copy.sequence;
       ++articles;
     }
-    v1::TaggedArticle& copy = page.copies.emplace_back(article);
-    copy.set_stream(std::string(select.ColumnView(1)));
-    copy.set_stream_sequence(static_cast<uint64_t>(select.ColumnInt(2)));
-    bytes += copy.ByteSizeLong();
+    v1::TaggedArticle& published = page.copies.emplace_back(article);
+    published.set_stream(std::move(copy.stream.stream));
+    published.set_stream_sequence(copy.stream.stream_sequence);
+    bytes += published.ByteSizeLong();
   }
-  page.last_sequence = current;
-  page.complete = current >= page.head_sequence;
+  page.last_sequence = covered;
+  page.complete = covered >= page.head_sequence;
   return page;
 }
 

@@ -129,6 +129,12 @@ class SqliteStore : public Store {
   StreamSequences stream_sequences_;
 };
 
+// The SQL of SqliteStore's history queries, for tests that check their query plans: the copies
+// of a range of sequences; the first copies of one stream after a sequence (LIMIT); one article.
+extern const char kHistoryCopiesInRangeSql[];
+extern const char kHistoryCopiesOfStreamSql[];
+extern const char kHistoryArticleSql[];
+
 // One stored article as StoreReader lists it.
 struct StoredArticle {
   std::string article_id;

@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/sqlite.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/time_util.h"
 #include "tests/testing/prelude.h"
@@ -295,6 +297,51 @@ TEST_F(SqliteStoreTest, HistoryPageStopsAtTheByteBudgetButAlwaysMakesProgress) {
   HistoryPage page = Read(Query().MaxBytes(100));
   EXPECT_THAT(Sequences(page.copies), ElementsAre(1u));
   EXPECT_FALSE(page.complete);
+}
+
+TEST_F(SqliteStoreTest, HistoryOfSeveralStreamsPagesThroughTheirMergedCopies) {
+  Store({MakeArticle("a", {"ai"}), MakeArticle("b", {"space", "ai"}), MakeArticle("c", {"quantum"}),
+         MakeArticle("d", {"space"}), MakeArticle("e", {"ai"}), MakeArticle("f", {"quantum"})});
+  HistoryPage first = Read(Query().Streams({"space", "ai"}).Max(2));
+  EXPECT_THAT(StreamPositions(first.copies),
+              ElementsAre(Pair("ai", 1u), Pair("space", 1u), Pair("ai", 2u)));
+  EXPECT_EQ(first.last_sequence, 2u);
+  EXPECT_FALSE(first.complete);
+
+  HistoryPage second = Read(Query().After(first.last_sequence).Streams({"space", "ai"}).Max(2));
+  EXPECT_THAT(StreamPositions(second.copies), ElementsAre(Pair("space", 2u), Pair("ai", 3u)));
+  // Neither stream has more: the page covers the store up to its head.
+  EXPECT_EQ(second.last_sequence, 6u);
+  EXPECT_TRUE(second.complete);
+}
+
+// What SQLite plans for `sql`: one line per step ("SEARCH streams USING COVERING INDEX ...").
+std::string QueryPlan(sqlite::Database& db, const std::string& sql) {
+  absl::StatusOr<sqlite::Statement> explain = db.PrepareUncached("EXPLAIN QUERY PLAN " + sql);
+  EXPECT_THAT(explain, IsOk());
+  if (!explain.ok()) return "";
+  absl::StatusOr<std::vector<std::string>> steps =
+      explain->ReadRows([](sqlite::Statement& row) { return row.ColumnText(3); });
+  EXPECT_THAT(steps, IsOk());
+  return steps.ok() ? absl::StrJoin(*steps, "\n") : "";
+}
+
+// A page of history must cost the same in a store of a thousand articles as in one of millions:
+// every history query reads through an index, sorts nothing and stops at the page.
+TEST_F(SqliteStoreTest, HistoryQueriesUseAnIndexAndNeverSortTheStream) {
+  Store({MakeArticle("a", {"ai"}), MakeArticle("b", {})});
+  absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
+      sqlite::Database::Open(path_, {.create = false});
+  ASSERT_THAT(db, IsOk());
+  const std::string of_stream = QueryPlan(**db, kHistoryCopiesOfStreamSql);
+  EXPECT_THAT(of_stream,
+              HasSubstr("USING COVERING INDEX streams_by_stream (stream=? AND sequence>?)"));
+  EXPECT_THAT(of_stream, Not(HasSubstr("TEMP B-TREE")));
+  EXPECT_THAT(std::string(kHistoryCopiesOfStreamSql), HasSubstr("LIMIT"));
+  const std::string in_range = QueryPlan(**db, kHistoryCopiesInRangeSql);
+  EXPECT_THAT(in_range, HasSubstr("USING INDEX streams_by_sequence (sequence>? AND sequence<?)"));
+  EXPECT_THAT(in_range, Not(HasSubstr("TEMP B-TREE")));
+  EXPECT_THAT(QueryPlan(**db, kHistoryArticleSql), HasSubstr("USING INTEGER PRIMARY KEY"));
 }
 
 TEST_F(SqliteStoreTest, ReportsItsSize) {
