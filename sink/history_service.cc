@@ -1,6 +1,7 @@
 #include "sink/history_service.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -44,6 +45,12 @@ absl::StatusOr<HistoryQuery> ToHistoryQuery(const v1::HistoryRequest& request,
       request.limit() == 0 ? options.default_limit : std::min(request.limit(), options.max_limit);
   query.max_bytes = options.max_reply_bytes;
   return query;
+}
+
+int HistorySendHighWaterMark(const HistoryOptions& options) {
+  const size_t reply_bytes = std::max<size_t>(options.max_reply_bytes, 1);
+  return static_cast<int>(std::clamp<size_t>(options.send_buffer_bytes / reply_bytes, 1,
+                                             std::numeric_limits<int>::max()));
 }
 
 v1::HistoryReply HistoryService::Answer(const zmq::message_t& body) {

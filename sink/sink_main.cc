@@ -28,8 +28,17 @@ ABSL_FLAG(bool, fsync, true,
           "can lose articles ingest was already told are stored)");
 ABSL_FLAG(int, max_batch, 256,
           "Most deliveries stored in one transaction (one fsync); more costs memory, not speed");
-ABSL_FLAG(int, stream_send_hwm, 100000,
-          "Messages queued per subscriber before a slow subscriber starts losing messages");
+ABSL_FLAG(uint64_t, stream_send_buffer_bytes, uint64_t{64} << 20,
+          "Bytes queued per subscriber before a slow subscriber starts losing messages (which it "
+          "then fills from history); counted as copies of 16 KiB, the size of a typical tagged "
+          "article");
+ABSL_FLAG(int, stream_send_hwm, 0,
+          "Copies queued per subscriber; above 0 this replaces --stream_send_buffer_bytes");
+ABSL_FLAG(uint64_t, history_max_reply_bytes, uint64_t{16} << 20,
+          "A history page stops growing past this many bytes (it always holds one article)");
+ABSL_FLAG(uint64_t, history_send_buffer_bytes, uint64_t{64} << 20,
+          "Bytes of history replies queued for one client that does not read them; further "
+          "replies to it are dropped. Counted as replies of --history_max_reply_bytes");
 ABSL_FLAG(uint32_t, history_default_limit, 100, "History page size when a request asks for 0");
 ABSL_FLAG(uint32_t, history_max_limit, 1000, "Largest history page a request may ask for");
 ABSL_FLAG(std::string, curve_secret_key_file, "",
@@ -68,7 +77,10 @@ int main(int argc, char** argv) {
   options.history_endpoint = absl::GetFlag(FLAGS_history_endpoint);
   options.commit_endpoint = absl::GetFlag(FLAGS_commit_endpoint);
   options.max_batch = absl::GetFlag(FLAGS_max_batch);
+  options.stream_send_buffer_bytes = absl::GetFlag(FLAGS_stream_send_buffer_bytes);
   options.stream_send_hwm = absl::GetFlag(FLAGS_stream_send_hwm);
+  options.history.max_reply_bytes = absl::GetFlag(FLAGS_history_max_reply_bytes);
+  options.history.send_buffer_bytes = absl::GetFlag(FLAGS_history_send_buffer_bytes);
   options.history.default_limit = absl::GetFlag(FLAGS_history_default_limit);
   options.history.max_limit = absl::GetFlag(FLAGS_history_max_limit);
   options.linger_ms = absl::GetFlag(FLAGS_linger_ms);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -88,7 +89,8 @@ class SinkStage {
     RETURN_IF_ERROR(SetMaxMessageSize(stream_, kMaxSubscriptionBytes));
     RETURN_IF_ERROR(ConfigureSocket(history_, options_.linger_ms));
     RETURN_IF_ERROR(ConfigureSocket(commit_, options_.linger_ms));
-    RETURN_IF_ERROR(SetSendHighWaterMark(stream_, options_.stream_send_hwm));
+    RETURN_IF_ERROR(SetSendHighWaterMark(stream_, StreamSendHighWaterMark(options_)));
+    RETURN_IF_ERROR(SetSendHighWaterMark(history_, HistorySendHighWaterMark(options_.history)));
     if (options_.curve.enabled()) {
       ASSIGN_OR_RETURN(curve_, curve::Authenticator::Start(context_, options_.curve, *registry_,
                                                            "topicwire_sink_auth_refused_total"));
@@ -281,6 +283,12 @@ class SinkStage {
 };
 
 }  // namespace
+
+int StreamSendHighWaterMark(const SinkOptions& options) {
+  if (options.stream_send_hwm > 0) return options.stream_send_hwm;
+  return static_cast<int>(std::clamp<size_t>(options.stream_send_buffer_bytes / kTypicalCopyBytes,
+                                             1, std::numeric_limits<int>::max()));
+}
 
 std::shared_ptr<Readiness> NewSinkReadiness() {
   // In SinkCondition's order.

@@ -55,10 +55,13 @@ struct SinkOptions {
   int max_batch = 256;
   // A batch also stops growing once its deliveries hold about this many bytes.
   size_t max_batch_bytes = size_t{8} << 20;
-  // Per-subscriber queue on the stream socket. A subscriber that falls further behind loses
-  // messages silently (ZeroMQ PUB semantics; nothing is counted): it sees stream_sequence jump
-  // and fills the gap from history.
-  int stream_send_hwm = 100000;
+  // Per-subscriber queue on the stream socket, in bytes: a subscriber that falls further behind
+  // loses messages silently (ZeroMQ PUB semantics; nothing is counted): it sees stream_sequence
+  // jump and fills the gap from history. ZeroMQ bounds queues in messages, so the queue holds
+  // stream_send_buffer_bytes / kTypicalCopyBytes copies (StreamSendHighWaterMark()).
+  size_t stream_send_buffer_bytes = size_t{64} << 20;
+  // When above 0, the per-subscriber queue in copies instead (the older way to set it).
+  int stream_send_hwm = 0;
   // Page sizes and limits of the history endpoint.
   HistoryOptions history;
   // Upper bound on how long unsent output delays exit.
@@ -70,9 +73,18 @@ struct SinkOptions {
   // Called on the stage thread once every socket is bound; useful with wildcard ports.
   std::function<void(const BoundEndpoints&)> on_bound;
   // CurveZMQ on the stream and history endpoints: the server's key file and the allow-list of
-  // client keys (common/zap_authenticator.h); both empty: plaintext. The input endpoint stays plaintext.
+  // client keys (common/zap_authenticator.h); both empty: plaintext. The input endpoint stays
+  // plaintext.
   curve::ServerOptions curve{};
 };
+
+// The size of a typical published copy (a tagged article with its evidence is about 13 KB),
+// which turns the stream's byte budget into ZeroMQ's message count.
+inline constexpr size_t kTypicalCopyBytes = size_t{16} << 10;
+
+// The stream socket's per-subscriber high-water mark in copies: options.stream_send_hwm when set,
+// else options.stream_send_buffer_bytes / kTypicalCopyBytes (at least 1).
+int StreamSendHighWaterMark(const SinkOptions& options);
 
 // Runs the sink until `shutdown_fd` becomes readable, then finishes the batch in hand (store,
 // publish, acknowledge) and returns OK. Malformed input is counted, warned about and dropped.
