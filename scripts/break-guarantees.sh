@@ -75,6 +75,9 @@ breaks=(
   "terminal-escapes-printed|bin/topicwire_common_test bin/topicwire_cli_test|^(TerminalSafeTest\..*|TagExplainTest\.EscapeSequencesInTheArticleAreShownNotObeyed|TagTextFormatTest\..*)$"
   # Sink hardening (issue 11; sink/store.cc, sink/sink_stage.cc, sink/history_service.cc)
   "history-by-topic-unindexed|bin/topicwire_sink_test|^SqliteStoreTest\.HistoryQueriesUseAnIndexAndNeverSortTheStream$"
+  "stream-queue-unbounded-by-bytes|bin/topicwire_sink_test bin/sink|^SinkBoundsTest\.StalledSubscriberCostsItsByteBudgetNotTheStream$"
+  "history-queue-unbounded|bin/topicwire_sink_test bin/sink|^SinkBoundsTest\.HistoryClientThatNeverReadsCostsItsByteBudget$"
+  "stream-labels-unbounded|bin/topicwire_sink_test|^SinkMetricsTest\.StreamLabelsAreCappedAndTheRestCountAsOther$"
 )
 
 usage() { # usage EXIT_STATUS
