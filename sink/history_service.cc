@@ -76,6 +76,7 @@ v1::HistoryReply HistoryService::Answer(const zmq::message_t& body) {
   reply.set_last_sequence(page->last_sequence);
   reply.set_complete(page->complete);
   reply.set_head_sequence(page->head_sequence);
+  reply.set_first_sequence(page->first_sequence);
   return reply;
 }
 

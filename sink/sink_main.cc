@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/time/time.h"
 #include "common/service_main.h"
 #include "prometheus/registry.h"
 #include "sink/sink_metrics.h"
@@ -26,6 +27,12 @@ ABSL_FLAG(std::string, store, "data/sink/store.db",
 ABSL_FLAG(bool, fsync, true,
           "Sync every batch to disk before acknowledging it (false: faster, but a power loss "
           "can lose articles ingest was already told are stored)");
+ABSL_FLAG(absl::Duration, retention_age, absl::Hours(24 * 30),
+          "Articles stored longer ago than this are removed from the store (0: kept whatever "
+          "their age); history before them answers with the first sequence still held");
+ABSL_FLAG(uint64_t, retention_bytes, uint64_t{4} << 30,
+          "The oldest articles are removed while the store uses more than this many bytes (0: no "
+          "bound); the default fits the shipped 5 GiB volume with room for the WAL");
 ABSL_FLAG(int, max_batch, 256,
           "Most deliveries stored in one transaction (one fsync); more costs memory, not speed");
 ABSL_FLAG(uint64_t, stream_send_buffer_bytes, uint64_t{64} << 20,
@@ -63,8 +70,11 @@ int main(int argc, char** argv) {
       topicwire::ServeProbes(absl::GetFlag(FLAGS_http_listen), registry, readiness);
   if (!http.ok()) return 1;
 
-  const topicwire::sink::SqliteStoreOptions store_options{.path = absl::GetFlag(FLAGS_store),
-                                                          .fsync = absl::GetFlag(FLAGS_fsync)};
+  const topicwire::sink::SqliteStoreOptions store_options{
+      .path = absl::GetFlag(FLAGS_store),
+      .fsync = absl::GetFlag(FLAGS_fsync),
+      .retention_age = absl::GetFlag(FLAGS_retention_age),
+      .retention_bytes = static_cast<int64_t>(absl::GetFlag(FLAGS_retention_bytes))};
   absl::StatusOr<std::unique_ptr<topicwire::sink::SqliteStore>> store =
       topicwire::sink::SqliteStore::Open(store_options);
   if (!store.ok()) return topicwire::ExitCode(store.status());

@@ -54,7 +54,8 @@ class SinkStage {
     spdlog::info("storing deliveries from {}, streams on {}, history on {}, acks to {}",
                  bound_.input, bound_.stream, bound_.history, options_.commit_endpoint);
     while (true) {
-      ASSIGN_OR_RETURN(int ready, Poll(items, absl::InfiniteDuration()));
+      ASSIGN_OR_RETURN(int ready, Poll(items, absl::Seconds(1)));
+      if (absl::Now() - last_trim_ >= absl::Seconds(1)) RETURN_IF_ERROR(TrimStore());
       if (ready == 0) continue;
       // Shutdown wins over input: stop taking deliveries; everything already received has
       // been stored, published and acknowledged by the handler that received it.
@@ -169,8 +170,17 @@ class SinkStage {
     // Publish only after the commit: a copy on the stream is always also in history.
     RETURN_IF_ERROR(Publish(articles, outcomes));
     metrics_.last_sequence.Set(static_cast<double>(store_.head_sequence()));
+    RETURN_IF_ERROR(Acknowledge(deliveries));
+    return TrimStore();
+  }
+
+  // Applies retention: a bounded amount per call, after every batch and once a second.
+  absl::Status TrimStore() {
+    last_trim_ = absl::Now();
+    ASSIGN_OR_RETURN(uint64_t removed, store_.Trim(last_trim_));
+    if (removed > 0) spdlog::debug("retention removed {} article(s)", removed);
     UpdateStoreSize();
-    return Acknowledge(deliveries);
+    return absl::OkStatus();
   }
 
   // Reads the deliveries waiting on the input socket, up to the batch limits, onto `arena`.
@@ -274,6 +284,7 @@ class SinkStage {
   std::shared_ptr<Readiness> readiness_;
   HistoryService history_service_;
   BoundEndpoints bound_;
+  absl::Time last_trim_ = absl::InfinitePast();
   zmq::socket_t input_{context_, zmq::socket_type::pull};
   zmq::socket_t stream_{context_, zmq::socket_type::xpub};
   zmq::socket_t history_{context_, zmq::socket_type::router};

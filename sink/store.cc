@@ -35,7 +35,21 @@ CREATE TABLE IF NOT EXISTS streams (
 );
 CREATE INDEX IF NOT EXISTS streams_by_sequence ON streams(sequence, position);
 CREATE INDEX IF NOT EXISTS streams_by_stream ON streams(stream, sequence, position, stream_sequence);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS retired_stream_heads (
+  stream TEXT PRIMARY KEY,
+  stream_sequence INTEGER NOT NULL
+);
 )sql";
+
+// meta keys.
+constexpr char kRetiredThrough[] = "retired_through";  // the newest sequence retention removed
+
+// Retention removes at most this many articles per Trim(), so one call stays short.
+constexpr uint64_t kMaxTrimmedPerCall = 1000;
 
 // One copy a history page holds, before its article is read.
 struct PageCopy {
@@ -89,18 +103,25 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStore
                                                   options.fsync ? "PRAGMA synchronous=FULL"
                                                                 : "PRAGMA synchronous=NORMAL"}}));
   RETURN_IF_ERROR(db->Exec(kSchema));
+  ASSIGN_OR_RETURN(const int64_t retired,
+                   db->QueryInt(absl::StrCat("SELECT COALESCE(MAX(value), 0) FROM meta WHERE key='",
+                                             kRetiredThrough, "'")));
+  // Retention may have removed every article: the sequence continues after what it removed.
   ASSIGN_OR_RETURN(const int64_t head,
                    db->QueryInt("SELECT COALESCE(MAX(sequence), 0) FROM articles"));
   ASSIGN_OR_RETURN(const int64_t last_stored_at_us,
                    db->QueryInt("SELECT COALESCE(MAX(stored_at_us), 0) FROM articles"));
   return std::unique_ptr<SqliteStore>(
-      new SqliteStore(std::move(db), static_cast<uint64_t>(head), last_stored_at_us));
+      new SqliteStore(std::move(db), options, static_cast<uint64_t>(std::max(head, retired)),
+                      static_cast<uint64_t>(retired) + 1, last_stored_at_us));
 }
 
-SqliteStore::SqliteStore(std::unique_ptr<sqlite::Database> db, uint64_t head_sequence,
-                         int64_t last_stored_at_us)
+SqliteStore::SqliteStore(std::unique_ptr<sqlite::Database> db, const SqliteStoreOptions& options,
+                         uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us)
     : db_(std::move(db)),
+      options_(options),
       head_sequence_(head_sequence),
+      first_sequence_(first_sequence),
       last_stored_at_us_(last_stored_at_us),
       stream_sequences_([this](const std::string& stream) { return StreamHead(stream); }) {}
 
@@ -187,8 +208,11 @@ absl::StatusOr<std::optional<uint64_t>> SqliteStore::FindArticle(const std::stri
 }
 
 absl::StatusOr<uint64_t> SqliteStore::StreamHead(const std::string& stream) {
-  ASSIGN_OR_RETURN(Statement head, db_->Prepare("SELECT COALESCE(MAX(stream_sequence), 0) "
-                                                "FROM streams WHERE stream=?"));
+  // Retention may have removed a stream's every copy: its numbering continues all the same.
+  ASSIGN_OR_RETURN(Statement head,
+                   db_->Prepare("SELECT MAX((SELECT COALESCE(MAX(stream_sequence), 0) FROM streams "
+                                "WHERE stream=?1), (SELECT COALESCE(MAX(stream_sequence), 0) "
+                                "FROM retired_stream_heads WHERE stream=?1))"));
   head.BindText(1, stream);
   ASSIGN_OR_RETURN(bool row, head.Step());
   return row ? static_cast<uint64_t>(head.ColumnInt(0)) : 0;
@@ -197,7 +221,9 @@ absl::StatusOr<uint64_t> SqliteStore::StreamHead(const std::string& stream) {
 absl::StatusOr<HistoryPage> SqliteStore::ReadHistory(const HistoryQuery& query) {
   HistoryPage page;
   page.head_sequence = head_sequence_;
-  uint64_t after = query.after_sequence;
+  page.first_sequence = first_sequence_;
+  // What retention removed cannot be paged through: the page starts at the oldest article held.
+  uint64_t after = std::max(query.after_sequence, first_sequence_ - 1);
   if (query.since.has_value()) {
     ASSIGN_OR_RETURN(Statement first,
                      db_->Prepare("SELECT MIN(sequence) FROM articles WHERE stored_at_us >= ?"));
@@ -298,6 +324,73 @@ absl::StatusOr<HistoryPage> SqliteStore::ReadHistory(const HistoryQuery& query) 
   page.last_sequence = covered;
   page.complete = covered >= page.head_sequence;
   return page;
+}
+
+absl::StatusOr<uint64_t> SqliteStore::Trim(absl::Time now) {
+  if (first_sequence_ > head_sequence_) return 0;
+  uint64_t through = first_sequence_ - 1;  // remove sequences up to and including this one
+  if (options_.retention_age > absl::ZeroDuration()) {
+    ASSIGN_OR_RETURN(Statement old, db_->Prepare("SELECT COALESCE(MAX(sequence), 0) FROM articles "
+                                                 "WHERE stored_at_us < ?"));
+    old.BindInt(1, absl::ToUnixMicros(now - options_.retention_age));
+    ASSIGN_OR_RETURN(bool row, old.Step());
+    if (row) through = std::max(through, static_cast<uint64_t>(old.ColumnInt(0)));
+  }
+  if (options_.retention_bytes > 0) {
+    ASSIGN_OR_RETURN(const int64_t used, UsedBytes());
+    if (used > options_.retention_bytes) {
+      // Articles are about the same size, so the excess is that share of the articles held
+      // (and one more, so that rounding never leaves the store just above its bound).
+      const uint64_t held = head_sequence_ - first_sequence_ + 1;
+      const uint64_t excess =
+          static_cast<uint64_t>(static_cast<double>(held) *
+                                static_cast<double>(used - options_.retention_bytes) /
+                                static_cast<double>(used)) +
+          1;
+      // The newest article stays: a store bound smaller than one article keeps that one.
+      through = std::max(through, first_sequence_ - 1 + std::min(excess, held - 1));
+    }
+  }
+  through = std::min({through, first_sequence_ - 1 + kMaxTrimmedPerCall, head_sequence_});
+  if (through < first_sequence_) return 0;
+
+  sqlite::Transaction transaction(*db_);
+  RETURN_IF_ERROR(transaction.Begin());
+  {
+    ASSIGN_OR_RETURN(Statement keep_heads,
+                     db_->Prepare("INSERT INTO retired_stream_heads(stream, stream_sequence) "
+                                  "SELECT stream, MAX(stream_sequence) FROM streams "
+                                  "WHERE sequence <= ? GROUP BY stream "
+                                  "ON CONFLICT(stream) DO UPDATE SET stream_sequence = "
+                                  "MAX(stream_sequence, excluded.stream_sequence)"));
+    keep_heads.BindInt(1, static_cast<int64_t>(through));
+    RETURN_IF_ERROR(keep_heads.Run());
+  }
+  for (const char* sql :
+       {"DELETE FROM streams WHERE sequence <= ?", "DELETE FROM articles WHERE sequence <= ?"}) {
+    ASSIGN_OR_RETURN(Statement remove, db_->Prepare(sql));
+    remove.BindInt(1, static_cast<int64_t>(through));
+    RETURN_IF_ERROR(remove.Run());
+  }
+  {
+    ASSIGN_OR_RETURN(Statement mark, db_->Prepare("INSERT INTO meta(key, value) VALUES(?, ?) "
+                                                  "ON CONFLICT(key) DO UPDATE SET value = "
+                                                  "excluded.value"));
+    mark.BindText(1, kRetiredThrough);
+    mark.BindInt(2, static_cast<int64_t>(through));
+    RETURN_IF_ERROR(mark.Run());
+  }
+  RETURN_IF_ERROR(transaction.Commit());
+  const uint64_t removed = through - first_sequence_ + 1;
+  first_sequence_ = through + 1;
+  return removed;
+}
+
+absl::StatusOr<int64_t> SqliteStore::UsedBytes() {
+  ASSIGN_OR_RETURN(const int64_t page_count, db_->QueryInt("PRAGMA page_count"));
+  ASSIGN_OR_RETURN(const int64_t free_pages, db_->QueryInt("PRAGMA freelist_count"));
+  ASSIGN_OR_RETURN(const int64_t page_size, db_->QueryInt("PRAGMA page_size"));
+  return (page_count - free_pages) * page_size;
 }
 
 absl::StatusOr<int64_t> SqliteStore::SizeBytes() {

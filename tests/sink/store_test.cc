@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/sqlite.h"
@@ -342,6 +343,59 @@ TEST_F(SqliteStoreTest, HistoryQueriesUseAnIndexAndNeverSortTheStream) {
   EXPECT_THAT(in_range, HasSubstr("USING INDEX streams_by_sequence (sequence>? AND sequence<?)"));
   EXPECT_THAT(in_range, Not(HasSubstr("TEMP B-TREE")));
   EXPECT_THAT(QueryPlan(**db, kHistoryArticleSql), HasSubstr("USING INTEGER PRIMARY KEY"));
+}
+
+TEST(SqliteStoreRetentionTest, OldArticlesExpireAndNumberingContinuesAcrossReopening) {
+  const std::string path = MakeTempDir() + "/store.db";
+  SqliteStoreOptions options{.path = path, .fsync = true, .retention_age = absl::Hours(1)};
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(options);
+  ASSERT_THAT(store, IsOk());
+  const v1::TaggedArticle a = MakeArticle("a", {"ai"}), b = MakeArticle("b", {"space"}),
+                          c = MakeArticle("c", {"ai"});
+  ASSERT_THAT((*store)->StoreBatch({&a, &b}, kNoon), IsOk());
+  ASSERT_THAT((*store)->StoreBatch({&c}, kNoon + absl::Hours(2)), IsOk());
+  absl::StatusOr<uint64_t> removed = (*store)->Trim(kNoon + absl::Minutes(150));
+  ASSERT_THAT(removed, IsOk());
+  EXPECT_EQ(*removed, 2u);
+  EXPECT_EQ((*store)->first_sequence(), 3u);
+
+  absl::StatusOr<HistoryPage> page = (*store)->ReadHistory(Query().After(0));
+  ASSERT_THAT(page, IsOk());
+  EXPECT_EQ(page->first_sequence, 3u);
+  EXPECT_THAT(Sequences(page->copies), ElementsAre(3u));
+  EXPECT_TRUE(page->complete);
+
+  store->reset();
+  store = SqliteStore::Open(options);
+  ASSERT_THAT(store, IsOk());
+  EXPECT_EQ((*store)->first_sequence(), 3u);
+  EXPECT_EQ((*store)->head_sequence(), 3u);
+  // Every copy of "space" is gone; its numbering goes on all the same.
+  const v1::TaggedArticle d = MakeArticle("d", {"space"});
+  absl::StatusOr<std::vector<StoreOutcome>> stored =
+      (*store)->StoreBatch({&d}, kNoon + absl::Hours(2));
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ((*stored)[0].sequence, 4u);
+  EXPECT_THAT(Positions((*stored)[0].streams), ElementsAre(Pair("space", 2u)));
+}
+
+TEST(SqliteStoreRetentionTest, StoreStaysUnderItsByteBoundKeepingTheNewest) {
+  const std::string path = MakeTempDir() + "/store.db";
+  constexpr int64_t kBound = 1 << 20;
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open({.path = path, .fsync = false, .retention_bytes = kBound});
+  ASSERT_THAT(store, IsOk());
+  for (int i = 0; i < 300; ++i) {  // 300 articles of 16 KiB: about 5 MiB
+    v1::TaggedArticle article = MakeArticle(absl::StrCat("a", i), {"ai"});
+    article.mutable_article()->set_body(std::string(16 << 10, 'x'));
+    ASSERT_THAT((*store)->StoreBatch({&article}, kNoon), IsOk());
+    ASSERT_THAT((*store)->Trim(kNoon), IsOk());
+  }
+  EXPECT_EQ((*store)->head_sequence(), 300u);
+  EXPECT_GT((*store)->first_sequence(), 200u);
+  absl::StatusOr<int64_t> size = (*store)->SizeBytes();
+  ASSERT_THAT(size, IsOk());
+  EXPECT_LT(*size, 2 * kBound);
 }
 
 TEST_F(SqliteStoreTest, ReportsItsSize) {
