@@ -78,6 +78,7 @@ breaks=(
   "stream-queue-unbounded-by-bytes|bin/topicwire_sink_test bin/sink|^SinkBoundsTest\.StalledSubscriberCostsItsByteBudgetNotTheStream$"
   "history-queue-unbounded|bin/topicwire_sink_test bin/sink|^SinkBoundsTest\.HistoryClientThatNeverReadsCostsItsByteBudget$"
   "stream-labels-unbounded|bin/topicwire_sink_test|^SinkMetricsTest\.StreamLabelsAreCappedAndTheRestCountAsOther$"
+  "store-retention-ignored|bin/topicwire_sink_test|^SqliteStoreRetentionTest\..*$"
 )
 
 usage() { # usage EXIT_STATUS
