@@ -79,6 +79,7 @@ breaks=(
   "history-queue-unbounded|bin/topicwire_sink_test bin/sink|^SinkBoundsTest\.HistoryClientThatNeverReadsCostsItsByteBudget$"
   "stream-labels-unbounded|bin/topicwire_sink_test|^SinkMetricsTest\.StreamLabelsAreCappedAndTheRestCountAsOther$"
   "store-retention-ignored|bin/topicwire_sink_test|^SqliteStoreRetentionTest\..*$"
+  "history-expiry-silent|bin/topicwire_cli_test|^SubscribeTest\.HistoryThatExpiredIsReportedOnStderr$"
 )
 
 usage() { # usage EXIT_STATUS
