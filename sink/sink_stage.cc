@@ -108,11 +108,10 @@ class SinkStage {
     ASSIGN_OR_RETURN(bound_.input, LastEndpoint(input_));
     ASSIGN_OR_RETURN(bound_.stream, LastEndpoint(stream_));
     ASSIGN_OR_RETURN(bound_.history, LastEndpoint(history_));
-    // Readiness needs to know whether ingest is reachable.
+    // Logged only: readiness must not follow ingest's restarts.
     ASSIGN_OR_RETURN(monitor_,
                      SocketMonitor::WatchConnections(context_, commit_, options_.commit_endpoint));
     RETURN_IF_ERROR(Connect(commit_, options_.commit_endpoint));
-    if (!monitor_.watching()) readiness_->Set(kCommitConnected, true);
     readiness_->Set(kSocketsBound, true);
     if (options_.on_bound) options_.on_bound(bound_);
     return absl::OkStatus();
@@ -125,7 +124,6 @@ class SinkStage {
       } else {
         spdlog::warn("lost ingest's commit endpoint {}", options_.commit_endpoint);
       }
-      readiness_->Set(kCommitConnected, connected);
     });
   }
 
@@ -303,8 +301,8 @@ int StreamSendHighWaterMark(const SinkOptions& options) {
 
 std::shared_ptr<Readiness> NewSinkReadiness() {
   // In SinkCondition's order.
-  return std::make_shared<Readiness>(std::vector<std::string>{
-      "store not open", "sockets not bound", "no connection to ingest's commit endpoint"});
+  return std::make_shared<Readiness>(
+      std::vector<std::string>{"store not open", "sockets not bound"});
 }
 
 absl::Status RunStage(zmq::context_t& context, const SinkOptions& options, Store& store,

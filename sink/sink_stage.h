@@ -28,11 +28,11 @@ struct BoundEndpoints {
   std::string history;
 };
 
-// What the sink's readiness waits for: the store is open, every socket is bound, and the
-// CommitAck PUSH has a connection to ingest (seen through a ZeroMQ socket monitor; an inproc://
-// commit endpoint counts as connected once connect() returned, because inproc sockets emit no
-// monitor events). Indices into the Readiness that NewSinkReadiness() returns.
-enum SinkCondition : size_t { kStoreOpen, kSocketsBound, kCommitConnected };
+// What the sink's readiness waits for: the store is open and every socket is bound. Whether
+// ingest's commit endpoint is reachable does not count: subscribers and history clients need
+// sink while ingest restarts (sink only logs losing and regaining that connection). Indices
+// into the Readiness that NewSinkReadiness() returns.
+enum SinkCondition : size_t { kStoreOpen, kSocketsBound };
 
 // A Readiness with SinkCondition's conditions, all unmet.
 std::shared_ptr<Readiness> NewSinkReadiness();
