@@ -80,6 +80,7 @@ breaks=(
   "stream-labels-unbounded|bin/topicwire_sink_test|^SinkMetricsTest\.StreamLabelsAreCappedAndTheRestCountAsOther$"
   "store-retention-ignored|bin/topicwire_sink_test|^SqliteStoreRetentionTest\..*$"
   "history-expiry-silent|bin/topicwire_cli_test|^SubscribeTest\.HistoryThatExpiredIsReportedOnStderr$"
+  "sink-ready-needs-ingest|bin/topicwire_sink_test bin/sink|^(SinkBinaryTest\.ReadyWhileIngestIsDown|SinkStageTest\.ReadyWhileIngestIsUnreachable)$"
 )
 
 usage() { # usage EXIT_STATUS
