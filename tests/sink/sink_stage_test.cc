@@ -413,14 +413,20 @@ TEST_F(SinkStageTest, StopsWithTheErrorWhenTheStoreFailsAndAcknowledgesNothing) 
   options.input_endpoint = "inproc://failing-store-input";
   options.stream_endpoint = "inproc://failing-store-stream";
   options.history_endpoint = "inproc://failing-store-history";
-  options.commit_endpoint = commit_endpoint_;
-  options.linger_ms = 0;
+  // inproc: the stage's CommitAck PUSH has its pipe to us as soon as it connects, so an ack for
+  // the failed batch could not be dropped for want of a connection (and go unseen).
+  ASSERT_THAT(Bind(ingest_, "inproc://failing-store-commit"), IsOk());
+  options.commit_endpoint = "inproc://failing-store-commit";
+  // An ack queued before the stage returns must still reach us: with no linger, closing the
+  // socket could discard it unsent.
+  options.linger_ms = 2000;
   // inproc connect before bind is fine: the PUSH queues until the stage binds.
   zmq::socket_t worker = Connected(zmq::socket_type::push, options.input_endpoint);
   Deliver(worker, MakeDelivery(1, "a", {"ai"}));
   EXPECT_THAT(RunStage(context_, options, store, shutdown->fd()),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("disk full")));
-  ingest_.set(zmq::sockopt::rcvtimeo, 100);  // nothing is expected: a short wait suffices
+  // The socket is closed and its linger is over: whatever it sent has arrived or never will.
+  ingest_.set(zmq::sockopt::rcvtimeo, 500);
   EXPECT_THAT(CollectAcks({1}), IsEmpty());
 }
 
