@@ -81,6 +81,7 @@ breaks=(
   "store-retention-ignored|bin/topicwire_sink_test|^SqliteStoreRetentionTest\..*$"
   "history-expiry-silent|bin/topicwire_cli_test|^SubscribeTest\.HistoryThatExpiredIsReportedOnStderr$"
   "sink-ready-needs-ingest|bin/topicwire_sink_test bin/sink|^(SinkBinaryTest\.ReadyWhileIngestIsDown|SinkStageTest\.ReadyWhileIngestIsUnreachable)$"
+  "sink-acks-failed-batch|bin/topicwire_sink_test|^SinkStageTest\.StopsWithTheErrorWhenTheStoreFailsAndAcknowledgesNothing$"
 )
 
 usage() { # usage EXIT_STATUS
