@@ -76,6 +76,9 @@ class Printer {
     return result_.count_reached;
   }
 
+  // A line on stderr.
+  void Warn(const std::string& line) { err_ << line << "\n" << std::flush; }
+
   SubscribeResult& result() { return result_; }
 
   // Streams printed so far, with the last stream_sequence of each.
@@ -159,6 +162,12 @@ absl::Status ReplayHistory(zmq::context_t& context, const SubscribeOptions& opti
     if (!reply.error().empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("history endpoint ", endpoint, " refused the request: ", reply.error()));
+    }
+    if (!request.has_since_time() && reply.first_sequence() > request.after_sequence() + 1) {
+      printer.Warn(absl::StrCat("history expired from sequence ", reply.first_sequence(),
+                                ": articles ", request.after_sequence() + 1, " to ",
+                                reply.first_sequence() - 1,
+                                " are no longer in sink's store (retention)"));
     }
     for (const v1::TaggedArticle& tagged : reply.messages()) {
       if (!printer.Wanted(tagged.stream())) continue;

@@ -79,6 +79,15 @@ breaks=(
   "sink-gap-reports-ignored|bin/topicwire_sink_test bin/topicwire_e2e_test|^(SinkStageTest\.CountsTheGapsSubscribersReportWithTheirHistoryRequests|SlowSubscriberE2eTest\..*)$"
   # Publishers' text shown on a terminal (common/terminal_text.cc)
   "terminal-escapes-printed|bin/topicwire_common_test bin/topicwire_cli_test|^(TerminalSafeTest\..*|TagExplainTest\.EscapeSequencesInTheArticleAreShownNotObeyed|TagTextFormatTest\..*)$"
+  # Sink hardening (issue 11; sink/store.cc, sink/sink_stage.cc, sink/history_service.cc)
+  "history-by-topic-unindexed|bin/topicwire_sink_test|^SqliteStoreTest\.HistoryQueriesUseAnIndexAndNeverSortTheStream$"
+  "stream-queue-unbounded-by-bytes|bin/topicwire_sink_test bin/sink|^SinkBoundsTest\.StalledSubscriberCostsItsByteBudgetNotTheStream$"
+  "history-queue-unbounded|bin/topicwire_sink_test bin/sink|^SinkBoundsTest\.HistoryClientThatNeverReadsCostsItsByteBudget$"
+  "stream-labels-unbounded|bin/topicwire_sink_test|^SinkMetricsTest\.StreamLabelsAreCappedAndTheRestCountAsOther$"
+  "store-retention-ignored|bin/topicwire_sink_test|^SqliteStoreRetentionTest\..*$"
+  "history-expiry-silent|bin/topicwire_cli_test|^SubscribeTest\.HistoryThatExpiredIsReportedOnStderr$"
+  "sink-ready-needs-ingest|bin/topicwire_sink_test bin/sink|^(SinkBinaryTest\.ReadyWhileIngestIsDown|SinkStageTest\.ReadyWhileIngestIsUnreachable)$"
+  "sink-acks-failed-batch|bin/topicwire_sink_test|^SinkStageTest\.StopsWithTheErrorWhenTheStoreFailsAndAcknowledgesNothing$"
 )
 
 usage() { # usage EXIT_STATUS

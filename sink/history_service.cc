@@ -1,6 +1,7 @@
 #include "sink/history_service.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -46,6 +47,12 @@ absl::StatusOr<HistoryQuery> ToHistoryQuery(const v1::HistoryRequest& request,
   return query;
 }
 
+int HistorySendHighWaterMark(const HistoryOptions& options) {
+  const size_t reply_bytes = std::max<size_t>(options.max_reply_bytes, 1);
+  return static_cast<int>(std::clamp<size_t>(options.send_buffer_bytes / reply_bytes, 1,
+                                             std::numeric_limits<int>::max()));
+}
+
 v1::HistoryReply HistoryService::Answer(const zmq::message_t& body) {
   v1::HistoryReply reply;
   v1::HistoryRequest request;
@@ -69,6 +76,7 @@ v1::HistoryReply HistoryService::Answer(const zmq::message_t& body) {
   reply.set_last_sequence(page->last_sequence);
   reply.set_complete(page->complete);
   reply.set_head_sequence(page->head_sequence);
+  reply.set_first_sequence(page->first_sequence);
   return reply;
 }
 

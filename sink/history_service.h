@@ -23,6 +23,10 @@ struct HistoryOptions {
   uint32_t max_limit = 1000;
   // A page stops growing past this many bytes (at least one article is always sent).
   size_t max_reply_bytes = size_t{16} << 20;
+  // Replies queued for one client that does not read, in bytes: the history socket's send
+  // high-water mark is send_buffer_bytes / max_reply_bytes replies (at least 1); replies past it
+  // are dropped (the client asks again).
+  size_t send_buffer_bytes = size_t{64} << 20;
   // The most topics one request may filter by.
   int max_topics = 1024;
 };
@@ -32,6 +36,9 @@ struct HistoryOptions {
 // invalid time, an empty topic, too many topics).
 absl::StatusOr<HistoryQuery> ToHistoryQuery(const v1::HistoryRequest& request,
                                             const HistoryOptions& options);
+
+// The history socket's send high-water mark in replies for `options` (see send_buffer_bytes).
+int HistorySendHighWaterMark(const HistoryOptions& options);
 
 // Answers history requests from `store`. Not thread-safe: the stage thread owns it.
 class HistoryService {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/time/time.h"
 #include "common/service_main.h"
 #include "common/zap_authenticator.h"
 #include "prometheus/registry.h"
@@ -27,10 +28,25 @@ ABSL_FLAG(std::string, store, "data/sink/store.db",
 ABSL_FLAG(bool, fsync, true,
           "Sync every batch to disk before acknowledging it (false: faster, but a power loss "
           "can lose articles ingest was already told are stored)");
+ABSL_FLAG(absl::Duration, retention_age, absl::Hours(24 * 30),
+          "Articles stored longer ago than this are removed from the store (0: kept whatever "
+          "their age); history before them answers with the first sequence still held");
+ABSL_FLAG(uint64_t, retention_bytes, uint64_t{4} << 30,
+          "The oldest articles are removed while the store uses more than this many bytes (0: no "
+          "bound); the default fits the shipped 5 GiB volume with room for the WAL");
 ABSL_FLAG(int, max_batch, 256,
           "Most deliveries stored in one transaction (one fsync); more costs memory, not speed");
-ABSL_FLAG(int, stream_send_hwm, 100000,
-          "Messages queued per subscriber before a slow subscriber starts losing messages");
+ABSL_FLAG(uint64_t, stream_send_buffer_bytes, uint64_t{64} << 20,
+          "Bytes queued per subscriber before a slow subscriber starts losing messages (which it "
+          "then fills from history); counted as copies of 16 KiB, the size of a typical tagged "
+          "article");
+ABSL_FLAG(int, stream_send_hwm, 0,
+          "Copies queued per subscriber; above 0 this replaces --stream_send_buffer_bytes");
+ABSL_FLAG(uint64_t, history_max_reply_bytes, uint64_t{16} << 20,
+          "A history page stops growing past this many bytes (it always holds one article)");
+ABSL_FLAG(uint64_t, history_send_buffer_bytes, uint64_t{64} << 20,
+          "Bytes of history replies queued for one client that does not read them; further "
+          "replies to it are dropped. Counted as replies of --history_max_reply_bytes");
 ABSL_FLAG(uint32_t, history_default_limit, 100, "History page size when a request asks for 0");
 ABSL_FLAG(uint32_t, history_max_limit, 1000, "Largest history page a request may ask for");
 ABSL_FLAG(std::string, curve_secret_key_file, "",
@@ -75,8 +91,11 @@ int main(int argc, char** argv) {
       topicwire::ServeProbes(absl::GetFlag(FLAGS_http_listen), registry, readiness);
   if (!http.ok()) return 1;
 
-  const topicwire::sink::SqliteStoreOptions store_options{.path = absl::GetFlag(FLAGS_store),
-                                                          .fsync = absl::GetFlag(FLAGS_fsync)};
+  const topicwire::sink::SqliteStoreOptions store_options{
+      .path = absl::GetFlag(FLAGS_store),
+      .fsync = absl::GetFlag(FLAGS_fsync),
+      .retention_age = absl::GetFlag(FLAGS_retention_age),
+      .retention_bytes = static_cast<int64_t>(absl::GetFlag(FLAGS_retention_bytes))};
   absl::StatusOr<std::unique_ptr<topicwire::sink::SqliteStore>> store =
       topicwire::sink::SqliteStore::Open(store_options);
   if (!store.ok()) return topicwire::ExitCode(store.status());
@@ -89,7 +108,10 @@ int main(int argc, char** argv) {
   options.history_endpoint = absl::GetFlag(FLAGS_history_endpoint);
   options.commit_endpoint = absl::GetFlag(FLAGS_commit_endpoint);
   options.max_batch = absl::GetFlag(FLAGS_max_batch);
+  options.stream_send_buffer_bytes = absl::GetFlag(FLAGS_stream_send_buffer_bytes);
   options.stream_send_hwm = absl::GetFlag(FLAGS_stream_send_hwm);
+  options.history.max_reply_bytes = absl::GetFlag(FLAGS_history_max_reply_bytes);
+  options.history.send_buffer_bytes = absl::GetFlag(FLAGS_history_send_buffer_bytes);
   options.history.default_limit = absl::GetFlag(FLAGS_history_default_limit);
   options.history.max_limit = absl::GetFlag(FLAGS_history_max_limit);
   options.linger_ms = absl::GetFlag(FLAGS_linger_ms);

@@ -57,9 +57,18 @@ SinkMetrics::SinkMetrics(prometheus::Registry& registry)
                                    "reported them")) {}
 
 void SinkMetrics::CountPublished(const std::string& stream) {
-  prometheus::Counter*& counter = published_by_stream_[stream];
-  if (counter == nullptr) counter = &published_family_.Add({{"stream", stream}});
-  counter->Increment();
+  auto it = published_by_stream_.find(stream);
+  if (it == published_by_stream_.end()) {
+    const std::string label =
+        published_by_stream_.size() < kMaxStreamLabels ? stream : std::string(kOtherStream);
+    // "other" stays out of the map: a stream named "other" would share its counter anyway.
+    if (label != stream) {
+      published_family_.Add({{"stream", label}}).Increment();
+      return;
+    }
+    it = published_by_stream_.emplace(stream, &published_family_.Add({{"stream", stream}})).first;
+  }
+  it->second->Increment();
 }
 
 void SinkMetrics::CountSubscriberGap(const std::string& stream, uint64_t missed) {

@@ -2,6 +2,7 @@
 #ifndef TOPICWIRE_SINK_SINK_METRICS_H_
 #define TOPICWIRE_SINK_SINK_METRICS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -20,6 +21,10 @@ namespace topicwire::sink {
 class SinkMetrics : private MetricsRegistrar {
  public:
   explicit SinkMetrics(prometheus::Registry& registry);
+
+  // Streams get their own label up to this many (far above a taxonomy's topics); later ones
+  // are counted as "other", so deliveries cannot grow the label set without bound.
+  static constexpr size_t kMaxStreamLabels = 256;
 
   // topicwire_sink_messages_published_total{stream=...}: one per copy sent on the PUB socket.
   void CountPublished(const std::string& stream);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -53,7 +54,8 @@ class SinkStage {
     spdlog::info("storing deliveries from {}, streams on {}, history on {}, acks to {}",
                  bound_.input, bound_.stream, bound_.history, options_.commit_endpoint);
     while (true) {
-      ASSIGN_OR_RETURN(int ready, Poll(items, absl::InfiniteDuration()));
+      ASSIGN_OR_RETURN(int ready, Poll(items, absl::Seconds(1)));
+      if (absl::Now() - last_trim_ >= absl::Seconds(1)) RETURN_IF_ERROR(TrimStore());
       if (ready == 0) continue;
       // Shutdown wins over input: stop taking deliveries; everything already received has
       // been stored, published and acknowledged by the handler that received it.
@@ -88,7 +90,8 @@ class SinkStage {
     RETURN_IF_ERROR(SetMaxMessageSize(stream_, kMaxSubscriptionBytes));
     RETURN_IF_ERROR(ConfigureSocket(history_, options_.linger_ms));
     RETURN_IF_ERROR(ConfigureSocket(commit_, options_.linger_ms));
-    RETURN_IF_ERROR(SetSendHighWaterMark(stream_, options_.stream_send_hwm));
+    RETURN_IF_ERROR(SetSendHighWaterMark(stream_, StreamSendHighWaterMark(options_)));
+    RETURN_IF_ERROR(SetSendHighWaterMark(history_, HistorySendHighWaterMark(options_.history)));
     if (options_.curve.enabled()) {
       ASSIGN_OR_RETURN(curve_, curve::Authenticator::Start(context_, options_.curve, *registry_,
                                                            "topicwire_sink_auth_refused_total"));
@@ -108,11 +111,10 @@ class SinkStage {
     ASSIGN_OR_RETURN(bound_.input, LastEndpoint(input_));
     ASSIGN_OR_RETURN(bound_.stream, LastEndpoint(stream_));
     ASSIGN_OR_RETURN(bound_.history, LastEndpoint(history_));
-    // Readiness needs to know whether ingest is reachable.
+    // Logged only: readiness must not follow ingest's restarts.
     ASSIGN_OR_RETURN(monitor_,
                      SocketMonitor::WatchConnections(context_, commit_, options_.commit_endpoint));
     RETURN_IF_ERROR(Connect(commit_, options_.commit_endpoint));
-    if (!monitor_.watching()) readiness_->Set(kCommitConnected, true);
     readiness_->Set(kSocketsBound, true);
     if (options_.on_bound) options_.on_bound(bound_);
     return absl::OkStatus();
@@ -125,7 +127,6 @@ class SinkStage {
       } else {
         spdlog::warn("lost ingest's commit endpoint {}", options_.commit_endpoint);
       }
-      readiness_->Set(kCommitConnected, connected);
     });
   }
 
@@ -170,8 +171,17 @@ class SinkStage {
     // Publish only after the commit: a copy on the stream is always also in history.
     RETURN_IF_ERROR(Publish(articles, outcomes));
     metrics_.last_sequence.Set(static_cast<double>(store_.head_sequence()));
+    RETURN_IF_ERROR(Acknowledge(deliveries));
+    return TrimStore();
+  }
+
+  // Applies retention: a bounded amount per call, after every batch and once a second.
+  absl::Status TrimStore() {
+    last_trim_ = absl::Now();
+    ASSIGN_OR_RETURN(uint64_t removed, store_.Trim(last_trim_));
+    if (removed > 0) spdlog::debug("retention removed {} article(s)", removed);
     UpdateStoreSize();
-    return Acknowledge(deliveries);
+    return absl::OkStatus();
   }
 
   // Reads the deliveries waiting on the input socket, up to the batch limits, onto `arena`.
@@ -275,6 +285,7 @@ class SinkStage {
   std::shared_ptr<Readiness> readiness_;
   HistoryService history_service_;
   BoundEndpoints bound_;
+  absl::Time last_trim_ = absl::InfinitePast();
   zmq::socket_t input_{context_, zmq::socket_type::pull};
   zmq::socket_t stream_{context_, zmq::socket_type::xpub};
   zmq::socket_t history_{context_, zmq::socket_type::router};
@@ -285,10 +296,16 @@ class SinkStage {
 
 }  // namespace
 
+int StreamSendHighWaterMark(const SinkOptions& options) {
+  if (options.stream_send_hwm > 0) return options.stream_send_hwm;
+  return static_cast<int>(std::clamp<size_t>(options.stream_send_buffer_bytes / kTypicalCopyBytes,
+                                             1, std::numeric_limits<int>::max()));
+}
+
 std::shared_ptr<Readiness> NewSinkReadiness() {
   // In SinkCondition's order.
-  return std::make_shared<Readiness>(std::vector<std::string>{
-      "store not open", "sockets not bound", "no connection to ingest's commit endpoint"});
+  return std::make_shared<Readiness>(
+      std::vector<std::string>{"store not open", "sockets not bound"});
 }
 
 absl::Status RunStage(zmq::context_t& context, const SinkOptions& options, Store& store,

@@ -28,11 +28,11 @@ struct BoundEndpoints {
   std::string history;
 };
 
-// What the sink's readiness waits for: the store is open, every socket is bound, and the
-// CommitAck PUSH has a connection to ingest (seen through a ZeroMQ socket monitor; an inproc://
-// commit endpoint counts as connected once connect() returned, because inproc sockets emit no
-// monitor events). Indices into the Readiness that NewSinkReadiness() returns.
-enum SinkCondition : size_t { kStoreOpen, kSocketsBound, kCommitConnected };
+// What the sink's readiness waits for: the store is open and every socket is bound. Whether
+// ingest's commit endpoint is reachable does not count: subscribers and history clients need
+// sink while ingest restarts (sink only logs losing and regaining that connection). Indices
+// into the Readiness that NewSinkReadiness() returns.
+enum SinkCondition : size_t { kStoreOpen, kSocketsBound };
 
 // A Readiness with SinkCondition's conditions, all unmet.
 std::shared_ptr<Readiness> NewSinkReadiness();
@@ -55,10 +55,13 @@ struct SinkOptions {
   int max_batch = 256;
   // A batch also stops growing once its deliveries hold about this many bytes.
   size_t max_batch_bytes = size_t{8} << 20;
-  // Per-subscriber queue on the stream socket. A subscriber that falls further behind loses
-  // messages silently (ZeroMQ PUB semantics; nothing is counted): it sees stream_sequence jump
-  // and fills the gap from history.
-  int stream_send_hwm = 100000;
+  // Per-subscriber queue on the stream socket, in bytes: a subscriber that falls further behind
+  // loses messages silently (ZeroMQ PUB semantics; nothing is counted): it sees stream_sequence
+  // jump and fills the gap from history. ZeroMQ bounds queues in messages, so the queue holds
+  // stream_send_buffer_bytes / kTypicalCopyBytes copies (StreamSendHighWaterMark()).
+  size_t stream_send_buffer_bytes = size_t{64} << 20;
+  // When above 0, the per-subscriber queue in copies instead (the older way to set it).
+  int stream_send_hwm = 0;
   // Page sizes and limits of the history endpoint.
   HistoryOptions history;
   // Upper bound on how long unsent output delays exit.
@@ -76,6 +79,14 @@ struct SinkOptions {
   // plaintext.
   curve::ClientOptions commit_curve{};
 };
+
+// The size of a typical published copy (a tagged article with its evidence is about 13 KB),
+// which turns the stream's byte budget into ZeroMQ's message count.
+inline constexpr size_t kTypicalCopyBytes = size_t{16} << 10;
+
+// The stream socket's per-subscriber high-water mark in copies: options.stream_send_hwm when set,
+// else options.stream_send_buffer_bytes / kTypicalCopyBytes (at least 1).
+int StreamSendHighWaterMark(const SinkOptions& options);
 
 // Runs the sink until `shutdown_fd` becomes readable, then finishes the batch in hand (store,
 // publish, acknowledge) and returns OK. Malformed input is counted, warned about and dropped.

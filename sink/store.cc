@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <cassert>
 #include <filesystem>
+#include <iterator>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/sqlite.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
@@ -33,7 +34,29 @@ CREATE TABLE IF NOT EXISTS streams (
   PRIMARY KEY (stream, stream_sequence)
 );
 CREATE INDEX IF NOT EXISTS streams_by_sequence ON streams(sequence, position);
+CREATE INDEX IF NOT EXISTS streams_by_stream ON streams(stream, sequence, position, stream_sequence);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS retired_stream_heads (
+  stream TEXT PRIMARY KEY,
+  stream_sequence INTEGER NOT NULL
+);
 )sql";
+
+// meta keys.
+constexpr char kRetiredThrough[] = "retired_through";  // the newest sequence retention removed
+
+// Retention removes at most this many articles per Trim(), so one call stays short.
+constexpr uint64_t kMaxTrimmedPerCall = 1000;
+
+// One copy a history page holds, before its article is read.
+struct PageCopy {
+  uint64_t sequence = 0;
+  int64_t position = 0;
+  StreamPosition stream;
+};
 
 // `incoming` as the store keeps it: with `sequence` and `stored_at` set and no stream fields.
 std::string SerializeStored(const v1::TaggedArticle& incoming, uint64_t sequence,
@@ -64,6 +87,14 @@ std::string SerializeStored(const v1::TaggedArticle& incoming, uint64_t sequence
 
 }  // namespace
 
+const char kHistoryCopiesInRangeSql[] =
+    "SELECT sequence, position, stream, stream_sequence FROM streams "
+    "WHERE sequence > ? AND sequence <= ? ORDER BY sequence, position";
+const char kHistoryCopiesOfStreamSql[] =
+    "SELECT sequence, position, stream_sequence FROM streams "
+    "WHERE stream = ? AND sequence > ? ORDER BY sequence LIMIT ?";
+const char kHistoryArticleSql[] = "SELECT tagged FROM articles WHERE sequence = ?";
+
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> db,
                    sqlite::Database::Open(
@@ -72,18 +103,25 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStore
                                                   options.fsync ? "PRAGMA synchronous=FULL"
                                                                 : "PRAGMA synchronous=NORMAL"}}));
   RETURN_IF_ERROR(db->Exec(kSchema));
+  ASSIGN_OR_RETURN(const int64_t retired,
+                   db->QueryInt(absl::StrCat("SELECT COALESCE(MAX(value), 0) FROM meta WHERE key='",
+                                             kRetiredThrough, "'")));
+  // Retention may have removed every article: the sequence continues after what it removed.
   ASSIGN_OR_RETURN(const int64_t head,
                    db->QueryInt("SELECT COALESCE(MAX(sequence), 0) FROM articles"));
   ASSIGN_OR_RETURN(const int64_t last_stored_at_us,
                    db->QueryInt("SELECT COALESCE(MAX(stored_at_us), 0) FROM articles"));
   return std::unique_ptr<SqliteStore>(
-      new SqliteStore(std::move(db), static_cast<uint64_t>(head), last_stored_at_us));
+      new SqliteStore(std::move(db), options, static_cast<uint64_t>(std::max(head, retired)),
+                      static_cast<uint64_t>(retired) + 1, last_stored_at_us));
 }
 
-SqliteStore::SqliteStore(std::unique_ptr<sqlite::Database> db, uint64_t head_sequence,
-                         int64_t last_stored_at_us)
+SqliteStore::SqliteStore(std::unique_ptr<sqlite::Database> db, const SqliteStoreOptions& options,
+                         uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us)
     : db_(std::move(db)),
+      options_(options),
       head_sequence_(head_sequence),
+      first_sequence_(first_sequence),
       last_stored_at_us_(last_stored_at_us),
       stream_sequences_([this](const std::string& stream) { return StreamHead(stream); }) {}
 
@@ -170,8 +208,11 @@ absl::StatusOr<std::optional<uint64_t>> SqliteStore::FindArticle(const std::stri
 }
 
 absl::StatusOr<uint64_t> SqliteStore::StreamHead(const std::string& stream) {
-  ASSIGN_OR_RETURN(Statement head, db_->Prepare("SELECT COALESCE(MAX(stream_sequence), 0) "
-                                                "FROM streams WHERE stream=?"));
+  // Retention may have removed a stream's every copy: its numbering continues all the same.
+  ASSIGN_OR_RETURN(Statement head,
+                   db_->Prepare("SELECT MAX((SELECT COALESCE(MAX(stream_sequence), 0) FROM streams "
+                                "WHERE stream=?1), (SELECT COALESCE(MAX(stream_sequence), 0) "
+                                "FROM retired_stream_heads WHERE stream=?1))"));
   head.BindText(1, stream);
   ASSIGN_OR_RETURN(bool row, head.Step());
   return row ? static_cast<uint64_t>(head.ColumnInt(0)) : 0;
@@ -180,7 +221,9 @@ absl::StatusOr<uint64_t> SqliteStore::StreamHead(const std::string& stream) {
 absl::StatusOr<HistoryPage> SqliteStore::ReadHistory(const HistoryQuery& query) {
   HistoryPage page;
   page.head_sequence = head_sequence_;
-  uint64_t after = query.after_sequence;
+  page.first_sequence = first_sequence_;
+  // What retention removed cannot be paged through: the page starts at the oldest article held.
+  uint64_t after = std::max(query.after_sequence, first_sequence_ - 1);
   if (query.since.has_value()) {
     ASSIGN_OR_RETURN(Statement first,
                      db_->Prepare("SELECT MIN(sequence) FROM articles WHERE stored_at_us >= ?"));
@@ -196,51 +239,158 @@ absl::StatusOr<HistoryPage> SqliteStore::ReadHistory(const HistoryQuery& query) 
     return page;
   }
 
-  std::string sql =
-      "SELECT s.sequence, s.stream, s.stream_sequence, a.tagged FROM streams s "
-      "JOIN articles a ON a.sequence = s.sequence WHERE s.sequence > ?";
-  if (!query.streams.empty()) {
-    std::vector<std::string> placeholders(query.streams.size(), "?");
-    absl::StrAppend(&sql, " AND s.stream IN (", absl::StrJoin(placeholders, ","), ")");
-  }
-  absl::StrAppend(&sql, " ORDER BY s.sequence, s.position");
-  // Not cached: the SQL differs with the number of streams asked for.
-  ASSIGN_OR_RETURN(Statement select, db_->PrepareUncached(sql));
-  select.BindInt(1, static_cast<int64_t>(after));
-  for (size_t i = 0; i < query.streams.size(); ++i) {
-    select.BindText(static_cast<int>(i + 2), query.streams[i]);
+  // Every query below reads at most one page of rows through an index, so a page costs the
+  // same however large the store is.
+  std::vector<PageCopy> copies;
+  // The page covers sequences up to this one (all of them, when nothing limits it sooner).
+  uint64_t covered = page.head_sequence;
+  if (query.streams.empty()) {
+    // Sequences have no holes above the oldest one held, so a page of articles is a range.
+    covered = std::min<uint64_t>(page.head_sequence, after + query.max_articles);
+    ASSIGN_OR_RETURN(Statement select, db_->Prepare(kHistoryCopiesInRangeSql));
+    select.BindInt(1, static_cast<int64_t>(after));
+    select.BindInt(2, static_cast<int64_t>(covered));
+    ASSIGN_OR_RETURN(copies, select.ReadRows([](Statement& row) {
+      return PageCopy{.sequence = static_cast<uint64_t>(row.ColumnInt(0)),
+                      .position = row.ColumnInt(1),
+                      .stream = {.stream = row.ColumnText(2),
+                                 .stream_sequence = static_cast<uint64_t>(row.ColumnInt(3))}};
+    }));
+  } else {
+    // An article has at most one copy per stream, so the first max_articles copies of each
+    // stream hold the first max_articles articles of all of them together.
+    for (const std::string& stream : query.streams) {
+      ASSIGN_OR_RETURN(Statement select, db_->Prepare(kHistoryCopiesOfStreamSql));
+      select.BindText(1, stream);
+      select.BindInt(2, static_cast<int64_t>(after));
+      select.BindInt(3, static_cast<int64_t>(query.max_articles));
+      ASSIGN_OR_RETURN(std::vector<PageCopy> of_stream, select.ReadRows([&](Statement& row) {
+        return PageCopy{.sequence = static_cast<uint64_t>(row.ColumnInt(0)),
+                        .position = row.ColumnInt(1),
+                        .stream = {.stream = stream,
+                                   .stream_sequence = static_cast<uint64_t>(row.ColumnInt(2))}};
+      }));
+      // A stream that filled its limit may hold more beyond its last copy: the page covers
+      // no further than that.
+      if (of_stream.size() >= query.max_articles) {
+        covered = std::min(covered, of_stream.back().sequence);
+      }
+      copies.insert(copies.end(), std::make_move_iterator(of_stream.begin()),
+                    std::make_move_iterator(of_stream.end()));
+    }
+    std::sort(copies.begin(), copies.end(), [](const PageCopy& a, const PageCopy& b) {
+      return std::tie(a.sequence, a.position) < std::tie(b.sequence, b.position);
+    });
+    // A repeated stream in the query would list its copies twice.
+    copies.erase(std::unique(copies.begin(), copies.end(),
+                             [](const PageCopy& a, const PageCopy& b) {
+                               return a.sequence == b.sequence && a.position == b.position;
+                             }),
+                 copies.end());
+    std::erase_if(copies, [&](const PageCopy& copy) { return copy.sequence > covered; });
   }
 
   uint32_t articles = 0;
   size_t bytes = 0;
   uint64_t current = 0;
   v1::TaggedArticle article;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) {
-      page.last_sequence = page.head_sequence;
-      page.complete = true;
-      return page;
-    }
-    const uint64_t sequence = static_cast<uint64_t>(select.ColumnInt(0));
-    if (sequence != current) {
-      if (articles >= query.max_articles || (articles > 0 && bytes >= query.max_bytes)) break;
-      const absl::string_view blob = select.ColumnView(3);
+  for (PageCopy& copy : copies) {
+    if (copy.sequence != current) {
+      if (articles >= query.max_articles || (articles > 0 && bytes >= query.max_bytes)) {
+        page.last_sequence = current;
+        page.complete = current >= page.head_sequence;
+        return page;
+      }
+      ASSIGN_OR_RETURN(Statement read, db_->Prepare(kHistoryArticleSql));
+      read.BindInt(1, static_cast<int64_t>(copy.sequence));
+      ASSIGN_OR_RETURN(bool found, read.Step());
+      if (!found) {
+        return absl::DataLossError(
+            absl::StrCat("store: no article with sequence ", copy.sequence, " for its copies"));
+      }
+      const absl::string_view blob = read.ColumnView(0);
       if (!article.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
         return absl::DataLossError(
-            absl::StrCat("store: article with sequence ", sequence, " does not parse"));
+            absl::StrCat("store: article with sequence ", copy.sequence, " does not parse"));
       }
-      current = sequence;
+      current = copy.sequence;
       ++articles;
     }
-    v1::TaggedArticle& copy = page.copies.emplace_back(article);
-    copy.set_stream(std::string(select.ColumnView(1)));
-    copy.set_stream_sequence(static_cast<uint64_t>(select.ColumnInt(2)));
-    bytes += copy.ByteSizeLong();
+    v1::TaggedArticle& published = page.copies.emplace_back(article);
+    published.set_stream(std::move(copy.stream.stream));
+    published.set_stream_sequence(copy.stream.stream_sequence);
+    bytes += published.ByteSizeLong();
   }
-  page.last_sequence = current;
-  page.complete = current >= page.head_sequence;
+  page.last_sequence = covered;
+  page.complete = covered >= page.head_sequence;
   return page;
+}
+
+absl::StatusOr<uint64_t> SqliteStore::Trim(absl::Time now) {
+  if (first_sequence_ > head_sequence_) return 0;
+  uint64_t through = first_sequence_ - 1;  // remove sequences up to and including this one
+  if (options_.retention_age > absl::ZeroDuration()) {
+    ASSIGN_OR_RETURN(Statement old, db_->Prepare("SELECT COALESCE(MAX(sequence), 0) FROM articles "
+                                                 "WHERE stored_at_us < ?"));
+    old.BindInt(1, absl::ToUnixMicros(now - options_.retention_age));
+    ASSIGN_OR_RETURN(bool row, old.Step());
+    if (row) through = std::max(through, static_cast<uint64_t>(old.ColumnInt(0)));
+  }
+  if (options_.retention_bytes > 0) {
+    ASSIGN_OR_RETURN(const int64_t used, UsedBytes());
+    if (used > options_.retention_bytes) {
+      // Articles are about the same size, so the excess is that share of the articles held
+      // (and one more, so that rounding never leaves the store just above its bound).
+      const uint64_t held = head_sequence_ - first_sequence_ + 1;
+      const uint64_t excess =
+          static_cast<uint64_t>(static_cast<double>(held) *
+                                static_cast<double>(used - options_.retention_bytes) /
+                                static_cast<double>(used)) +
+          1;
+      // The newest article stays: a store bound smaller than one article keeps that one.
+      through = std::max(through, first_sequence_ - 1 + std::min(excess, held - 1));
+    }
+  }
+  through = std::min({through, first_sequence_ - 1 + kMaxTrimmedPerCall, head_sequence_});
+  if (through < first_sequence_) return 0;
+
+  sqlite::Transaction transaction(*db_);
+  RETURN_IF_ERROR(transaction.Begin());
+  {
+    ASSIGN_OR_RETURN(Statement keep_heads,
+                     db_->Prepare("INSERT INTO retired_stream_heads(stream, stream_sequence) "
+                                  "SELECT stream, MAX(stream_sequence) FROM streams "
+                                  "WHERE sequence <= ? GROUP BY stream "
+                                  "ON CONFLICT(stream) DO UPDATE SET stream_sequence = "
+                                  "MAX(stream_sequence, excluded.stream_sequence)"));
+    keep_heads.BindInt(1, static_cast<int64_t>(through));
+    RETURN_IF_ERROR(keep_heads.Run());
+  }
+  for (const char* sql :
+       {"DELETE FROM streams WHERE sequence <= ?", "DELETE FROM articles WHERE sequence <= ?"}) {
+    ASSIGN_OR_RETURN(Statement remove, db_->Prepare(sql));
+    remove.BindInt(1, static_cast<int64_t>(through));
+    RETURN_IF_ERROR(remove.Run());
+  }
+  {
+    ASSIGN_OR_RETURN(Statement mark, db_->Prepare("INSERT INTO meta(key, value) VALUES(?, ?) "
+                                                  "ON CONFLICT(key) DO UPDATE SET value = "
+                                                  "excluded.value"));
+    mark.BindText(1, kRetiredThrough);
+    mark.BindInt(2, static_cast<int64_t>(through));
+    RETURN_IF_ERROR(mark.Run());
+  }
+  RETURN_IF_ERROR(transaction.Commit());
+  const uint64_t removed = through - first_sequence_ + 1;
+  first_sequence_ = through + 1;
+  return removed;
+}
+
+absl::StatusOr<int64_t> SqliteStore::UsedBytes() {
+  ASSIGN_OR_RETURN(const int64_t page_count, db_->QueryInt("PRAGMA page_count"));
+  ASSIGN_OR_RETURN(const int64_t free_pages, db_->QueryInt("PRAGMA freelist_count"));
+  ASSIGN_OR_RETURN(const int64_t page_size, db_->QueryInt("PRAGMA page_size"));
+  return (page_count - free_pages) * page_size;
 }
 
 absl::StatusOr<int64_t> SqliteStore::SizeBytes() {

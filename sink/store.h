@@ -64,6 +64,9 @@ struct HistoryPage {
   bool complete = false;
   // The newest sequence in the store when the page was read (0 when empty).
   uint64_t head_sequence = 0;
+  // The oldest sequence the store still holds (head_sequence + 1 when it holds none): retention
+  // removed everything below it, and a page asked for from further back starts here.
+  uint64_t first_sequence = 1;
 };
 
 // A narrow interface so that the stage can be tested against a fake.
@@ -87,6 +90,10 @@ class Store {
 
   // Bytes the store occupies (for the store size gauge).
   virtual absl::StatusOr<int64_t> SizeBytes() = 0;
+
+  // Removes the oldest articles that retention no longer keeps (a bounded number per call; call
+  // again while it returns more than 0). Returns how many it removed.
+  virtual absl::StatusOr<uint64_t> Trim(absl::Time /*now*/) { return 0; }
 };
 
 struct SqliteStoreOptions {
@@ -96,6 +103,11 @@ struct SqliteStoreOptions {
   // False uses NORMAL (WAL): faster, but the last batches may vanish on power loss although
   // ingest was already told they were stored, so those articles would be lost.
   bool fsync = true;
+  // Articles stored longer ago than this are removed (zero: kept whatever their age).
+  absl::Duration retention_age = absl::ZeroDuration();
+  // The oldest articles are removed while the store's used pages exceed this many bytes (0: no
+  // bound). Freed pages are reused, so the file stays about this size.
+  int64_t retention_bytes = 0;
 };
 
 // Store in one SQLite database in WAL mode. Not thread-safe: one stage thread owns it.
@@ -110,10 +122,15 @@ class SqliteStore : public Store {
   absl::StatusOr<HistoryPage> ReadHistory(const HistoryQuery& query) override;
   uint64_t head_sequence() const override { return head_sequence_; }
   absl::StatusOr<int64_t> SizeBytes() override;
+  absl::StatusOr<uint64_t> Trim(absl::Time now) override;
+  // The oldest sequence held (head_sequence() + 1 when none is).
+  uint64_t first_sequence() const { return first_sequence_; }
 
  private:
-  SqliteStore(std::unique_ptr<sqlite::Database> db, uint64_t head_sequence,
-              int64_t last_stored_at_us);
+  SqliteStore(std::unique_ptr<sqlite::Database> db, const SqliteStoreOptions& options,
+              uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us);
+  // Bytes of the pages in use (the file less its free pages).
+  absl::StatusOr<int64_t> UsedBytes();
   absl::StatusOr<std::vector<StoreOutcome>> StoreInTransaction(
       const std::vector<const v1::TaggedArticle*>& articles, absl::Time now);
   // Inserts `article` as the next sequence with its stream positions and fills `outcome`.
@@ -124,10 +141,18 @@ class SqliteStore : public Store {
   absl::StatusOr<uint64_t> StreamHead(const std::string& stream);
 
   std::unique_ptr<sqlite::Database> db_;
+  const SqliteStoreOptions options_;
   uint64_t head_sequence_ = 0;
+  uint64_t first_sequence_ = 1;
   int64_t last_stored_at_us_ = 0;
   StreamSequences stream_sequences_;
 };
+
+// The SQL of SqliteStore's history queries, for tests that check their query plans: the copies
+// of a range of sequences; the first copies of one stream after a sequence (LIMIT); one article.
+extern const char kHistoryCopiesInRangeSql[];
+extern const char kHistoryCopiesOfStreamSql[];
+extern const char kHistoryArticleSql[];
 
 // One stored article as StoreReader lists it.
 struct StoredArticle {

@@ -219,6 +219,28 @@ TEST_F(SubscribeTest, ReplaysHistoryThenLiveWithoutDuplicates) {
   EXPECT_EQ(err_.str(), "");
 }
 
+TEST_F(SubscribeTest, HistoryThatExpiredIsReportedOnStderr) {
+  // Retention removed sequences 1 to 4: the store's history starts at sequence 5.
+  FakeHistory history(context_, 1, [](const v1::HistoryRequest&, int) {
+    v1::HistoryReply reply;
+    *reply.add_messages() = Copy("ai", 3, 5, "h5");
+    reply.set_first_sequence(5);
+    reply.set_last_sequence(5);
+    reply.set_head_sequence(5);
+    reply.set_complete(true);
+    return reply;
+  });
+  SubscribeOptions options{.endpoint = endpoint_,
+                           .count = 2,
+                           .since = HistoryStart{},
+                           .history_endpoint = history.endpoint()};
+  absl::StatusOr<SubscribeResult> got =
+      SubscribeAndPublish(options, [&] { Send("ai", Copy("ai", 4, 6, "live6")); });
+  ASSERT_THAT(got, IsOk());
+  EXPECT_THAT(err_.str(), HasSubstr("history expired from sequence 5: articles 1 to 4"));
+  EXPECT_EQ(Lines(out_.str()).size(), 2u);
+}
+
 TEST_F(SubscribeTest, GapInTheLiveStreamIsFilledFromHistory) {
   // History holds ai#1 (seq 1) and, by the time the gap is noticed, ai#2 (seq 2) and ai#3
   // (seq 3). The live stream delivers only ai#3: ai#2 must come from a second history read.

@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/sqlite.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/time_util.h"
 #include "tests/testing/prelude.h"
@@ -295,6 +298,104 @@ TEST_F(SqliteStoreTest, HistoryPageStopsAtTheByteBudgetButAlwaysMakesProgress) {
   HistoryPage page = Read(Query().MaxBytes(100));
   EXPECT_THAT(Sequences(page.copies), ElementsAre(1u));
   EXPECT_FALSE(page.complete);
+}
+
+TEST_F(SqliteStoreTest, HistoryOfSeveralStreamsPagesThroughTheirMergedCopies) {
+  Store({MakeArticle("a", {"ai"}), MakeArticle("b", {"space", "ai"}), MakeArticle("c", {"quantum"}),
+         MakeArticle("d", {"space"}), MakeArticle("e", {"ai"}), MakeArticle("f", {"quantum"})});
+  HistoryPage first = Read(Query().Streams({"space", "ai"}).Max(2));
+  EXPECT_THAT(StreamPositions(first.copies),
+              ElementsAre(Pair("ai", 1u), Pair("space", 1u), Pair("ai", 2u)));
+  EXPECT_EQ(first.last_sequence, 2u);
+  EXPECT_FALSE(first.complete);
+
+  HistoryPage second = Read(Query().After(first.last_sequence).Streams({"space", "ai"}).Max(2));
+  EXPECT_THAT(StreamPositions(second.copies), ElementsAre(Pair("space", 2u), Pair("ai", 3u)));
+  // Neither stream has more: the page covers the store up to its head.
+  EXPECT_EQ(second.last_sequence, 6u);
+  EXPECT_TRUE(second.complete);
+}
+
+// What SQLite plans for `sql`: one line per step ("SEARCH streams USING COVERING INDEX ...").
+std::string QueryPlan(sqlite::Database& db, const std::string& sql) {
+  absl::StatusOr<sqlite::Statement> explain = db.PrepareUncached("EXPLAIN QUERY PLAN " + sql);
+  EXPECT_THAT(explain, IsOk());
+  if (!explain.ok()) return "";
+  absl::StatusOr<std::vector<std::string>> steps =
+      explain->ReadRows([](sqlite::Statement& row) { return row.ColumnText(3); });
+  EXPECT_THAT(steps, IsOk());
+  return steps.ok() ? absl::StrJoin(*steps, "\n") : "";
+}
+
+// A page of history must cost the same in a store of a thousand articles as in one of millions:
+// every history query reads through an index, sorts nothing and stops at the page.
+TEST_F(SqliteStoreTest, HistoryQueriesUseAnIndexAndNeverSortTheStream) {
+  Store({MakeArticle("a", {"ai"}), MakeArticle("b", {})});
+  absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
+      sqlite::Database::Open(path_, {.create = false});
+  ASSERT_THAT(db, IsOk());
+  const std::string of_stream = QueryPlan(**db, kHistoryCopiesOfStreamSql);
+  EXPECT_THAT(of_stream,
+              HasSubstr("USING COVERING INDEX streams_by_stream (stream=? AND sequence>?)"));
+  EXPECT_THAT(of_stream, Not(HasSubstr("TEMP B-TREE")));
+  EXPECT_THAT(std::string(kHistoryCopiesOfStreamSql), HasSubstr("LIMIT"));
+  const std::string in_range = QueryPlan(**db, kHistoryCopiesInRangeSql);
+  EXPECT_THAT(in_range, HasSubstr("USING INDEX streams_by_sequence (sequence>? AND sequence<?)"));
+  EXPECT_THAT(in_range, Not(HasSubstr("TEMP B-TREE")));
+  EXPECT_THAT(QueryPlan(**db, kHistoryArticleSql), HasSubstr("USING INTEGER PRIMARY KEY"));
+}
+
+TEST(SqliteStoreRetentionTest, OldArticlesExpireAndNumberingContinuesAcrossReopening) {
+  const std::string path = MakeTempDir() + "/store.db";
+  SqliteStoreOptions options{.path = path, .fsync = true, .retention_age = absl::Hours(1)};
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(options);
+  ASSERT_THAT(store, IsOk());
+  const v1::TaggedArticle a = MakeArticle("a", {"ai"}), b = MakeArticle("b", {"space"}),
+                          c = MakeArticle("c", {"ai"});
+  ASSERT_THAT((*store)->StoreBatch({&a, &b}, kNoon), IsOk());
+  ASSERT_THAT((*store)->StoreBatch({&c}, kNoon + absl::Hours(2)), IsOk());
+  absl::StatusOr<uint64_t> removed = (*store)->Trim(kNoon + absl::Minutes(150));
+  ASSERT_THAT(removed, IsOk());
+  EXPECT_EQ(*removed, 2u);
+  EXPECT_EQ((*store)->first_sequence(), 3u);
+
+  absl::StatusOr<HistoryPage> page = (*store)->ReadHistory(Query().After(0));
+  ASSERT_THAT(page, IsOk());
+  EXPECT_EQ(page->first_sequence, 3u);
+  EXPECT_THAT(Sequences(page->copies), ElementsAre(3u));
+  EXPECT_TRUE(page->complete);
+
+  store->reset();
+  store = SqliteStore::Open(options);
+  ASSERT_THAT(store, IsOk());
+  EXPECT_EQ((*store)->first_sequence(), 3u);
+  EXPECT_EQ((*store)->head_sequence(), 3u);
+  // Every copy of "space" is gone; its numbering goes on all the same.
+  const v1::TaggedArticle d = MakeArticle("d", {"space"});
+  absl::StatusOr<std::vector<StoreOutcome>> stored =
+      (*store)->StoreBatch({&d}, kNoon + absl::Hours(2));
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ((*stored)[0].sequence, 4u);
+  EXPECT_THAT(Positions((*stored)[0].streams), ElementsAre(Pair("space", 2u)));
+}
+
+TEST(SqliteStoreRetentionTest, StoreStaysUnderItsByteBoundKeepingTheNewest) {
+  const std::string path = MakeTempDir() + "/store.db";
+  constexpr int64_t kBound = 1 << 20;
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open({.path = path, .fsync = false, .retention_bytes = kBound});
+  ASSERT_THAT(store, IsOk());
+  for (int i = 0; i < 300; ++i) {  // 300 articles of 16 KiB: about 5 MiB
+    v1::TaggedArticle article = MakeArticle(absl::StrCat("a", i), {"ai"});
+    article.mutable_article()->set_body(std::string(16 << 10, 'x'));
+    ASSERT_THAT((*store)->StoreBatch({&article}, kNoon), IsOk());
+    ASSERT_THAT((*store)->Trim(kNoon), IsOk());
+  }
+  EXPECT_EQ((*store)->head_sequence(), 300u);
+  EXPECT_GT((*store)->first_sequence(), 200u);
+  absl::StatusOr<int64_t> size = (*store)->SizeBytes();
+  ASSERT_THAT(size, IsOk());
+  EXPECT_LT(*size, 2 * kBound);
 }
 
 TEST_F(SqliteStoreTest, ReportsItsSize) {
