@@ -153,7 +153,51 @@ TEST_F(DispatcherTest, UnconfirmedItemIsRedeliveredAfterTheTimeout) {
   dispatcher().Tick(start_ + absl::Seconds(10));
   EXPECT_EQ(dispatcher().in_flight(), 0u);
   EXPECT_THAT(Attempts("w"), ElementsAre(2u));
+  EXPECT_EQ(metrics_.failed_attempts.Value(), 0) << "a timeout alone uses no attempt";
+}
+
+TEST_F(DispatcherTest, TimeoutsAtALiveWorkerNeverDeadLetterAnArticle) {
+  // Sink stalled: the worker keeps heartbeating but nothing is ever confirmed.
+  options().max_attempts = 2;
+  options().redelivery_timeout = absl::Seconds(10);
+  const std::vector<uint64_t> seqs = Accept(1);
+  absl::Time now = start_;
+  dispatcher().OnWorkerMessage("w", Credit(100), now);
+  for (int delivery = 1; delivery <= 10; ++delivery) {
+    ASSERT_THAT(Dispatch("w", now), ElementsAre(seqs[0])) << delivery;
+    now += absl::Seconds(10);
+    dispatcher().Tick(now);
+  }
+  EXPECT_EQ(dispatcher().pending(), 1u);
+  EXPECT_EQ(metrics_.failed_attempts.Value(), 0);
+  EXPECT_EQ(metrics_.dead_lettered.Value(), 0);
+  absl::StatusOr<std::vector<DeadLetter>> letters = journal_.ListDeadLetters();
+  ASSERT_THAT(letters, IsOk());
+  EXPECT_THAT(*letters, IsEmpty());
+  // Sink is back and confirms the article: it is stored once and forgotten.
+  ASSERT_THAT(dispatcher().Commit({{seqs[0], "a1"}}), IsOk());
+  EXPECT_EQ(dispatcher().pending(), 0u);
+}
+
+TEST_F(DispatcherTest, AWorkerThatVanishesAfterItsItemTimedOutStillUsesOneAttempt) {
+  // A worker that dies of an article before the liveness window notices must still count: the
+  // article timed out in its hands, then the worker vanished.
+  options().max_attempts = 2;
+  options().redelivery_timeout = absl::Seconds(1);
+  const std::vector<uint64_t> seqs = Accept(1);
+  dispatcher().OnWorkerMessage("a", Credit(1), start_);
+  ASSERT_THAT(Dispatch("a", start_), ElementsAre(seqs[0]));
+  dispatcher().Tick(start_ + absl::Seconds(1));
+  EXPECT_EQ(metrics_.failed_attempts.Value(), 0);
+  dispatcher().OnWorkerMessage("b", Credit(1), start_ + absl::Seconds(1));
+  ASSERT_THAT(Dispatch("b", start_ + absl::Seconds(1)), ElementsAre(seqs[0]));
+  dispatcher().ForgetWorker("a", /*requeue_in_flight=*/true, "silent");
   EXPECT_EQ(metrics_.failed_attempts.Value(), 1);
+  EXPECT_EQ(dispatcher().in_flight(), 1u) << "b's delivery goes on";
+  dispatcher().ForgetWorker("b", /*requeue_in_flight=*/true, "silent");
+  EXPECT_EQ(metrics_.failed_attempts.Value(), 2);
+  EXPECT_EQ(metrics_.dead_lettered.Value(), 1) << "dead at --max_attempts";
+  EXPECT_EQ(dispatcher().pending(), 0u);
 }
 
 TEST_F(DispatcherTest, FailedItemIsRequeuedAndItsAttemptIsPersisted) {
