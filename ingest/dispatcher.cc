@@ -6,6 +6,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/time_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "spdlog/spdlog.h"
 
@@ -45,22 +47,34 @@ void Dispatcher::Add(PendingRecord record) {
   UpdateGauges();
 }
 
-void Dispatcher::OnWorkerMessage(const std::string& routing_id, const v1::WorkerMessage& message,
+bool Dispatcher::OnWorkerMessage(const std::string& routing_id, const v1::WorkerMessage& message,
                                  absl::Time now) {
   if (message.kind_case() == v1::WorkerMessage::kGoodbye) {
     // Items in its hands still reach sink; any that do not are redelivered on timeout.
     if (workers_.contains(routing_id)) {
       ForgetWorker(routing_id, /*requeue_in_flight=*/false, "said goodbye");
     }
-    return;
+    return true;
   }
-  auto [it, added] = workers_.try_emplace(routing_id);
+  const bool registers =
+      message.kind_case() == v1::WorkerMessage::kCredit && message.credit().registers();
+  auto it = workers_.find(routing_id);
+  if (it == workers_.end()) {
+    if (!registers) {
+      // Forgotten while its loop was blocked, it still hears our heartbeats and would never
+      // notice; credit it granted before is lost, so a fresh registration is the only way back.
+      spdlog::info("unknown worker {}: asking it to register again", Printable(routing_id));
+      return false;
+    }
+    it = workers_.try_emplace(routing_id).first;
+    spdlog::info("worker {} connected", Printable(routing_id));
+  }
   Worker& worker = it->second;
   worker.last_heard = now;
-  if (added) spdlog::info("worker {} connected", Printable(routing_id));
   switch (message.kind_case()) {
     case v1::WorkerMessage::kCredit:
-      worker.credit = std::min(kMaxCredit, worker.credit + message.credit().credit());
+      worker.credit =
+          std::min(kMaxCredit, (registers ? 0 : worker.credit) + message.credit().credit());
       break;
     case v1::WorkerMessage::kFailed: {
       const uint64_t seq = message.failed().journal_seq();
@@ -77,6 +91,7 @@ void Dispatcher::OnWorkerMessage(const std::string& routing_id, const v1::Worker
       break;  // heartbeat: hearing from it is the point
   }
   UpdateGauges();
+  return true;
 }
 
 absl::Status Dispatcher::Commit(const std::vector<CommitMark>& marks) {
@@ -173,7 +188,7 @@ void Dispatcher::Requeue(uint64_t seq, absl::string_view why) {
       "retrying in {}",
       item.article_id, seq, item.attempts, std::string(why), absl::FormatDuration(backoff));
   item.backing_off = true;
-  item.retry_at = absl::Now() + backoff;
+  item.retry_at = MonotonicNow() + backoff;
   delayed_.insert({item.retry_at, seq});
 }
 
@@ -323,7 +338,7 @@ void Dispatcher::Sent(const DispatchBatch& batch, absl::Time now) {
   for (const uint64_t seq : batch.seqs) {
     Item& item = pending_.at(seq);
     if (++item.deliveries > 1) metrics_.redeliveries.Increment();
-    if (item.first_attempt == absl::InfinitePast()) item.first_attempt = now;
+    if (item.first_attempt == absl::InfinitePast()) item.first_attempt = absl::Now();  // for users
     item.in_flight = true;
     item.worker = batch.worker;
     item.deadline = deadline;

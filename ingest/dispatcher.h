@@ -46,6 +46,7 @@ struct DispatchBatch {
   std::vector<uint64_t> seqs;  // their journal sequence numbers, in `dispatch`'s order
 };
 
+// Every `now` is a MonotonicNow() (common/time_util.h); timestamps kept for users are wall clock.
 // Not thread-safe: the stage thread owns it. Reads and writes the journal (articles, failed
 // attempts, dead letters, commit marks) and updates the pending/in-flight/worker gauges.
 class Dispatcher {
@@ -63,9 +64,11 @@ class Dispatcher {
   size_t in_flight() const { return deadlines_.size(); }
   size_t workers() const { return workers_.size(); }
 
-  // A message from worker `worker` on the work socket: credit, a failed item, a heartbeat or a
-  // goodbye.
-  void OnWorkerMessage(const std::string& worker, const v1::WorkerMessage& message, absl::Time now);
+  // A message from worker `worker` on the work socket: a registration, credit, a failed item, a
+  // heartbeat or a goodbye. Returns false when `worker` is not registered (new, or forgotten after
+  // missed heartbeats) and the message is not a registration: the stage must then tell it to
+  // register again (Dispatch.register_again), since credit it granted before is lost.
+  bool OnWorkerMessage(const std::string& worker, const v1::WorkerMessage& message, absl::Time now);
 
   // Sink confirmed these records: marks them committed in the journal and forgets them. A mark
   // whose article id does not match the pending record is ignored. A full journal disk is not

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "common/time_util.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/journal.h"
 #include "prometheus/registry.h"
@@ -21,6 +22,7 @@ using namespace ::topicwire::testing::prelude;
 v1::WorkerMessage Credit(uint32_t credit) {
   v1::WorkerMessage message;
   message.mutable_credit()->set_credit(credit);
+  message.mutable_credit()->set_registers(true);
   return message;
 }
 
@@ -86,7 +88,7 @@ class DispatcherTest : public ::testing::Test {
     return attempts;
   }
 
-  const absl::Time start_ = absl::Now();
+  const absl::Time start_ = MonotonicNow();
   DispatcherOptions options_;
   InMemoryJournal journal_;
   prometheus::Registry registry_;
@@ -99,7 +101,9 @@ TEST_F(DispatcherTest, NothingGoesToAWorkerWithoutCredit) {
   const std::vector<uint64_t> seqs = Accept(2);
   v1::WorkerMessage heartbeat;
   heartbeat.set_heartbeat(true);
-  dispatcher().OnWorkerMessage("w", heartbeat, start_);
+  EXPECT_FALSE(dispatcher().OnWorkerMessage("w", heartbeat, start_)) << "not registered";
+  EXPECT_EQ(dispatcher().workers(), 0u);
+  EXPECT_TRUE(dispatcher().OnWorkerMessage("w", Credit(0), start_));  // registers, no credit
   EXPECT_EQ(dispatcher().workers(), 1u);
   EXPECT_THAT(Dispatch("w", start_), IsEmpty());
 
@@ -241,12 +245,12 @@ TEST_F(DispatcherTest, RedeliveriesBackOffAfterFiveAttempts) {
     dispatcher().OnWorkerMessage("w", Failed(seqs[0]), start_);
   }
   ASSERT_THAT(Dispatch("w", start_), ElementsAre(seqs[0]));
-  const absl::Time failed_at = absl::Now();
+  const absl::Time failed_at = MonotonicNow();
   dispatcher().OnWorkerMessage("w", Failed(seqs[0]), start_);
   EXPECT_THAT(Attempts("w"), IsEmpty());  // backing off for one redelivery timeout
   EXPECT_GE(dispatcher().NextEvent(), failed_at + absl::Seconds(30));
 
-  dispatcher().Tick(absl::Now() + absl::Seconds(31));
+  dispatcher().Tick(MonotonicNow() + absl::Seconds(31));
   EXPECT_THAT(Attempts("w"), ElementsAre(6u));
 }
 
@@ -285,6 +289,24 @@ TEST_F(DispatcherTest, SilentWorkerIsForgottenAndTheOthersGetHeartbeats) {
   EXPECT_THAT(dispatcher().Tick(later), ElementsAre("chatty"));
   EXPECT_EQ(dispatcher().workers(), 1u);
   EXPECT_THAT(Attempts("chatty"), ElementsAre(2u));  // requeued at once
+}
+
+TEST_F(DispatcherTest, AForgottenWorkerIsServedOnlyAfterItRegistersAgain) {
+  options().heartbeat_interval = absl::Seconds(1);
+  Accept(1);
+  dispatcher().OnWorkerMessage("w", Credit(5), start_);
+  dispatcher().Tick(start_ + absl::Seconds(4));  // silent for 3 intervals: forgotten
+  EXPECT_EQ(dispatcher().workers(), 0u);
+  // Its loop was blocked; running again, it heartbeats and returns credit as if nothing happened.
+  v1::WorkerMessage heartbeat;
+  heartbeat.set_heartbeat(true);
+  EXPECT_FALSE(dispatcher().OnWorkerMessage("w", heartbeat, start_ + absl::Seconds(5)));
+  v1::WorkerMessage returned;
+  returned.mutable_credit()->set_credit(1);
+  EXPECT_FALSE(dispatcher().OnWorkerMessage("w", returned, start_ + absl::Seconds(5)));
+  EXPECT_EQ(dispatcher().workers(), 0u) << "no entry with partial or zero credit";
+  EXPECT_TRUE(dispatcher().OnWorkerMessage("w2", Credit(5), start_ + absl::Seconds(5)));
+  EXPECT_THAT(Attempts("w2"), ElementsAre(1u));
 }
 
 TEST_F(DispatcherTest, AnUnsentBatchUsesNoAttempt) {

@@ -95,6 +95,7 @@ class IngestStageTest : public ::testing::Test {
     auto worker = NewSocket(zmq::socket_type::dealer, options_.work_endpoint);
     v1::WorkerMessage message;
     message.mutable_credit()->set_credit(credit);
+    message.mutable_credit()->set_registers(true);
     EXPECT_THAT(SendProto(*worker, message), IsOk());
     return worker;
   }
@@ -385,6 +386,41 @@ TEST_F(IngestStageTest, SilentWorkerIsForgottenAfterThreeHeartbeats) {
   ASSERT_EQ(items.size(), 1u);
   EXPECT_EQ(items[0].article().id(), "stuck");
   EXPECT_EQ(items[0].attempt(), 2u);
+}
+
+TEST_F(IngestStageTest, ForgottenWorkerIsToldToRegisterAgainAndIsServedOnceItDoes) {
+  options_.redelivery_timeout = absl::Seconds(60);
+  StartStage();
+  auto blocked = NewWorker(/*credit=*/5);
+  ASSERT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_workers") == 1; }, kTimeout));
+  // Its loop is blocked: silent past the liveness window, so ingest forgets it.
+  ASSERT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_workers") == 0; }, kTimeout));
+  // Running again, it heartbeats under its old identity and is told to register again.
+  bool told = false;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        v1::WorkerMessage heartbeat;
+        heartbeat.set_heartbeat(true);
+        EXPECT_THAT(SendProto(*blocked, heartbeat), IsOk());
+        Frames frames;
+        while (!told) {
+          absl::StatusOr<bool> got = RecvFrames(*blocked, frames, /*dont_wait=*/true);
+          if (!got.ok() || !*got) break;
+          v1::Dispatch dispatch;
+          EXPECT_THAT(ParseFrame(frames.back(), dispatch), IsOk());
+          told = dispatch.register_again();
+        }
+        return told;
+      },
+      kTimeout));
+  EXPECT_EQ(Metric("topicwire_ingest_workers"), 0) << "a heartbeat alone does not register";
+
+  auto registered = NewWorker(/*credit=*/5);  // what classify does: a fresh socket
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("after", "After the block")}), IsOk());
+  std::vector<v1::WorkItem> items = ReceiveItems(*registered, 1);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].article().id(), "after");
 }
 
 TEST_F(IngestStageTest, FailedItemIsRequeued) {

@@ -1,5 +1,7 @@
-// The real ingest, classify and sink binaries: a stalled sink (SIGSTOP) must not use up articles'
-// attempt budgets, so nothing becomes a dead letter and everything is stored once it resumes.
+// The real ingest, classify and sink binaries with one of them stopped (SIGSTOP) for a while: a
+// stalled sink must not use up articles' attempt budgets (nothing becomes a dead letter and
+// everything is stored once it resumes), and a worker that ingest forgot while it was stopped must
+// be serving again soon after it resumes.
 #include <signal.h>
 
 #include <map>
@@ -107,6 +109,37 @@ TEST(StalledSinkTest, StoppedSinkUsesNoAttemptsNothingIsDeadLetteredEverythingIs
       ListDeadLetters(context, pipeline.port(topology::Endpoint::kAdmin));
   ASSERT_THAT(after, IsOk());
   EXPECT_EQ(after->list_dead_letters().dead_letters_size(), 0);
+}
+
+TEST(StalledWorkerTest, WorkerForgottenWhileStoppedServesAgainSoonAfterItResumes) {
+  Pipeline pipeline(/*max_workers=*/1);
+  const int http_port = pipeline.port(topology::Endpoint::kIngestHttp);
+  pipeline.StartIngest(
+      {"--heartbeat_interval=100ms", absl::StrCat("--http_listen=127.0.0.1:", http_port)});
+  pipeline.StartSink();
+  pipeline.StartWorker(0);
+  zmq::context_t context(1);
+  ASSERT_THAT(e2e::PublishArticle(context, pipeline.publish_endpoint(),
+                                  e2e::MakeArticle("before", "Before the stop")),
+              IsOk());
+  ASSERT_TRUE(e2e::WaitUntilStoredOnce(context, pipeline.history_endpoint(), "before"))
+      << pipeline.Logs();
+
+  // Like a worker whose loop is blocked: it still hears ingest once it runs again, so it has no
+  // reason of its own to reconnect.
+  pipeline.process("classify-0").Signal(SIGSTOP);
+  const bool forgotten =
+      WaitFor([&] { return e2e::MetricSample(http_port, "topicwire_ingest_workers") == 0; },
+              absl::Seconds(10));
+  pipeline.process("classify-0").Signal(SIGCONT);
+  ASSERT_TRUE(forgotten) << "ingest never forgot the stopped worker";
+
+  ASSERT_THAT(e2e::PublishArticle(context, pipeline.publish_endpoint(),
+                                  e2e::MakeArticle("after", "After the stop")),
+              IsOk());
+  EXPECT_TRUE(
+      e2e::WaitUntilStoredOnce(context, pipeline.history_endpoint(), "after", absl::Seconds(5)))
+      << "the resumed worker is not served again" << pipeline.Logs();
 }
 
 }  // namespace
