@@ -124,6 +124,7 @@ class PassthroughImpl : public Passthrough {
     constexpr int kCredit = 256;
     v1::WorkerMessage grant;
     grant.mutable_credit()->set_credit(kCredit);
+    grant.mutable_credit()->set_registers(true);
     (void)SendProto(worker_in_, grant);
     Frames frames;
     while (AwaitInput(items)) {

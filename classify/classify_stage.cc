@@ -65,7 +65,7 @@ class Worker {
           {nullptr, options_.reload_fd,
            static_cast<short>(options_.reload_fd >= 0 ? ZMQ_POLLIN : 0), 0},
       };
-      const absl::Time now = absl::Now();
+      const absl::Time now = MonotonicNow();
       absl::Time wake = std::min(last_sent_ + options_.heartbeat_interval,
                                  last_heard_ + options_.heartbeat_interval * liveness());
       if (WatchesFile()) wake = std::min(wake, last_file_check_ + options_.taxonomy_check_interval);
@@ -79,8 +79,8 @@ class Worker {
         (void)!read(options_.reload_fd, discard, sizeof(discard));
         Reload("reload requested (SIGHUP)");
       } else if (WatchesFile() &&
-                 absl::Now() - last_file_check_ >= options_.taxonomy_check_interval) {
-        last_file_check_ = absl::Now();
+                 MonotonicNow() - last_file_check_ >= options_.taxonomy_check_interval) {
+        last_file_check_ = MonotonicNow();
         if (FileStamp() != taxonomy_file_) Reload("the taxonomy file changed");
       }
       RETURN_IF_ERROR(FlushOutbox());
@@ -209,10 +209,10 @@ class Worker {
     ASSIGN_OR_RETURN(work_monitor_,
                      SocketMonitor::WatchConnections(context_, work_, options_.work_endpoint));
     RETURN_IF_ERROR(Connect(work_, options_.work_endpoint));
-    last_heard_ = absl::Now();
+    last_heard_ = MonotonicNow();
     const int free_credit = std::max(0, options_.credit - static_cast<int>(outbox_.size()));
-    if (free_credit > 0) RETURN_IF_ERROR(SendCredit(free_credit));
-    return absl::OkStatus();
+    // Always sent, even as 0: it is the registration without which ingest ignores this worker.
+    return SendCredit(free_credit, /*registers=*/true);
   }
 
   // Sends to ingest without blocking: a DEALER queues while ingest is away, and what cannot be
@@ -224,13 +224,14 @@ class Worker {
                    message.has_credit() ? "credit" : "control");
       return absl::OkStatus();
     }
-    if (sent.ok()) last_sent_ = absl::Now();
+    if (sent.ok()) last_sent_ = MonotonicNow();
     return sent;
   }
 
-  absl::Status SendCredit(int credit) {
+  absl::Status SendCredit(int credit, bool registers = false) {
     v1::WorkerMessage message;
     message.mutable_credit()->set_credit(static_cast<uint32_t>(credit));
+    message.mutable_credit()->set_registers(registers);
     return SendToIngest(message);
   }
 
@@ -239,7 +240,7 @@ class Worker {
       Frames frames;
       ASSIGN_OR_RETURN(bool got, RecvFrames(work_, frames, /*dont_wait=*/true));
       if (!got) return absl::OkStatus();
-      last_heard_ = absl::Now();
+      last_heard_ = MonotonicNow();
       if (!readiness_->IsMet(kIngestConnected)) {
         spdlog::info("hearing from ingest at {}", options_.work_endpoint);
         SetIngestConnected(true);
@@ -260,13 +261,21 @@ class Worker {
         spdlog::warn("dropping a frame from ingest: {}", std::string(parsed.message()));
         continue;
       }
+      if (dispatch.register_again()) {
+        // Ingest forgot this worker (its loop was blocked past the liveness window): the credit it
+        // granted is lost with the old identity, so register afresh.
+        spdlog::warn("ingest at {} no longer knows this worker; registering again",
+                     options_.work_endpoint);
+        metrics_.reconnects.Increment();
+        return ConnectToIngest();  // replaces work_: stop reading the old socket
+      }
       for (v1::WorkItem& item : *dispatch.mutable_items()) RETURN_IF_ERROR(Handle(item));
     }
   }
 
   // Tags `item`'s article, moving it out of `item`.
   absl::Status Handle(v1::WorkItem& item) {
-    const absl::Time received = absl::Now();
+    const absl::Time received = MonotonicNow();
     if (static_cast<int>(outbox_.size()) >= options_.credit) {
       spdlog::warn("ingest sent journal_seq {} beyond the granted credit; tagging it anyway",
                    item.journal_seq());
@@ -312,7 +321,7 @@ class Worker {
       }
       RETURN_IF_ERROR(sent);
       metrics_.latency_seconds.Observe(
-          absl::ToDoubleSeconds(absl::Now() - outbox_.front().received));
+          absl::ToDoubleSeconds(MonotonicNow() - outbox_.front().received));
       outbox_.pop_front();
       ++finished;
     }
@@ -323,7 +332,7 @@ class Worker {
 
   // Heartbeats to ingest, and a fresh connection when ingest has been silent too long.
   absl::Status KeepAlive() {
-    const absl::Time now = absl::Now();
+    const absl::Time now = MonotonicNow();
     if (now - last_heard_ >= options_.heartbeat_interval * liveness()) {
       // Warn once per outage; while ingest stays away, every further attempt is debug only.
       const auto level = readiness_->IsMet(kIngestConnected) || metrics_.reconnects.Value() == 0
@@ -349,10 +358,10 @@ class Worker {
     v1::WorkerMessage goodbye;
     goodbye.set_goodbye(true);
     RETURN_IF_ERROR(SendToIngest(goodbye));
-    const absl::Time deadline = absl::Now() + absl::Milliseconds(options_.linger_ms);
-    while (!outbox_.empty() && absl::Now() < deadline) {
+    const absl::Time deadline = MonotonicNow() + absl::Milliseconds(options_.linger_ms);
+    while (!outbox_.empty() && MonotonicNow() < deadline) {
       std::vector<zmq::pollitem_t> items = {{sink_.handle(), 0, ZMQ_POLLOUT, 0}};
-      ASSIGN_OR_RETURN(int ready, Poll(items, deadline - absl::Now()));
+      ASSIGN_OR_RETURN(int ready, Poll(items, deadline - MonotonicNow()));
       if (ready > 0) RETURN_IF_ERROR(FlushOutbox());
     }
     if (!outbox_.empty()) {
@@ -370,7 +379,7 @@ class Worker {
   const ClassifyOptions& options_;
   std::shared_ptr<const Classifier> classifier_;  // replaced by Reload() between items
   std::string taxonomy_file_;                     // FileStamp() when last loaded
-  absl::Time last_file_check_ = absl::Now();
+  absl::Time last_file_check_ = MonotonicNow();
   std::shared_ptr<prometheus::Registry> registry_;
   ClassifyMetrics metrics_;
   std::shared_ptr<Readiness> readiness_;
@@ -387,8 +396,8 @@ class Worker {
     options.max_block_size = 256 << 10;
     return options;
   }()};
-  absl::Time last_heard_ = absl::Now();
-  absl::Time last_sent_ = absl::Now();
+  absl::Time last_heard_ = MonotonicNow();
+  absl::Time last_sent_ = MonotonicNow();
   bool stopping_ = false;
 };
 

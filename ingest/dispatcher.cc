@@ -6,6 +6,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/time_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "spdlog/spdlog.h"
 
@@ -39,31 +41,47 @@ void Dispatcher::Add(PendingRecord record) {
   item.article_id = std::move(record.article_id);
   item.accepted_at = record.accepted_at;
   item.attempts = record.attempts;  // persisted: a poison article keeps its count
+  item.deliveries = std::max(item.deliveries, record.attempts);
   item.first_attempt = record.first_attempt;
   ready_.insert(record.journal_seq);
   UpdateGauges();
 }
 
-void Dispatcher::OnWorkerMessage(const std::string& routing_id, const v1::WorkerMessage& message,
+bool Dispatcher::OnWorkerMessage(const std::string& routing_id, const v1::WorkerMessage& message,
                                  absl::Time now) {
   if (message.kind_case() == v1::WorkerMessage::kGoodbye) {
     // Items in its hands still reach sink; any that do not are redelivered on timeout.
     if (workers_.contains(routing_id)) {
       ForgetWorker(routing_id, /*requeue_in_flight=*/false, "said goodbye");
     }
-    return;
+    return true;
   }
-  auto [it, added] = workers_.try_emplace(routing_id);
+  const bool registers =
+      message.kind_case() == v1::WorkerMessage::kCredit && message.credit().registers();
+  auto it = workers_.find(routing_id);
+  if (it == workers_.end()) {
+    if (!registers) {
+      // Forgotten while its loop was blocked, it still hears our heartbeats and would never
+      // notice; credit it granted before is lost, so a fresh registration is the only way back.
+      spdlog::info("unknown worker {}: asking it to register again", Printable(routing_id));
+      return false;
+    }
+    it = workers_.try_emplace(routing_id).first;
+    spdlog::info("worker {} connected", Printable(routing_id));
+  }
   Worker& worker = it->second;
   worker.last_heard = now;
-  if (added) spdlog::info("worker {} connected", Printable(routing_id));
   switch (message.kind_case()) {
     case v1::WorkerMessage::kCredit:
-      worker.credit = std::min(kMaxCredit, worker.credit + message.credit().credit());
+      worker.credit =
+          std::min(kMaxCredit, (registers ? 0 : worker.credit) + message.credit().credit());
       break;
     case v1::WorkerMessage::kFailed: {
       const uint64_t seq = message.failed().journal_seq();
-      if (worker.in_flight.erase(seq) > 0) {
+      if (auto item = pending_.find(seq);
+          item != pending_.end() && worker.in_flight.contains(seq)) {
+        EndDelivery(seq, item->second);
+        worker.timed_out.erase(seq);  // counted now, not again should it vanish
         Requeue(seq, absl::StrCat("worker ", Printable(routing_id),
                                   " failed it: ", message.failed().reason()));
       }
@@ -73,6 +91,7 @@ void Dispatcher::OnWorkerMessage(const std::string& routing_id, const v1::Worker
       break;  // heartbeat: hearing from it is the point
   }
   UpdateGauges();
+  return true;
 }
 
 absl::Status Dispatcher::Commit(const std::vector<CommitMark>& marks) {
@@ -100,12 +119,8 @@ absl::Status Dispatcher::Commit(const std::vector<CommitMark>& marks) {
     auto it = pending_.find(seq);
     if (it == pending_.end()) continue;
     Item& item = it->second;
-    if (item.in_flight) {
-      deadlines_.erase({item.deadline, seq});
-      if (auto worker = workers_.find(item.worker); worker != workers_.end()) {
-        worker->second.in_flight.erase(seq);
-      }
-    }
+    EndDelivery(seq, item);
+    for (auto& [routing_id, worker] : workers_) worker.timed_out.erase(seq);
     ready_.erase(seq);
     if (item.backing_off) delayed_.erase({item.retry_at, seq});
     pending_.erase(it);
@@ -119,14 +134,26 @@ void Dispatcher::Requeue(uint64_t seq, absl::string_view why) {
   auto it = pending_.find(seq);
   if (it == pending_.end()) return;
   Item& item = it->second;
-  if (item.in_flight) deadlines_.erase({item.deadline, seq});
-  item.in_flight = false;
-  item.worker.clear();
+  ++item.attempts;
+  item.deliveries = std::max(item.deliveries, item.attempts);
   metrics_.failed_attempts.Increment();
   const DeliveryFailure failure{.attempts = item.attempts,
                                 .first_attempt = item.first_attempt,
                                 .last_attempt = absl::Now(),
                                 .reason = std::string(why)};
+  if (item.in_flight) {
+    // Counted against an earlier holder; the delivery in progress decides what comes next.
+    if (absl::Status recorded = journal_.RecordFailure(seq, failure); !recorded.ok()) {
+      spdlog::warn("could not persist the failed attempt of journal_seq {}: {}", seq,
+                   recorded.ToString());
+    }
+    return;
+  }
+  ready_.erase(seq);
+  if (item.backing_off) {
+    delayed_.erase({item.retry_at, seq});
+    item.backing_off = false;
+  }
   if (item.attempts >= options_.max_attempts) {
     // A poison article: set it aside (kept in the journal) instead of retrying it forever.
     if (absl::Status moved = journal_.MoveToDeadLetters(seq, failure); moved.ok()) {
@@ -161,20 +188,39 @@ void Dispatcher::Requeue(uint64_t seq, absl::string_view why) {
       "retrying in {}",
       item.article_id, seq, item.attempts, std::string(why), absl::FormatDuration(backoff));
   item.backing_off = true;
-  item.retry_at = absl::Now() + backoff;
+  item.retry_at = MonotonicNow() + backoff;
   delayed_.insert({item.retry_at, seq});
+}
+
+void Dispatcher::EndDelivery(uint64_t seq, Item& item) {
+  if (!item.in_flight) return;
+  deadlines_.erase({item.deadline, seq});
+  if (auto worker = workers_.find(item.worker); worker != workers_.end()) {
+    worker->second.in_flight.erase(seq);
+  }
+  item.in_flight = false;
+  item.worker.clear();
 }
 
 void Dispatcher::ForgetWorker(const std::string& routing_id, bool requeue_in_flight,
                               absl::string_view why) {
   auto it = workers_.find(routing_id);
   if (it == workers_.end()) return;
-  const std::set<uint64_t> in_flight = std::move(it->second.in_flight);
+  const Worker gone = std::move(it->second);
   workers_.erase(it);
   spdlog::info("forgetting worker {}: {}; {} articles {}", Printable(routing_id), std::string(why),
-               in_flight.size(), requeue_in_flight ? "requeued" : "left to their deadline");
+               gone.in_flight.size(), requeue_in_flight ? "requeued" : "left to their deadline");
   if (requeue_in_flight) {
-    for (const uint64_t seq : in_flight) Requeue(seq, absl::StrCat("worker ", why));
+    const std::string reason = absl::StrCat("worker ", why);
+    for (const uint64_t seq : gone.in_flight) {
+      if (auto item = pending_.find(seq); item != pending_.end()) {
+        EndDelivery(seq, item->second);
+        Requeue(seq, reason);
+      }
+    }
+    for (const uint64_t seq : gone.timed_out) {
+      if (!gone.in_flight.contains(seq)) Requeue(seq, reason);
+    }
   }
   UpdateGauges();
 }
@@ -185,11 +231,19 @@ std::vector<std::string> Dispatcher::Tick(absl::Time now) {
     deadlines_.erase(deadlines_.begin());
     auto it = pending_.find(seq);
     if (it == pending_.end()) continue;
-    if (auto worker = workers_.find(it->second.worker); worker != workers_.end()) {
+    Item& item = it->second;
+    // A worker that is still heard from handed the item on, or holds it while sink is stalled or
+    // unreachable: redeliver without using an attempt. Should it vanish before the item is
+    // confirmed, that counts then (see ForgetWorker).
+    if (auto worker = workers_.find(item.worker); worker != workers_.end()) {
       worker->second.in_flight.erase(seq);
+      worker->second.timed_out.insert(seq);
     }
-    it->second.in_flight = false;  // its deadline entry is already gone
-    Requeue(seq, "not confirmed by sink within --redelivery_timeout");
+    item.in_flight = false;  // its deadline entry is already gone
+    item.worker.clear();
+    spdlog::debug("journal_seq {} not confirmed by sink within --redelivery_timeout; redelivering",
+                  seq);
+    ready_.insert(seq);
   }
   while (!delayed_.empty() && delayed_.begin()->first <= now) {
     const uint64_t seq = delayed_.begin()->second;
@@ -262,7 +316,7 @@ absl::StatusOr<std::optional<DispatchBatch>> Dispatcher::TakeBatch(const std::st
     work_item->set_journal_seq(seq);
     *work_item->mutable_accepted_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
         absl::ToUnixNanos(item.accepted_at));
-    work_item->set_attempt(item.attempts + 1);
+    work_item->set_attempt(item.deliveries + 1);
     bytes += serialized->size();
     batch.seqs.push_back(seq);
   }
@@ -283,8 +337,8 @@ void Dispatcher::Sent(const DispatchBatch& batch, absl::Time now) {
   const absl::Time deadline = now + options_.redelivery_timeout;
   for (const uint64_t seq : batch.seqs) {
     Item& item = pending_.at(seq);
-    if (++item.attempts > 1) metrics_.redeliveries.Increment();
-    if (item.first_attempt == absl::InfinitePast()) item.first_attempt = now;
+    if (++item.deliveries > 1) metrics_.redeliveries.Increment();
+    if (item.first_attempt == absl::InfinitePast()) item.first_attempt = absl::Now();  // for users
     item.in_flight = true;
     item.worker = batch.worker;
     item.deadline = deadline;

@@ -1,6 +1,8 @@
 // The Dispatcher: which accepted article goes to which classify worker, and when again. It keeps
 // worker credit, what is in flight and until when, redelivers what sink did not confirm in time,
-// counts delivery attempts (backing off, then setting poison articles aside as dead letters).
+// counts failed attempts (backing off, then setting poison articles aside as dead letters). Only a
+// worker's explicit failure or a worker that vanishes holding an item counts as a failed attempt:
+// a redelivery timeout while the holding worker is alive (a stalled or unreachable sink) does not.
 // It owns no socket: it says what to send and the stage sends it.
 #ifndef TOPICWIRE_INGEST_DISPATCHER_H_
 #define TOPICWIRE_INGEST_DISPATCHER_H_
@@ -24,13 +26,15 @@
 namespace topicwire::ingest {
 
 struct DispatcherOptions {
-  // A dispatched article not confirmed by sink within this time is dispatched again.
+  // A dispatched article not confirmed by sink within this time is dispatched again. The timeout
+  // alone uses no attempt: only a failure or the holding worker vanishing does.
   absl::Duration redelivery_timeout = absl::Seconds(10);
   // Heartbeat period towards workers; a worker silent for 3 periods is forgotten.
   absl::Duration heartbeat_interval = absl::Seconds(1);
   // Articles dispatched to workers and not yet committed by sink, at most.
   int64_t max_in_flight = 4096;
-  // Delivery attempts after which an article is moved to the dead letters.
+  // Failed attempts (explicit failures and vanished workers) after which an article is moved to
+  // the dead letters.
   uint32_t max_attempts = 5;
 };
 
@@ -42,6 +46,7 @@ struct DispatchBatch {
   std::vector<uint64_t> seqs;  // their journal sequence numbers, in `dispatch`'s order
 };
 
+// Every `now` is a MonotonicNow() (common/time_util.h); timestamps kept for users are wall clock.
 // Not thread-safe: the stage thread owns it. Reads and writes the journal (articles, failed
 // attempts, dead letters, commit marks) and updates the pending/in-flight/worker gauges.
 class Dispatcher {
@@ -59,9 +64,11 @@ class Dispatcher {
   size_t in_flight() const { return deadlines_.size(); }
   size_t workers() const { return workers_.size(); }
 
-  // A message from worker `worker` on the work socket: credit, a failed item, a heartbeat or a
-  // goodbye.
-  void OnWorkerMessage(const std::string& worker, const v1::WorkerMessage& message, absl::Time now);
+  // A message from worker `worker` on the work socket: a registration, credit, a failed item, a
+  // heartbeat or a goodbye. Returns false when `worker` is not registered (new, or forgotten after
+  // missed heartbeats) and the message is not a registration: the stage must then tell it to
+  // register again (Dispatch.register_again), since credit it granted before is lost.
+  bool OnWorkerMessage(const std::string& worker, const v1::WorkerMessage& message, absl::Time now);
 
   // Sink confirmed these records: marks them committed in the journal and forgets them. A mark
   // whose article id does not match the pending record is ignored. A full journal disk is not
@@ -73,7 +80,8 @@ class Dispatcher {
   // heartbeat (an empty Dispatch) to; else returns nothing.
   std::vector<std::string> Tick(absl::Time now);
   // The worker vanished (a send failed with kNotFound, or it is silent): forgets it and, when
-  // `requeue_in_flight`, requeues its items (each a failed attempt).
+  // `requeue_in_flight`, requeues its items, each a failed attempt; so is each item that timed out
+  // in its hands earlier and is still unconfirmed (it may have died of it).
   void ForgetWorker(const std::string& worker, bool requeue_in_flight, absl::string_view why);
 
   // The workers in the order the next dispatch round serves them (round robin from the one
@@ -83,8 +91,7 @@ class Dispatcher {
   // a frame-size bound; nothing when it has no credit or nothing is ready. An error is a
   // journal read failure.
   absl::StatusOr<std::optional<DispatchBatch>> TakeBatch(const std::string& worker);
-  // `batch` reached the worker at `now`: its items are in flight until the redelivery timeout,
-  // one attempt used each.
+  // `batch` reached the worker at `now`: its items are in flight until the redelivery timeout.
   void Sent(const DispatchBatch& batch, absl::Time now);
   // `batch` did not reach the worker: its items are ready again, no attempt used.
   void NotSent(const DispatchBatch& batch);
@@ -96,7 +103,8 @@ class Dispatcher {
   struct Item {
     std::string article_id;
     absl::Time accepted_at;
-    uint32_t attempts = 0;  // deliveries so far
+    uint32_t attempts = 0;    // failed attempts so far (persisted)
+    uint32_t deliveries = 0;  // dispatches so far, at least `attempts`
     absl::Time first_attempt = absl::InfinitePast();
     bool in_flight = false;
     std::string worker;   // routing id while in flight
@@ -108,10 +116,16 @@ class Dispatcher {
     uint64_t credit = 0;
     absl::Time last_heard;
     std::set<uint64_t> in_flight;
+    // Items whose redelivery timeout passed in this worker's hands while it was alive: not a
+    // failed attempt unless the worker vanishes before they are confirmed.
+    std::set<uint64_t> timed_out;
   };
 
-  // The item failed an attempt: ready again, backing off, or (at max_attempts) a dead letter.
+  // The item failed an attempt (counted and persisted). Unless it is in flight elsewhere: ready
+  // again, backing off, or (at max_attempts) a dead letter.
   void Requeue(uint64_t seq, absl::string_view why);
+  // Takes the in-flight item out of its worker's hands and off the deadline list.
+  void EndDelivery(uint64_t seq, Item& item);
   void UpdateGauges();
 
   const DispatcherOptions options_;

@@ -38,7 +38,7 @@ class IngestStage {
                                       .heartbeat_interval = options.heartbeat_interval,
                                       .max_in_flight = options.max_in_flight,
                                       .max_attempts = options.max_attempts},
-                    journal, metrics_, absl::Now()),
+                    journal, metrics_, MonotonicNow()),
         publish_handler_(
             PublishHandlerOptions{.max_article_bytes = options.max_article_bytes,
                                   .max_articles_per_request = options.max_articles_per_request,
@@ -194,7 +194,7 @@ absl::Status IngestStage::Run(int shutdown_fd) {
 
 absl::Duration IngestStage::TimeUntilNextEvent() const {
   // Rounded up: poll counts whole milliseconds, and waking early would spin until the event.
-  return absl::Ceil(std::max(absl::ZeroDuration(), dispatcher_.NextEvent() - absl::Now()),
+  return absl::Ceil(std::max(absl::ZeroDuration(), dispatcher_.NextEvent() - MonotonicNow()),
                     absl::Milliseconds(1));
 }
 
@@ -231,7 +231,7 @@ absl::Status IngestStage::HandlePublish() {
 }
 
 absl::Status IngestStage::HandleWork() {
-  const absl::Time now = absl::Now();
+  const absl::Time now = MonotonicNow();
   while (true) {
     Frames frames;
     ASSIGN_OR_RETURN(bool got, RecvFrames(work_, frames, /*dont_wait=*/true));
@@ -247,7 +247,12 @@ absl::Status IngestStage::HandleWork() {
                    std::string(parsed.message()));
       continue;
     }
-    dispatcher_.OnWorkerMessage(routing_id, message, now);
+    if (!dispatcher_.OnWorkerMessage(routing_id, message, now)) {
+      v1::Dispatch register_again;
+      register_again.set_register_again(true);
+      // Best effort: a peer that is gone needs no answer, and the next message asks again.
+      (void)SendToWorker(routing_id, register_again);
+    }
   }
   return absl::OkStatus();
 }
@@ -293,7 +298,7 @@ absl::Status IngestStage::SendToWorker(const std::string& worker, const v1::Disp
 }
 
 void IngestStage::Tick() {
-  for (const std::string& worker : dispatcher_.Tick(absl::Now())) {
+  for (const std::string& worker : dispatcher_.Tick(MonotonicNow())) {
     if (absl::IsNotFound(SendToWorker(worker, v1::Dispatch()))) {
       dispatcher_.ForgetWorker(worker, /*requeue_in_flight=*/true, "disconnected");
     }
@@ -301,7 +306,7 @@ void IngestStage::Tick() {
 }
 
 absl::Status IngestStage::DispatchReady() {
-  const absl::Time now = absl::Now();
+  const absl::Time now = MonotonicNow();
   for (const std::string& worker : dispatcher_.RoundRobinOrder()) {
     ASSIGN_OR_RETURN(std::optional<DispatchBatch> batch, dispatcher_.TakeBatch(worker));
     if (!batch.has_value()) continue;

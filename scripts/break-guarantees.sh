@@ -40,8 +40,10 @@ while IFS= read -r variable; do unset "$variable"; done < <(compgen -e | grep '^
 breaks=(
   # ingest/dispatcher.cc (redelivery, attempts, dead letters)
   "no-redelivery|bin/topicwire_ingest_test bin/topicwire_e2e_test bin/topicwire_chaos_test|^(DispatcherTest\.(UnconfirmedItemIsRedeliveredAfterTheTimeout|GoodbyeLeavesItsItemsToTheirDeadline)|IngestStageTest\.(UnconfirmedItemIsRedeliveredWithTheNextAttempt|ItemsOfAVanishedWorkerGoToAnotherWorkerAtOnce)|ReliabilityE2eTest\..*|ChaosRunTest\.NothingAcceptedIsLostOrDuplicatedWhileStagesAreKilled)$"
-  "dead-letter-limit-ignored|bin/topicwire_ingest_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts))$"
-  "poison-dropped|bin/topicwire_ingest_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersAndTimeoutsCountAsAttemptsAcrossRestarts))$"
+  "dead-letter-limit-ignored|bin/topicwire_ingest_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersCountAsAttemptsAcrossRestartsTimeoutsDoNot))$"
+  "poison-dropped|bin/topicwire_ingest_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.(PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed|VanishingWorkersCountAsAttemptsAcrossRestartsTimeoutsDoNot))$"
+  # ingesthard: attempts count failures and vanished workers, not a stalled sink
+  "sink-stall-uses-attempts|bin/topicwire_ingest_test bin/classify bin/sink|^(DispatcherTest\.(UnconfirmedItemIsRedeliveredAfterTheTimeout|TimeoutsAtALiveWorkerNeverDeadLetterAnArticle)|IngestStageTest\.VanishingWorkersCountAsAttemptsAcrossRestartsTimeoutsDoNot|StalledSinkTest\..*)$"
   # ingest/publish_handler.cc (dedup, BUSY, group commit)
   "dedup-disabled|bin/topicwire_ingest_test bin/topicwire_e2e_test|^(IngestStageTest\.DuplicatesAcrossRequestsAndInsideOneRequest|PipelineE2eTest\.DuplicateIdIsAnsweredDuplicateAndStoredOnce)$"
   "full-disk-accepted|bin/topicwire_ingest_test|^IngestStageTest\.(FullJournalDiskAnswersBusyThenAcceptsWhenSpaceIsBack|InMemoryJournalFailureAnswersBusyAndTheStageKeepsRunning)$"

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "common/time_util.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/journal.h"
 #include "prometheus/registry.h"
@@ -21,6 +22,7 @@ using namespace ::topicwire::testing::prelude;
 v1::WorkerMessage Credit(uint32_t credit) {
   v1::WorkerMessage message;
   message.mutable_credit()->set_credit(credit);
+  message.mutable_credit()->set_registers(true);
   return message;
 }
 
@@ -86,7 +88,7 @@ class DispatcherTest : public ::testing::Test {
     return attempts;
   }
 
-  const absl::Time start_ = absl::Now();
+  const absl::Time start_ = MonotonicNow();
   DispatcherOptions options_;
   InMemoryJournal journal_;
   prometheus::Registry registry_;
@@ -99,7 +101,9 @@ TEST_F(DispatcherTest, NothingGoesToAWorkerWithoutCredit) {
   const std::vector<uint64_t> seqs = Accept(2);
   v1::WorkerMessage heartbeat;
   heartbeat.set_heartbeat(true);
-  dispatcher().OnWorkerMessage("w", heartbeat, start_);
+  EXPECT_FALSE(dispatcher().OnWorkerMessage("w", heartbeat, start_)) << "not registered";
+  EXPECT_EQ(dispatcher().workers(), 0u);
+  EXPECT_TRUE(dispatcher().OnWorkerMessage("w", Credit(0), start_));  // registers, no credit
   EXPECT_EQ(dispatcher().workers(), 1u);
   EXPECT_THAT(Dispatch("w", start_), IsEmpty());
 
@@ -153,7 +157,51 @@ TEST_F(DispatcherTest, UnconfirmedItemIsRedeliveredAfterTheTimeout) {
   dispatcher().Tick(start_ + absl::Seconds(10));
   EXPECT_EQ(dispatcher().in_flight(), 0u);
   EXPECT_THAT(Attempts("w"), ElementsAre(2u));
+  EXPECT_EQ(metrics_.failed_attempts.Value(), 0) << "a timeout alone uses no attempt";
+}
+
+TEST_F(DispatcherTest, TimeoutsAtALiveWorkerNeverDeadLetterAnArticle) {
+  // Sink stalled: the worker keeps heartbeating but nothing is ever confirmed.
+  options().max_attempts = 2;
+  options().redelivery_timeout = absl::Seconds(10);
+  const std::vector<uint64_t> seqs = Accept(1);
+  absl::Time now = start_;
+  dispatcher().OnWorkerMessage("w", Credit(100), now);
+  for (int delivery = 1; delivery <= 10; ++delivery) {
+    ASSERT_THAT(Dispatch("w", now), ElementsAre(seqs[0])) << delivery;
+    now += absl::Seconds(10);
+    dispatcher().Tick(now);
+  }
+  EXPECT_EQ(dispatcher().pending(), 1u);
+  EXPECT_EQ(metrics_.failed_attempts.Value(), 0);
+  EXPECT_EQ(metrics_.dead_lettered.Value(), 0);
+  absl::StatusOr<std::vector<DeadLetter>> letters = journal_.ListDeadLetters();
+  ASSERT_THAT(letters, IsOk());
+  EXPECT_THAT(*letters, IsEmpty());
+  // Sink is back and confirms the article: it is stored once and forgotten.
+  ASSERT_THAT(dispatcher().Commit({{seqs[0], "a1"}}), IsOk());
+  EXPECT_EQ(dispatcher().pending(), 0u);
+}
+
+TEST_F(DispatcherTest, AWorkerThatVanishesAfterItsItemTimedOutStillUsesOneAttempt) {
+  // A worker that dies of an article before the liveness window notices must still count: the
+  // article timed out in its hands, then the worker vanished.
+  options().max_attempts = 2;
+  options().redelivery_timeout = absl::Seconds(1);
+  const std::vector<uint64_t> seqs = Accept(1);
+  dispatcher().OnWorkerMessage("a", Credit(1), start_);
+  ASSERT_THAT(Dispatch("a", start_), ElementsAre(seqs[0]));
+  dispatcher().Tick(start_ + absl::Seconds(1));
+  EXPECT_EQ(metrics_.failed_attempts.Value(), 0);
+  dispatcher().OnWorkerMessage("b", Credit(1), start_ + absl::Seconds(1));
+  ASSERT_THAT(Dispatch("b", start_ + absl::Seconds(1)), ElementsAre(seqs[0]));
+  dispatcher().ForgetWorker("a", /*requeue_in_flight=*/true, "silent");
   EXPECT_EQ(metrics_.failed_attempts.Value(), 1);
+  EXPECT_EQ(dispatcher().in_flight(), 1u) << "b's delivery goes on";
+  dispatcher().ForgetWorker("b", /*requeue_in_flight=*/true, "silent");
+  EXPECT_EQ(metrics_.failed_attempts.Value(), 2);
+  EXPECT_EQ(metrics_.dead_lettered.Value(), 1) << "dead at --max_attempts";
+  EXPECT_EQ(dispatcher().pending(), 0u);
 }
 
 TEST_F(DispatcherTest, FailedItemIsRequeuedAndItsAttemptIsPersisted) {
@@ -197,12 +245,12 @@ TEST_F(DispatcherTest, RedeliveriesBackOffAfterFiveAttempts) {
     dispatcher().OnWorkerMessage("w", Failed(seqs[0]), start_);
   }
   ASSERT_THAT(Dispatch("w", start_), ElementsAre(seqs[0]));
-  const absl::Time failed_at = absl::Now();
+  const absl::Time failed_at = MonotonicNow();
   dispatcher().OnWorkerMessage("w", Failed(seqs[0]), start_);
   EXPECT_THAT(Attempts("w"), IsEmpty());  // backing off for one redelivery timeout
   EXPECT_GE(dispatcher().NextEvent(), failed_at + absl::Seconds(30));
 
-  dispatcher().Tick(absl::Now() + absl::Seconds(31));
+  dispatcher().Tick(MonotonicNow() + absl::Seconds(31));
   EXPECT_THAT(Attempts("w"), ElementsAre(6u));
 }
 
@@ -241,6 +289,24 @@ TEST_F(DispatcherTest, SilentWorkerIsForgottenAndTheOthersGetHeartbeats) {
   EXPECT_THAT(dispatcher().Tick(later), ElementsAre("chatty"));
   EXPECT_EQ(dispatcher().workers(), 1u);
   EXPECT_THAT(Attempts("chatty"), ElementsAre(2u));  // requeued at once
+}
+
+TEST_F(DispatcherTest, AForgottenWorkerIsServedOnlyAfterItRegistersAgain) {
+  options().heartbeat_interval = absl::Seconds(1);
+  Accept(1);
+  dispatcher().OnWorkerMessage("w", Credit(5), start_);
+  dispatcher().Tick(start_ + absl::Seconds(4));  // silent for 3 intervals: forgotten
+  EXPECT_EQ(dispatcher().workers(), 0u);
+  // Its loop was blocked; running again, it heartbeats and returns credit as if nothing happened.
+  v1::WorkerMessage heartbeat;
+  heartbeat.set_heartbeat(true);
+  EXPECT_FALSE(dispatcher().OnWorkerMessage("w", heartbeat, start_ + absl::Seconds(5)));
+  v1::WorkerMessage returned;
+  returned.mutable_credit()->set_credit(1);
+  EXPECT_FALSE(dispatcher().OnWorkerMessage("w", returned, start_ + absl::Seconds(5)));
+  EXPECT_EQ(dispatcher().workers(), 0u) << "no entry with partial or zero credit";
+  EXPECT_TRUE(dispatcher().OnWorkerMessage("w2", Credit(5), start_ + absl::Seconds(5)));
+  EXPECT_THAT(Attempts("w2"), ElementsAre(1u));
 }
 
 TEST_F(DispatcherTest, AnUnsentBatchUsesNoAttempt) {

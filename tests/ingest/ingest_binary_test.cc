@@ -88,6 +88,7 @@ TEST_F(IngestBinaryTest, AcceptedArticleSurvivesKillNineAndSigtermExitsCleanly) 
   auto worker = Connected(zmq::socket_type::dealer, work_);
   v1::WorkerMessage credit;
   credit.mutable_credit()->set_credit(4);
+  credit.mutable_credit()->set_registers(true);
   ASSERT_THAT(SendProto(*worker, credit), IsOk());
   v1::Dispatch dispatch;
   while (dispatch.items_size() == 0) {  // skip heartbeats (empty Dispatch)
