@@ -138,7 +138,6 @@ teardown_kube() {
   podman volume rm -f "${prefix}ingest-data" "${prefix}sink-data" "${prefix}topicwire-taxonomy" \
     >/dev/null 2>&1
   podman network rm -f "$network" >/dev/null 2>&1
-  podman secret rm "${prefix}topicwire-curve" >/dev/null 2>&1
   return 0
 }
 
@@ -296,9 +295,7 @@ kube_kill_worker() {
 }
 kube_add_worker() {
   # A worker joining, as `kubectl scale` would add one: same image, same settings.
-  # Its keys as the Secret gives them to the pods: read-only, owned by the image's user.
-  local keys="$work/curve-joined"
-  rm -rf "$keys" && cp -r "$work/curve" "$keys" && chown -R 10001:10001 "$keys" && chmod 0400 "$keys"/*
+  local keys="$work/curve-pods"
   podman run -d --name "${prefix}classify-joined" --network "$network" \
     -v "$keys:/etc/topicwire/curve:ro" "$image" classify \
     --work_endpoint="tcp://${prefix}ingest-pod-0:7403" --sink_endpoint="tcp://${prefix}sink-pod-0:7404" \
@@ -316,8 +313,9 @@ test_kube() {
   # The taxonomy ConfigMap made from the taxonomy in this tree (so the offline tagger and the
   # workers agree; k8s_taxonomy_configmap_in_sync checks the committed one).
   "$src/deploy/k8s/make-taxonomy-configmap.sh" >"$work/taxonomy.yaml"
-  # Every hop runs with CURVE, keys made here and given to the pods as a Secret
-  # (docs/OPERATIONS.md): the stage key pairs, a client key and the allow-lists.
+  # Every hop runs with CURVE, keys made here (docs/OPERATIONS.md): the stage key pairs, a client
+  # key and the allow-lists. The pods get a copy owned by the image's user, keys at mode 0400, as
+  # the Secret with defaultMode 0400 gives them on a cluster (kube_local.py says why not a Secret).
   local keys="$work/curve" name
   rm -rf "$keys" && mkdir -m 0700 "$keys"
   for name in ingest sink classify client; do
@@ -329,7 +327,10 @@ test_kube() {
   cat "$keys/classify.pub" >"$keys/sink-stages.allow"
   curve_to_ingest=(--curve-server-key "$keys/ingest.pub" --curve-key "$keys/client")
   curve_to_sink=(--curve-server-key "$keys/sink.pub" --curve-key "$keys/client")
-  python3 "$here/kube_local.py" --prefix "$prefix" --image "$image" --curve-dir "$keys" \
+  local pod_keys="$work/curve-pods"
+  rm -rf "$pod_keys" && cp -r "$keys" "$pod_keys" && chmod 0400 "$pod_keys"/* &&
+    chmod 0500 "$pod_keys" && chown -R 10001:10001 "$pod_keys"
+  python3 "$here/kube_local.py" --prefix "$prefix" --image "$image" --curve-dir "$pod_keys" \
     "$src/deploy/k8s/config.yaml" "$work/taxonomy.yaml" "$src"/deploy/k8s/{ingest,sink,classify}.yaml \
     >"$work/kube.yaml"
   podman kube play --network "$network" "$work/kube.yaml" >"$work/play.log" 2>&1 ||

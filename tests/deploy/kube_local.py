@@ -9,13 +9,15 @@ their network addresses instead), and probes are dropped because podman runs the
 timers with curl inside the image; the test checks the same endpoints itself.
 
 With --curve-dir DIR (a directory as `topicwire up --curve-dir` makes it), every hop runs with
-CurveZMQ the way docs/OPERATIONS.md describes it: the files of DIR become the Secret
-topicwire-curve, mounted read-only (defaultMode 0400) at /etc/topicwire/curve in every pod, and
-each stage gets its --curve_* flags.
+CurveZMQ the way docs/OPERATIONS.md describes it: DIR is mounted read-only at /etc/topicwire/curve
+in every pod and each stage gets its --curve_* flags. On a cluster the keys come from the Secret
+topicwire-curve; podman 4.3 cannot stand in for that (its `kube play` crashes on a secret volume
+without `optional`, then mounts the values still base64-encoded and world-readable, ignoring
+defaultMode), so DIR is mounted as a hostPath instead: the caller makes it owned by the image's
+user (10001) with the keys at mode 0400, as the Secret with defaultMode 0400 would.
 
 usage: kube_local.py --prefix P --image IMAGE [--curve-dir DIR] MANIFEST.yaml... > local.yaml
 """
-import base64
 import os
 import argparse
 import re
@@ -65,14 +67,9 @@ def main() -> int:
                       if m.group(1) in services else m.group(0), value)
 
     out = []
+    curve_dir = None
     if args.curve_dir:
-        data = {}
-        for name in sorted(os.listdir(args.curve_dir)):
-            with open(os.path.join(args.curve_dir, name), "rb") as key_file:
-                data[name] = base64.b64encode(key_file.read()).decode("ascii")
-        out.append({"apiVersion": "v1", "kind": "Secret",
-                    "metadata": {"name": prefix + "topicwire-curve"}, "type": "Opaque",
-                    "data": data})
+        curve_dir = os.path.abspath(args.curve_dir)
     for doc in documents:
         kind = doc["kind"]
         if kind == "Service":
@@ -101,8 +98,7 @@ def main() -> int:
                         env["value"] = point_at_pods(env["value"])
             if args.curve_dir:
                 pod.setdefault("volumes", []).append(
-                    {"name": "curve", "secret": {"secretName": prefix + "topicwire-curve",
-                                                 "defaultMode": 0o400}})
+                    {"name": "curve", "hostPath": {"path": curve_dir, "type": "Directory"}})
             for volume in pod.get("volumes", []):
                 if "configMap" in volume:
                     volume["configMap"]["name"] = prefix + volume["configMap"]["name"]
