@@ -74,6 +74,7 @@ breaks=(
   "internal-hop-admits-clients|bin/topicwire_common_test bin/topicwire_e2e_test|^(ZapDomainTest\..*|SecurePipelineTest\.(ForgedDeliveriesToSinkInputAreRefusedAndNeverStoredOrStreamed|ForgedCommitAcksAreRefusedAndTheArticleIsStillDelivered|RogueWorkersAreRefusedAndGetNoArticles))$"
   "networkpolicy-internal-open|bin/topicwire_deploy_test|^TopologyAgreementTest\.NetworkPolicyAdmitsOnlyThePeerToEachInternalHop$"
   "allow-list-not-reloaded|bin/topicwire_common_test bin/topicwire_e2e_test|^(AllowListReloadTest\..*|SecurePipelineTest\.RevokedClientKeyIsRefusedWithoutARestart)$"
+  "admin-admits-clients|bin/topicwire_e2e_test|^SecurePipelineTest\.AdminEndpointAnswersOnlyAdminKeys$"
   # common/zmq_channel.cc
   "socket-cap-removed|bin/topicwire_e2e_test|^SocketCapE2eTest\..*$"
   # Slow-subscriber gap counting (cli/subscribe.cc, sink/history_service.cc)

@@ -21,6 +21,7 @@
 #include "common/socket_monitor.h"
 #include "common/subprocess.h"
 #include "common/zmq_channel.h"
+#include "proto/admin.pb.h"
 #include "proto/article.pb.h"
 #include "proto/history.pb.h"
 #include "proto/internal.pb.h"
@@ -63,7 +64,7 @@ class SecurePipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     keys_ = pipeline_.dir() + "/keys";
-    for (const char* name : {"ingest", "sink", "classify", "alice", "mallory"}) {
+    for (const char* name : {"ingest", "sink", "classify", "alice", "mallory", "operator"}) {
       ASSERT_EQ(RunCli({"keygen", "--out", absl::StrCat(keys_, "/", name)},
                        absl::StrCat(pipeline_.dir(), "/logs/keygen-", name, ".log")),
                 0)
@@ -74,9 +75,11 @@ class SecurePipelineTest : public ::testing::Test {
     std::ofstream(keys_ + "/ingest-stages")
         << ReadFile(keys_ + "/classify.pub") << ReadFile(keys_ + "/sink.pub");
     std::ofstream(keys_ + "/sink-stages") << ReadFile(keys_ + "/classify.pub");
+    std::ofstream(keys_ + "/admins") << ReadFile(keys_ + "/operator.pub");
     pipeline_.StartIngest({"--curve_secret_key_file=" + keys_ + "/ingest.key",
                            "--curve_allow=" + keys_ + "/allowed",
                            "--curve_stage_allow=" + keys_ + "/ingest-stages",
+                           "--curve_admin_allow=" + keys_ + "/admins",
                            absl::StrCat("--http_listen=127.0.0.1:", ingest_http())});
     pipeline_.StartSink({"--curve_secret_key_file=" + keys_ + "/sink.key",
                          "--curve_allow=" + keys_ + "/allowed",
@@ -452,6 +455,43 @@ TEST_F(SecurePipelineTest, RevokedClientKeyIsRefusedWithoutARestart) {
   EXPECT_GE(
       MetricSample(ingest_http(), "topicwire_ingest_auth_allow_list_reloads_total{result=\"ok\"}"),
       1);
+}
+
+// The admin endpoint (dead letters: list and re-send every body) admits only admin keys: a
+// plaintext client and a client key that is good on the public endpoints (alice's) are refused
+// and counted, and get no answer; the operator's key is answered.
+TEST_F(SecurePipelineTest, AdminEndpointAnswersOnlyAdminKeys) {
+  zmq::context_t context(1);
+  const std::string admin = Internal(topology::Endpoint::kAdmin);
+  v1::AdminRequest request;
+  request.mutable_list_dead_letters();
+  const curve::KeyPair alice_keys = Keys("alice");
+  const curve::KeyPair operator_keys = Keys("operator");
+  zmq::socket_t plaintext = Client(context, zmq::socket_type::dealer, admin, nullptr, "ingest");
+  zmq::socket_t alice = Client(context, zmq::socket_type::dealer, admin, &alice_keys, "ingest");
+  ASSERT_THAT(SendProto(plaintext, request), IsOk());
+  ASSERT_THAT(SendProto(alice, request), IsOk());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return PlaintextRefusals(ingest_http(), kIngestRefused, "admin") >= 1 &&
+               RefusedMetric(ingest_http(), kIngestRefused, "admin", "unknown_key") >= 1;
+      },
+      absl::Seconds(10)))
+      << "the admin endpoint did not count a plaintext and an unlisted CURVE client";
+
+  zmq::socket_t admin_client =
+      Client(context, zmq::socket_type::dealer, admin, &operator_keys, "ingest");
+  ASSERT_THAT(SendProto(admin_client, request), IsOk());
+  std::vector<zmq::pollitem_t> items = {{admin_client.handle(), 0, ZMQ_POLLIN, 0}};
+  ASSERT_EQ(ReadyCount(items, absl::Seconds(20)), 1) << "the operator got no answer";
+  Frames frames;
+  ASSERT_THAT(RecvFrames(admin_client, frames), IsOk());
+  v1::AdminReply reply;
+  ASSERT_THAT(ParseFrame(frames.back(), reply), IsOk());
+  EXPECT_TRUE(reply.has_list_dead_letters()) << reply.error();
+  // A refused handshake lets nothing through: neither refused client has an answer.
+  items = {{plaintext.handle(), 0, ZMQ_POLLIN, 0}, {alice.handle(), 0, ZMQ_POLLIN, 0}};
+  EXPECT_EQ(ReadyCount(items, absl::ZeroDuration()), 0);
 }
 
 TEST(CurveConfigE2eTest, HalfACurveConfigurationOrABadKeyFileExitsWithAHint) {
