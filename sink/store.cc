@@ -1,5 +1,7 @@
 #include "sink/store.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <cassert>
 #include <filesystem>
@@ -103,6 +105,11 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStore
                                                   options.fsync ? "PRAGMA synchronous=FULL"
                                                                 : "PRAGMA synchronous=NORMAL"}}));
   RETURN_IF_ERROR(db->Exec(kSchema));
+  if (options.max_bytes > 0) {
+    ASSIGN_OR_RETURN(const int64_t page_size, db->QueryInt("PRAGMA page_size"));
+    const int64_t pages = std::max<int64_t>(1, options.max_bytes / page_size);
+    RETURN_IF_ERROR(db->Exec(absl::StrCat("PRAGMA max_page_count = ", pages)));
+  }
   ASSIGN_OR_RETURN(const int64_t retired,
                    db->QueryInt(absl::StrCat("SELECT COALESCE(MAX(value), 0) FROM meta WHERE key='",
                                              kRetiredThrough, "'")));
@@ -143,7 +150,23 @@ absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreBatch(
 absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreInTransaction(
     const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) {
   sqlite::Transaction transaction(*db_);
-  RETURN_IF_ERROR(transaction.Begin());
+  // The error code is read before the transaction rolls back, which would replace it.
+  if (absl::Status begun = transaction.Begin(); !begun.ok()) return FullOr(begun);
+  absl::StatusOr<std::vector<StoreOutcome>> outcomes = StoreRows(articles, now);
+  if (!outcomes.ok()) return FullOr(outcomes.status());
+  if (absl::Status committed = transaction.Commit(); !committed.ok()) return FullOr(committed);
+  return outcomes;
+}
+
+absl::Status SqliteStore::FullOr(absl::Status status) const {
+  if (status.ok() || db_->error_code() != SQLITE_FULL) return status;
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "sink's store is full (", status.message(),
+      "): free space on its disk (or raise --max_store_bytes); deliveries wait until then"));
+}
+
+absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreRows(
+    const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) {
   std::vector<StoreOutcome> outcomes;
   outcomes.reserve(articles.size());
   // stored_at never goes backwards (clock steps), so "since a time" is a sequence range.
@@ -159,7 +182,6 @@ absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreInTransaction(
     }
     RETURN_IF_ERROR(Insert(incoming, stored_at_us, outcome));
   }
-  RETURN_IF_ERROR(transaction.Commit());
   return outcomes;
 }
 

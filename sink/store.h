@@ -77,7 +77,9 @@ class Store {
   // Stores `articles` in one transaction, idempotently by Article.id, stamping stored_at with
   // `now` (never earlier than the previous stored_at, so stored_at grows with sequence).
   // The caller keeps the articles (the sink stage parses them onto an arena); none is copied.
-  // Returns one outcome per article, in order. On error nothing of the batch is stored.
+  // Returns one outcome per article, in order. On error nothing of the batch is stored;
+  // kResourceExhausted means the store is full (disk or max_bytes) and the same batch may
+  // succeed once space returns.
   // REQUIRES: no pointer is null, and every article has a non-empty id.
   virtual absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(
       const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) = 0;
@@ -108,6 +110,10 @@ struct SqliteStoreOptions {
   // The oldest articles are removed while the store's used pages exceed this many bytes (0: no
   // bound). Freed pages are reused, so the file stays about this size.
   int64_t retention_bytes = 0;
+  // The store file may not grow beyond this many bytes (PRAGMA max_page_count; 0: no bound but
+  // the disk's). A batch that would need more fails with kResourceExhausted, as one does when
+  // the disk is full; pages freed by retention (or by anything else) are reused.
+  int64_t max_bytes = 0;
 };
 
 // Store in one SQLite database in WAL mode. Not thread-safe: one stage thread owns it.
@@ -133,6 +139,10 @@ class SqliteStore : public Store {
   absl::StatusOr<int64_t> UsedBytes();
   absl::StatusOr<std::vector<StoreOutcome>> StoreInTransaction(
       const std::vector<const v1::TaggedArticle*>& articles, absl::Time now);
+  absl::StatusOr<std::vector<StoreOutcome>> StoreRows(
+      const std::vector<const v1::TaggedArticle*>& articles, absl::Time now);
+  // `status` as kResourceExhausted when the last statement failed for want of space.
+  absl::Status FullOr(absl::Status status) const;
   // Inserts `article` as the next sequence with its stream positions and fills `outcome`.
   absl::Status Insert(const v1::TaggedArticle& article, int64_t stored_at_us,
                       StoreOutcome& outcome);
