@@ -58,6 +58,10 @@ class SinkStage {
         {stream_.handle(), 0, ZMQ_POLLIN, 0},
     };
     if (monitor_.watching()) items.push_back({monitor_.handle(), 0, ZMQ_POLLIN, 0});
+    if (store_.published_through() < store_.head_sequence()) {
+      ASSIGN_OR_RETURN(bool stopping, PublishUnpublished(items));
+      if (stopping) return Stop();
+    }
     spdlog::info("storing deliveries from {}, streams on {}, history on {}, acks to {}",
                  bound_.input, bound_.stream, bound_.history, options_.commit_endpoint);
     while (true) {
@@ -82,6 +86,14 @@ class SinkStage {
       if (items[kHistory].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleHistory());
       if (items[kInput].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleInput());
     }
+    return Stop();
+  }
+
+ private:
+  // The poll items by name; kMonitor is there only while the commit socket is monitored.
+  enum PollItem : size_t { kShutdown, kInput, kHistory, kStream, kMonitor };
+
+  absl::Status Stop() {
     readiness_->Set(kSocketsBound, false);
     spdlog::info(
         "stopping: stored={} duplicates={} malformed={} acks_dropped={} history_requests={} "
@@ -92,9 +104,60 @@ class SinkStage {
     return absl::OkStatus();
   }
 
- private:
-  // The poll items by name; kMonitor is there only while the commit socket is monitored.
-  enum PollItem : size_t { kShutdown, kInput, kHistory, kStream, kMonitor };
+  // Publishes the copies a crash between a batch's commit and its publication left unpublished
+  // (ingest's redelivery finds those articles already stored, so nothing else would). Waits
+  // options_.startup_publish_delay first, serving subscriptions and history but taking no input
+  // (the copies go out before anything newer), so that subscribers reconnecting to the new
+  // process have subscribed again. Returns true when shutdown came first.
+  absl::StatusOr<bool> PublishUnpublished(std::vector<zmq::pollitem_t>& items) {
+    const uint64_t from = store_.published_through();
+    spdlog::warn("sequences {}..{} were stored but not published (a crash); publishing them in {}",
+                 from + 1, store_.head_sequence(),
+                 absl::FormatDuration(options_.startup_publish_delay));
+    const absl::Time publish_at = absl::Now() + options_.startup_publish_delay;
+    items[kInput].events = 0;
+    while (absl::Now() < publish_at) {
+      ASSIGN_OR_RETURN(int ready, Poll(items, publish_at - absl::Now()));
+      if (ready == 0) continue;
+      if (items[kShutdown].revents & ZMQ_POLLIN) return true;
+      if (items[kStream].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleStream());
+      if (monitor_.watching() && (items[kMonitor].revents & ZMQ_POLLIN))
+        RETURN_IF_ERROR(DrainMonitor());
+      if (items[kHistory].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleHistory());
+    }
+    uint64_t copies = 0;
+    HistoryQuery query;
+    query.after_sequence = from;
+    while (true) {
+      ASSIGN_OR_RETURN(HistoryPage page, store_.ReadHistory(query));
+      for (v1::TaggedArticle& copy : page.copies) {
+        const StreamPosition position{.stream = copy.stream(),
+                                      .stream_sequence = copy.stream_sequence()};
+        copy.clear_stream();
+        copy.clear_stream_sequence();
+        Frames frames = CopyFrames(copy.SerializeAsString(), position);
+        RETURN_IF_ERROR(SendFrames(stream_, frames, /*dont_wait=*/true));
+        metrics_.CountPublished(position.stream);
+        ++copies;
+      }
+      RETURN_IF_ERROR(MarkPublished(page.last_sequence));
+      if (page.complete || page.last_sequence <= query.after_sequence) break;
+      query.after_sequence = page.last_sequence;
+    }
+    spdlog::info("published {} copies of sequences {}..{}", copies, from + 1,
+                 store_.published_through());
+    return false;
+  }
+
+  // A full disk may refuse the mark: the copies would only be published again after a crash.
+  absl::Status MarkPublished(uint64_t sequence) {
+    absl::Status marked = store_.MarkPublished(sequence);
+    if (absl::IsResourceExhausted(marked)) {
+      spdlog::warn("cannot record what was published: {}", std::string(marked.message()));
+      return absl::OkStatus();
+    }
+    return marked;
+  }
 
   absl::Status SetUpSockets() {
     readiness_->Set(kStoreOpen, true);  // RunStage's precondition
@@ -196,8 +259,10 @@ class SinkStage {
     if (!outcomes.ok()) return outcomes.status();
     metrics_.store_commit_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
     if (held_) ResumeAfterFull();
+    if (options_.after_commit_for_test) options_.after_commit_for_test(articles);
     // Publish only after the commit: a copy on the stream is always also in history.
     RETURN_IF_ERROR(Publish(articles, *outcomes));
+    RETURN_IF_ERROR(MarkPublished(store_.head_sequence()));
     metrics_.last_sequence.Set(static_cast<double>(store_.head_sequence()));
     RETURN_IF_ERROR(Acknowledge(batch.deliveries));
     return TrimStore();

@@ -9,12 +9,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/readiness.h"
 #include "common/zap_authenticator.h"
 #include "prometheus/registry.h"
+#include "proto/article.pb.h"
 #include "sink/history_service.h"
 #include "sink/sink_metrics.h"
 #include "sink/store.h"
@@ -70,6 +72,14 @@ struct SinkOptions {
   // often; readiness stays met (subscribers and history are still served) and says why in its
   // detail line.
   absl::Duration store_full_retry_interval = absl::Seconds(1);
+  // When the store holds copies a crash left unpublished (Store::published_through()), they are
+  // published this long after the sockets are bound, before any input is taken, so that
+  // subscribers reconnecting to the restarted sink have subscribed again (ZeroMQ reconnects
+  // every 100 ms by default).
+  absl::Duration startup_publish_delay = absl::Seconds(1);
+  // TEST ONLY: called with every committed batch, before it is published (a test makes the
+  // process die there).
+  std::function<void(const std::vector<const v1::TaggedArticle*>&)> after_commit_for_test;
   // Upper bound on how long unsent output delays exit.
   int linger_ms = 2000;
   // Metrics are registered here; null keeps them private (not exported).

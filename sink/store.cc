@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS retired_stream_heads (
 
 // meta keys.
 constexpr char kRetiredThrough[] = "retired_through";  // the newest sequence retention removed
+// The newest sequence whose copies were published; missing in stores of older versions, whose
+// every article was published before they were closed or lost (nothing to publish again).
+constexpr char kPublishedThrough[] = "published_through";
 
 // Retention removes at most this many articles per Trim(), so one call stays short.
 constexpr uint64_t kMaxTrimmedPerCall = 1000;
@@ -118,18 +121,25 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStore
                    db->QueryInt("SELECT COALESCE(MAX(sequence), 0) FROM articles"));
   ASSIGN_OR_RETURN(const int64_t last_stored_at_us,
                    db->QueryInt("SELECT COALESCE(MAX(stored_at_us), 0) FROM articles"));
-  return std::unique_ptr<SqliteStore>(
-      new SqliteStore(std::move(db), options, static_cast<uint64_t>(std::max(head, retired)),
-                      static_cast<uint64_t>(retired) + 1, last_stored_at_us));
+  const uint64_t head_sequence = static_cast<uint64_t>(std::max(head, retired));
+  ASSIGN_OR_RETURN(
+      const int64_t published,
+      db->QueryInt(absl::StrCat("SELECT COALESCE(MAX(value), -1) FROM meta WHERE key='",
+                                kPublishedThrough, "'")));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(
+      std::move(db), options, head_sequence, static_cast<uint64_t>(retired) + 1, last_stored_at_us,
+      published < 0 ? head_sequence : std::min(head_sequence, static_cast<uint64_t>(published))));
 }
 
 SqliteStore::SqliteStore(std::unique_ptr<sqlite::Database> db, const SqliteStoreOptions& options,
-                         uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us)
+                         uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us,
+                         uint64_t published_through)
     : db_(std::move(db)),
       options_(options),
       head_sequence_(head_sequence),
       first_sequence_(first_sequence),
       last_stored_at_us_(last_stored_at_us),
+      published_through_(published_through),
       stream_sequences_([this](const std::string& stream) { return StreamHead(stream); }) {}
 
 SqliteStore::~SqliteStore() = default;
@@ -182,6 +192,8 @@ absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreRows(
     }
     RETURN_IF_ERROR(Insert(incoming, stored_at_us, outcome));
   }
+  // Durable with the batch: what this batch stored is unpublished until MarkPublished().
+  RETURN_IF_ERROR(SetMeta(kPublishedThrough, static_cast<int64_t>(published_through_)));
   return outcomes;
 }
 
@@ -218,6 +230,25 @@ absl::Status SqliteStore::Insert(const v1::TaggedArticle& article, int64_t store
   head_sequence_ = sequence;
   last_stored_at_us_ = stored_at_us;
   return absl::OkStatus();
+}
+
+absl::Status SqliteStore::SetMeta(const char* key, int64_t value) {
+  ASSIGN_OR_RETURN(Statement set, db_->Prepare("INSERT INTO meta(key, value) VALUES(?, ?) "
+                                               "ON CONFLICT(key) DO UPDATE SET value = "
+                                               "excluded.value"));
+  set.BindText(1, key);
+  set.BindInt(2, value);
+  return set.Run();
+}
+
+absl::Status SqliteStore::MarkPublished(uint64_t sequence) {
+  published_through_ = std::max(published_through_, std::min(sequence, head_sequence_));
+  // Unsynced: the next batch's synced commit carries it; losing it costs a second publication.
+  if (options_.fsync) RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
+  absl::Status status =
+      FullOr(SetMeta(kPublishedThrough, static_cast<int64_t>(published_through_)));
+  if (options_.fsync) status.Update(db_->Exec("PRAGMA synchronous=FULL"));
+  return status;
 }
 
 absl::StatusOr<std::optional<uint64_t>> SqliteStore::FindArticle(const std::string& id) {

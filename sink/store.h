@@ -93,6 +93,15 @@ class Store {
   // Bytes the store occupies (for the store size gauge).
   virtual absl::StatusOr<int64_t> SizeBytes() = 0;
 
+  // The newest sequence whose copies are known to have been published (persisted with every
+  // batch): a crash between a batch's commit and its publication leaves it below
+  // head_sequence(), and the copies above it are published at start-up.
+  virtual uint64_t published_through() const { return head_sequence(); }
+  // Records that every copy up to `sequence` was published. Not synced on its own (the next
+  // batch's commit syncs it): a power loss right after may make sink publish those copies
+  // again, with the same stream sequences.
+  virtual absl::Status MarkPublished(uint64_t /*sequence*/) { return absl::OkStatus(); }
+
   // Removes the oldest articles that retention no longer keeps (a bounded number per call; call
   // again while it returns more than 0). Returns how many it removed.
   virtual absl::StatusOr<uint64_t> Trim(absl::Time /*now*/) { return 0; }
@@ -129,12 +138,17 @@ class SqliteStore : public Store {
   uint64_t head_sequence() const override { return head_sequence_; }
   absl::StatusOr<int64_t> SizeBytes() override;
   absl::StatusOr<uint64_t> Trim(absl::Time now) override;
+  uint64_t published_through() const override { return published_through_; }
+  absl::Status MarkPublished(uint64_t sequence) override;
   // The oldest sequence held (head_sequence() + 1 when none is).
   uint64_t first_sequence() const { return first_sequence_; }
 
  private:
   SqliteStore(std::unique_ptr<sqlite::Database> db, const SqliteStoreOptions& options,
-              uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us);
+              uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us,
+              uint64_t published_through);
+  // Writes meta `key` = `value` (in the caller's transaction, if any).
+  absl::Status SetMeta(const char* key, int64_t value);
   // Bytes of the pages in use (the file less its free pages).
   absl::StatusOr<int64_t> UsedBytes();
   absl::StatusOr<std::vector<StoreOutcome>> StoreInTransaction(
@@ -155,6 +169,7 @@ class SqliteStore : public Store {
   uint64_t head_sequence_ = 0;
   uint64_t first_sequence_ = 1;
   int64_t last_stored_at_us_ = 0;
+  uint64_t published_through_ = 0;
   StreamSequences stream_sequences_;
 };
 
