@@ -118,6 +118,22 @@ class SqliteStoreTest : public ::testing::Test {
   std::unique_ptr<SqliteStore> store_;
 };
 
+TEST_F(SqliteStoreTest, WhatWasPublishedIsRememberedAcrossReopening) {
+  Store({MakeArticle("p1", {"ai"})});
+  EXPECT_EQ(store_->published_through(), 0u);  // stored, not yet published
+  ASSERT_THAT(store_->MarkPublished(1), IsOk());
+  Store({MakeArticle("p2", {"ai"}), MakeArticle("p3", {"ai"})});
+  // A crash here: the batch of p2 and p3 is committed, its copies never went out.
+  store_ = OpenStore(path_);
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(store_->head_sequence(), 3u);
+  EXPECT_EQ(store_->published_through(), 1u);
+  ASSERT_THAT(store_->MarkPublished(3), IsOk());
+  store_ = OpenStore(path_);
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(store_->published_through(), 3u);
+}
+
 TEST_F(SqliteStoreTest, CreatesParentDirectoriesAndStartsEmpty) {
   EXPECT_TRUE(std::filesystem::exists(path_));
   EXPECT_EQ(store_->head_sequence(), 0u);
