@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/sqlite.h"
 #include "common/status_macros.h"
@@ -52,6 +53,9 @@ constexpr char kRetiredThrough[] = "retired_through";  // the newest sequence re
 // The newest sequence whose copies were published; missing in stores of older versions, whose
 // every article was published before they were closed or lost (nothing to publish again).
 constexpr char kPublishedThrough[] = "published_through";
+// The store's epoch (TaggedArticle.store_epoch), created with the store (or on first opening by
+// a version that has epochs).
+constexpr char kEpoch[] = "epoch";
 
 // Retention removes at most this many articles per Trim(), so one call stays short.
 constexpr uint64_t kMaxTrimmedPerCall = 1000;
@@ -65,16 +69,18 @@ struct PageCopy {
 
 // `incoming` as the store keeps it: with `sequence` and `stored_at` set and no stream fields.
 std::string SerializeStored(const v1::TaggedArticle& incoming, uint64_t sequence,
-                            int64_t stored_at_us) {
+                            int64_t stored_at_us, uint64_t epoch) {
   v1::TaggedArticle stored_fields;
   stored_fields.set_sequence(sequence);
+  stored_fields.set_store_epoch(epoch);
   *stored_fields.mutable_stored_at() = TimeUtil::MicrosecondsToTimestamp(stored_at_us);
   std::string blob;
   // What workers send has none of sink's fields: serialize it and append ours (concatenated
   // messages merge) instead of copying the article. Otherwise copy and overwrite.
   if (incoming.has_stored_at() || incoming.sequence() != 0 || !incoming.stream().empty() ||
-      incoming.stream_sequence() != 0) {
+      incoming.stream_sequence() != 0 || incoming.store_epoch() != 0) {
     v1::TaggedArticle stored(incoming);
+    stored.set_store_epoch(epoch);
     stored.clear_stream();
     stored.clear_stream_sequence();
     stored.set_sequence(sequence);
@@ -126,20 +132,31 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStore
       const int64_t published,
       db->QueryInt(absl::StrCat("SELECT COALESCE(MAX(value), -1) FROM meta WHERE key='",
                                 kPublishedThrough, "'")));
+  ASSIGN_OR_RETURN(int64_t epoch,
+                   db->QueryInt(absl::StrCat("SELECT COALESCE(MAX(value), 0) FROM meta WHERE key='",
+                                             kEpoch, "'")));
+  if (epoch == 0) {
+    // 63 bits: meta values are signed.
+    epoch = static_cast<int64_t>(absl::Uniform<uint64_t>(absl::BitGen(), 1, uint64_t{1} << 63));
+    RETURN_IF_ERROR(
+        db->Exec(absl::StrCat("INSERT INTO meta(key, value) VALUES('", kEpoch, "', ", epoch, ")")));
+  }
   return std::unique_ptr<SqliteStore>(new SqliteStore(
       std::move(db), options, head_sequence, static_cast<uint64_t>(retired) + 1, last_stored_at_us,
-      published < 0 ? head_sequence : std::min(head_sequence, static_cast<uint64_t>(published))));
+      published < 0 ? head_sequence : std::min(head_sequence, static_cast<uint64_t>(published)),
+      static_cast<uint64_t>(epoch)));
 }
 
 SqliteStore::SqliteStore(std::unique_ptr<sqlite::Database> db, const SqliteStoreOptions& options,
                          uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us,
-                         uint64_t published_through)
+                         uint64_t published_through, uint64_t epoch)
     : db_(std::move(db)),
       options_(options),
       head_sequence_(head_sequence),
       first_sequence_(first_sequence),
       last_stored_at_us_(last_stored_at_us),
       published_through_(published_through),
+      epoch_(epoch),
       stream_sequences_([this](const std::string& stream) { return StreamHead(stream); }) {}
 
 SqliteStore::~SqliteStore() = default;
@@ -200,7 +217,7 @@ absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreRows(
 absl::Status SqliteStore::Insert(const v1::TaggedArticle& article, int64_t stored_at_us,
                                  StoreOutcome& outcome) {
   const uint64_t sequence = head_sequence_ + 1;
-  std::string serialized = SerializeStored(article, sequence, stored_at_us);
+  std::string serialized = SerializeStored(article, sequence, stored_at_us, epoch_);
   {
     ASSIGN_OR_RETURN(Statement insert, db_->Prepare("INSERT INTO articles(sequence, article_id, "
                                                     "stored_at_us, tagged) VALUES(?,?,?,?)"));
@@ -366,6 +383,7 @@ absl::StatusOr<HistoryPage> SqliteStore::ReadHistory(const HistoryQuery& query) 
         return absl::DataLossError(
             absl::StrCat("store: article with sequence ", copy.sequence, " does not parse"));
       }
+      article.set_store_epoch(epoch_);  // articles stored before epochs existed lack it
       current = copy.sequence;
       ++articles;
     }

@@ -93,6 +93,9 @@ class Store {
   // Bytes the store occupies (for the store size gauge).
   virtual absl::StatusOr<int64_t> SizeBytes() = 0;
 
+  // The store's epoch: random, created with the store and kept in it (0: none).
+  virtual uint64_t epoch() const { return 0; }
+
   // The newest sequence whose copies are known to have been published (persisted with every
   // batch): a crash between a batch's commit and its publication leaves it below
   // head_sequence(), and the copies above it are published at start-up.
@@ -139,6 +142,7 @@ class SqliteStore : public Store {
   absl::StatusOr<int64_t> SizeBytes() override;
   absl::StatusOr<uint64_t> Trim(absl::Time now) override;
   uint64_t published_through() const override { return published_through_; }
+  uint64_t epoch() const override { return epoch_; }
   absl::Status MarkPublished(uint64_t sequence) override;
   // The oldest sequence held (head_sequence() + 1 when none is).
   uint64_t first_sequence() const { return first_sequence_; }
@@ -146,7 +150,7 @@ class SqliteStore : public Store {
  private:
   SqliteStore(std::unique_ptr<sqlite::Database> db, const SqliteStoreOptions& options,
               uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us,
-              uint64_t published_through);
+              uint64_t published_through, uint64_t epoch);
   // Writes meta `key` = `value` (in the caller's transaction, if any).
   absl::Status SetMeta(const char* key, int64_t value);
   // Bytes of the pages in use (the file less its free pages).
@@ -170,6 +174,7 @@ class SqliteStore : public Store {
   uint64_t first_sequence_ = 1;
   int64_t last_stored_at_us_ = 0;
   uint64_t published_through_ = 0;
+  uint64_t epoch_ = 0;
   StreamSequences stream_sequences_;
 };
 
