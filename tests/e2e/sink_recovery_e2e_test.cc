@@ -1,12 +1,18 @@
 // Sink's failures with the real binaries: a full store under load (backpressure to publishers
 // through ingest, nothing lost, dead-lettered or duplicated, recovery on its own once space
 // returns); a crash between a batch's commit and its publication (plain subscribers still get
-// every copy live, once, in stream order).
+// every copy live, once, in stream order); a replaced store (subscribe --resume notices the new
+// epoch and prints what the new store holds).
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -229,6 +235,73 @@ TEST(SinkCrashE2eTest, CrashBetweenCommitAndPublishStillPublishesEveryCopyOnceIn
     std::erase_if(copies, [&](const auto& copy) { return copy.first < received.front().first; });
   }
   EXPECT_EQ(live, stored);
+}
+
+// Runs `topicwire ARGS...` to its end with stdout and stderr in `log`; returns its exit code.
+int RunCli(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> argv = {testing::BinDir() + "/topicwire"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<Subprocess> cli = Subprocess::Start(argv, log);
+  if (!cli.ok()) return -1;
+  absl::StatusOr<int> status = cli->Wait(absl::Seconds(60));
+  if (!status.ok() || !WIFEXITED(*status)) return -1;
+  return WEXITSTATUS(*status);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(SinkStoreEpochE2eTest, ResumeAfterTheStoreWasReplacedSaysSoAndPrintsTheNewStore) {
+  Pipeline pipeline(/*max_workers=*/1);
+  pipeline.StartIngest();
+  pipeline.StartSink();
+  pipeline.StartWorker(0);
+  zmq::context_t context(1);
+  for (const char* id : {"old-1", "old-2", "old-3"}) {
+    ASSERT_THAT(PublishArticle(context, pipeline.publish_endpoint(), MakeArticle(id)), IsOk());
+    ASSERT_TRUE(WaitUntilStoredOnce(context, pipeline.history_endpoint(), id)) << pipeline.Logs();
+  }
+  const std::string position = pipeline.dir() + "/position.txt";
+  const std::vector<std::string> subscribe = {"subscribe",
+                                              "--from",
+                                              pipeline.stream_endpoint(),
+                                              "--history",
+                                              pipeline.history_endpoint(),
+                                              "--resume",
+                                              position,
+                                              "--format",
+                                              "text",
+                                              "--timeout",
+                                              "3"};
+  std::vector<std::string> first = subscribe;
+  first.insert(first.end(), {"--since", "0", "--count", "3"});
+  const std::string first_log = pipeline.dir() + "/logs/subscribe-1.log";
+  ASSERT_EQ(RunCli(first, first_log), 0) << ReadFile(first_log);
+  EXPECT_THAT(ReadFile(first_log), HasSubstr("old-3"));
+
+  // The store is replaced by a new, smaller one: its sequences are all at or below the saved
+  // positions.
+  ASSERT_THAT(pipeline.Stop("sink", SIGTERM, absl::Seconds(20)), IsOk());
+  const std::string store = topology::StorePath(pipeline.dir());
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+  pipeline.StartSink();
+  for (const char* id : {"new-1", "new-2"}) {
+    ASSERT_THAT(PublishArticle(context, pipeline.publish_endpoint(), MakeArticle(id)), IsOk());
+    ASSERT_TRUE(WaitUntilStoredOnce(context, pipeline.history_endpoint(), id)) << pipeline.Logs();
+  }
+  std::vector<std::string> second = subscribe;
+  second.insert(second.end(), {"--count", "2"});
+  const std::string second_log = pipeline.dir() + "/logs/subscribe-2.log";
+  EXPECT_EQ(RunCli(second, second_log), 0) << ReadFile(second_log);
+  const std::string printed = ReadFile(second_log);
+  EXPECT_THAT(printed, HasSubstr("sink's store changed"));
+  EXPECT_THAT(printed, HasSubstr("new-1"));
+  EXPECT_THAT(printed, HasSubstr("new-2"));
+  EXPECT_THAT(printed, Not(HasSubstr("old-")));
 }
 
 }  // namespace
