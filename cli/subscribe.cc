@@ -79,6 +79,22 @@ class Printer {
   // A line on stderr.
   void Warn(const std::string& line) { err_ << line << "\n" << std::flush; }
 
+  // Takes note of the store epoch a reply or copy came with. Returns true when it is a new
+  // store (reset or replaced): the positions kept so far are dropped, so that what the new
+  // store holds is printed from its start. Epoch 0 (a sink without epochs) changes nothing.
+  bool AdoptEpoch(uint64_t epoch) {
+    if (epoch == 0 || epoch == epoch_) return false;
+    const uint64_t previous = epoch_;
+    epoch_ = epoch;
+    if (previous == 0) return false;  // first seen (or a position file without one)
+    Warn(absl::StrCat("sink's store changed (store epoch ", epoch, ", was ", previous,
+                      "): it was reset or replaced, so sequences started over; dropping the "
+                      "saved positions and replaying what the new store holds"));
+    last_.clear();
+    last_sequence_.clear();
+    return true;
+  }
+
   SubscribeResult& result() { return result_; }
 
   // Streams printed so far, with the last stream_sequence of each.
@@ -86,6 +102,7 @@ class Printer {
 
   // Continues from a previous run's position: messages at or before it count as printed.
   void Restore(const v1::SubscriberPosition& position) {
+    epoch_ = position.store_epoch();
     for (const auto& [stream, at] : position.streams()) {
       last_[stream] = at.stream_sequence();
       last_sequence_[stream] = at.sequence();
@@ -94,6 +111,7 @@ class Printer {
 
   v1::SubscriberPosition Position() const {
     v1::SubscriberPosition position;
+    position.set_store_epoch(epoch_);
     for (const auto& [stream, stream_sequence] : last_) {
       v1::SubscriberPosition::Stream& at = (*position.mutable_streams())[stream];
       at.set_stream_sequence(stream_sequence);
@@ -108,6 +126,7 @@ class Printer {
   std::ostream& err_;
   absl::flat_hash_map<std::string, uint64_t> last_;
   absl::flat_hash_map<std::string, uint64_t> last_sequence_;
+  uint64_t epoch_ = 0;  // the store epoch of the positions above (0: not known yet)
   SubscribeResult result_;
 };
 
@@ -162,6 +181,14 @@ absl::Status ReplayHistory(zmq::context_t& context, const SubscribeOptions& opti
     if (!reply.error().empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("history endpoint ", endpoint, " refused the request: ", reply.error()));
+    }
+    if (printer.AdoptEpoch(reply.store_epoch()) &&
+        (request.after_sequence() > 0 || request.has_since_time())) {
+      // Positions of the old store mean nothing in the new one: start from its beginning.
+      request.set_after_sequence(0);
+      request.clear_since_time();
+      request.clear_gap();
+      continue;
     }
     if (!request.has_since_time() && reply.first_sequence() > request.after_sequence() + 1) {
       printer.Warn(absl::StrCat("history expired from sequence ", reply.first_sequence(),
@@ -430,6 +457,12 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
       continue;
     }
     if (tagged.stream().empty()) tagged.set_stream(topic);
+    if (printer.AdoptEpoch(tagged.store_epoch()) && !history.empty()) {
+      // A new store: what it held before this copy comes from its history first.
+      RETURN_IF_ERROR(ReplayHistory(context, options, {.after_sequence = 0}, options.topics,
+                                    history, shutdown_fd, printer));
+      if (printer.result().count_reached || printer.result().interrupted) break;
+    }
     // A hole in a stream (the stream socket dropped messages because this subscriber fell
     // behind, or the live subscription connected after history was read) is filled from
     // history first, and reported to sink so that the loss shows in its metrics.

@@ -77,6 +77,7 @@ v1::HistoryReply HistoryService::Answer(const zmq::message_t& body) {
   reply.set_complete(page->complete);
   reply.set_head_sequence(page->head_sequence);
   reply.set_first_sequence(page->first_sequence);
+  reply.set_store_epoch(store_.epoch());
   return reply;
 }
 

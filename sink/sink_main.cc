@@ -1,6 +1,7 @@
 // sink: stores tagged articles, publishes them on topic streams, serves history. The only file
 // that reads flags (TotW 103).
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,19 @@ ABSL_FLAG(absl::Duration, retention_age, absl::Hours(24 * 30),
 ABSL_FLAG(uint64_t, retention_bytes, uint64_t{4} << 30,
           "The oldest articles are removed while the store uses more than this many bytes (0: no "
           "bound); the default fits the shipped 5 GiB volume with room for the WAL");
+ABSL_FLAG(uint64_t, max_store_bytes, 0,
+          "The store file never grows beyond this many bytes (0: no bound but the disk's); when "
+          "it (or the disk) is full, sink stays up, holds its batch unacknowledged, takes no "
+          "deliveries (ingest then answers publishers BUSY) and resumes once space returns");
+ABSL_FLAG(absl::Duration, store_full_retry_interval, absl::Seconds(1),
+          "How often sink retries the held batch while its store is full");
+ABSL_FLAG(absl::Duration, startup_publish_delay, absl::Seconds(1),
+          "After a crash between storing a batch and publishing it, the unpublished copies are "
+          "published this long after start-up (before any new input), once subscribers have "
+          "reconnected");
+ABSL_FLAG(std::string, test_crash_after_storing, "",
+          "TEST ONLY: exit abruptly (as if killed) right after committing the batch that holds "
+          "the article with this id, before publishing it; empty: never");
 ABSL_FLAG(int, max_batch, 256,
           "Most deliveries stored in one transaction (one fsync); more costs memory, not speed");
 ABSL_FLAG(uint64_t, stream_send_buffer_bytes, uint64_t{64} << 20,
@@ -95,7 +109,8 @@ int main(int argc, char** argv) {
       .path = absl::GetFlag(FLAGS_store),
       .fsync = absl::GetFlag(FLAGS_fsync),
       .retention_age = absl::GetFlag(FLAGS_retention_age),
-      .retention_bytes = static_cast<int64_t>(absl::GetFlag(FLAGS_retention_bytes))};
+      .retention_bytes = static_cast<int64_t>(absl::GetFlag(FLAGS_retention_bytes)),
+      .max_bytes = static_cast<int64_t>(absl::GetFlag(FLAGS_max_store_bytes))};
   absl::StatusOr<std::unique_ptr<topicwire::sink::SqliteStore>> store =
       topicwire::sink::SqliteStore::Open(store_options);
   if (!store.ok()) return topicwire::ExitCode(store.status());
@@ -114,6 +129,18 @@ int main(int argc, char** argv) {
   options.history.send_buffer_bytes = absl::GetFlag(FLAGS_history_send_buffer_bytes);
   options.history.default_limit = absl::GetFlag(FLAGS_history_default_limit);
   options.history.max_limit = absl::GetFlag(FLAGS_history_max_limit);
+  options.store_full_retry_interval = absl::GetFlag(FLAGS_store_full_retry_interval);
+  options.startup_publish_delay = absl::GetFlag(FLAGS_startup_publish_delay);
+  if (std::string crash_id = absl::GetFlag(FLAGS_test_crash_after_storing); !crash_id.empty()) {
+    options.after_commit_for_test = [crash_id](const auto& articles) {
+      for (const topicwire::v1::TaggedArticle* article : articles) {
+        if (article->article().id() != crash_id) continue;
+        spdlog::critical("--test_crash_after_storing={}: exiting between commit and publish",
+                         crash_id);
+        std::_Exit(137);
+      }
+    };
+  }
   options.linger_ms = absl::GetFlag(FLAGS_linger_ms);
   options.registry = registry;
   options.curve = {.secret_key_file = absl::GetFlag(FLAGS_curve_secret_key_file),

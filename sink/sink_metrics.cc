@@ -46,6 +46,11 @@ SinkMetrics::SinkMetrics(prometheus::Registry& registry)
       store_bytes(AddGauge("topicwire_sink_store_bytes",
                            "Size of the store database (page_count * page_size)")),
       last_sequence(AddGauge("topicwire_sink_last_sequence", "Newest store sequence number")),
+      store_full(AddGauge("topicwire_sink_store_full",
+                          "1 while the store is full: sink holds its batch unacknowledged, takes "
+                          "no deliveries and retries until space returns")),
+      store_full_batches(AddCounter("topicwire_sink_store_full_total",
+                                    "Attempts to store a batch that failed for want of space")),
       published_family_(CounterFamily("topicwire_sink_messages_published_total",
                                       "Copies published on the topic streams, per stream")),
       gaps_family_(CounterFamily("topicwire_sink_subscriber_gaps_total",

@@ -46,6 +46,8 @@ class SinkMetrics : private MetricsRegistrar {
   prometheus::Histogram& end_to_end_seconds;    // stored_at - accepted_at per stored article
   prometheus::Gauge& store_bytes;               // page_count * page_size of the store
   prometheus::Gauge& last_sequence;             // newest store sequence
+  prometheus::Gauge& store_full;                // 1 while the store refuses writes (disk full)
+  prometheus::Counter& store_full_batches;      // batches the store refused for want of space
 
  private:
   struct GapCounters {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,12 @@ using google::protobuf::util::TimeUtil;
 // 64 MiB frame cap would cost gigabytes. Topic ids are short.
 constexpr int64_t kMaxSubscriptionBytes = 1024;
 
+// Deliveries read together, parsed onto one arena.
+struct Batch {
+  std::unique_ptr<google::protobuf::Arena> arena;
+  std::vector<v1::Delivery*> deliveries;
+};
+
 // The whole stage: sockets, metrics and the handlers the poll loop calls.
 class SinkStage {
  public:
@@ -51,11 +58,24 @@ class SinkStage {
         {stream_.handle(), 0, ZMQ_POLLIN, 0},
     };
     if (monitor_.watching()) items.push_back({monitor_.handle(), 0, ZMQ_POLLIN, 0});
+    if (store_.published_through() < store_.head_sequence()) {
+      ASSIGN_OR_RETURN(bool stopping, PublishUnpublished(items));
+      if (stopping) return Stop();
+    }
     spdlog::info("storing deliveries from {}, streams on {}, history on {}, acks to {}",
                  bound_.input, bound_.stream, bound_.history, options_.commit_endpoint);
     while (true) {
-      ASSIGN_OR_RETURN(int ready, Poll(items, absl::Seconds(1)));
+      // While the store is full the held batch waits for space, and nothing more is read:
+      // workers then keep their deliveries (and their credit), so ingest's pending articles
+      // grow until it answers publishers BUSY.
+      items[kInput].events = held_ ? 0 : ZMQ_POLLIN;
+      const absl::Duration timeout =
+          held_ ? std::min(absl::Seconds(1), options_.store_full_retry_interval) : absl::Seconds(1);
+      ASSIGN_OR_RETURN(int ready, Poll(items, timeout));
       if (absl::Now() - last_trim_ >= absl::Seconds(1)) RETURN_IF_ERROR(TrimStore());
+      if (held_ && absl::Now() - held_since_retry_ >= options_.store_full_retry_interval) {
+        RETURN_IF_ERROR(RetryHeldBatch());
+      }
       if (ready == 0) continue;
       // Shutdown wins over input: stop taking deliveries; everything already received has
       // been stored, published and acknowledged by the handler that received it.
@@ -66,6 +86,14 @@ class SinkStage {
       if (items[kHistory].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleHistory());
       if (items[kInput].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleInput());
     }
+    return Stop();
+  }
+
+ private:
+  // The poll items by name; kMonitor is there only while the commit socket is monitored.
+  enum PollItem : size_t { kShutdown, kInput, kHistory, kStream, kMonitor };
+
+  absl::Status Stop() {
     readiness_->Set(kSocketsBound, false);
     spdlog::info(
         "stopping: stored={} duplicates={} malformed={} acks_dropped={} history_requests={} "
@@ -76,9 +104,60 @@ class SinkStage {
     return absl::OkStatus();
   }
 
- private:
-  // The poll items by name; kMonitor is there only while the commit socket is monitored.
-  enum PollItem : size_t { kShutdown, kInput, kHistory, kStream, kMonitor };
+  // Publishes the copies a crash between a batch's commit and its publication left unpublished
+  // (ingest's redelivery finds those articles already stored, so nothing else would). Waits
+  // options_.startup_publish_delay first, serving subscriptions and history but taking no input
+  // (the copies go out before anything newer), so that subscribers reconnecting to the new
+  // process have subscribed again. Returns true when shutdown came first.
+  absl::StatusOr<bool> PublishUnpublished(std::vector<zmq::pollitem_t>& items) {
+    const uint64_t from = store_.published_through();
+    spdlog::warn("sequences {}..{} were stored but not published (a crash); publishing them in {}",
+                 from + 1, store_.head_sequence(),
+                 absl::FormatDuration(options_.startup_publish_delay));
+    const absl::Time publish_at = absl::Now() + options_.startup_publish_delay;
+    items[kInput].events = 0;
+    while (absl::Now() < publish_at) {
+      ASSIGN_OR_RETURN(int ready, Poll(items, publish_at - absl::Now()));
+      if (ready == 0) continue;
+      if (items[kShutdown].revents & ZMQ_POLLIN) return true;
+      if (items[kStream].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleStream());
+      if (monitor_.watching() && (items[kMonitor].revents & ZMQ_POLLIN))
+        RETURN_IF_ERROR(DrainMonitor());
+      if (items[kHistory].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleHistory());
+    }
+    uint64_t copies = 0;
+    HistoryQuery query;
+    query.after_sequence = from;
+    while (true) {
+      ASSIGN_OR_RETURN(HistoryPage page, store_.ReadHistory(query));
+      for (v1::TaggedArticle& copy : page.copies) {
+        const StreamPosition position{.stream = copy.stream(),
+                                      .stream_sequence = copy.stream_sequence()};
+        copy.clear_stream();
+        copy.clear_stream_sequence();
+        Frames frames = CopyFrames(copy.SerializeAsString(), position);
+        RETURN_IF_ERROR(SendFrames(stream_, frames, /*dont_wait=*/true));
+        metrics_.CountPublished(position.stream);
+        ++copies;
+      }
+      RETURN_IF_ERROR(MarkPublished(page.last_sequence));
+      if (page.complete || page.last_sequence <= query.after_sequence) break;
+      query.after_sequence = page.last_sequence;
+    }
+    spdlog::info("published {} copies of sequences {}..{}", copies, from + 1,
+                 store_.published_through());
+    return false;
+  }
+
+  // A full disk may refuse the mark: the copies would only be published again after a crash.
+  absl::Status MarkPublished(uint64_t sequence) {
+    absl::Status marked = store_.MarkPublished(sequence);
+    if (absl::IsResourceExhausted(marked)) {
+      spdlog::warn("cannot record what was published: {}", std::string(marked.message()));
+      return absl::OkStatus();
+    }
+    return marked;
+  }
 
   absl::Status SetUpSockets() {
     readiness_->Set(kStoreOpen, true);  // RunStage's precondition
@@ -158,28 +237,71 @@ class SinkStage {
     google::protobuf::ArenaOptions arena_options;
     arena_options.start_block_size = 64 << 10;
     arena_options.max_block_size = 1 << 20;
-    google::protobuf::Arena arena(arena_options);
-    ASSIGN_OR_RETURN(std::vector<v1::Delivery*> deliveries, ReadBatch(arena));
-    if (deliveries.empty()) return absl::OkStatus();
+    Batch batch{.arena = std::make_unique<google::protobuf::Arena>(arena_options),
+                .deliveries = {}};
+    ASSIGN_OR_RETURN(batch.deliveries, ReadBatch(*batch.arena));
+    if (batch.deliveries.empty()) return absl::OkStatus();
+    return StoreBatch(std::move(batch));
+  }
 
+  // Stores, publishes and confirms `batch`; when the store is full, holds it unacknowledged
+  // until a retry succeeds.
+  absl::Status StoreBatch(Batch batch) {
     std::vector<const v1::TaggedArticle*> articles;
-    articles.reserve(deliveries.size());
-    for (const v1::Delivery* delivery : deliveries) articles.push_back(&delivery->tagged());
+    articles.reserve(batch.deliveries.size());
+    for (const v1::Delivery* delivery : batch.deliveries) articles.push_back(&delivery->tagged());
     const absl::Time start = absl::Now();
-    ASSIGN_OR_RETURN(std::vector<StoreOutcome> outcomes, store_.StoreBatch(articles, start));
+    absl::StatusOr<std::vector<StoreOutcome>> outcomes = store_.StoreBatch(articles, start);
+    if (absl::IsResourceExhausted(outcomes.status())) {
+      HoldWhileFull(std::move(batch), outcomes.status());
+      return absl::OkStatus();
+    }
+    if (!outcomes.ok()) return outcomes.status();
     metrics_.store_commit_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    if (held_) ResumeAfterFull();
+    if (options_.after_commit_for_test) options_.after_commit_for_test(articles);
     // Publish only after the commit: a copy on the stream is always also in history.
-    RETURN_IF_ERROR(Publish(articles, outcomes));
+    RETURN_IF_ERROR(Publish(articles, *outcomes));
+    RETURN_IF_ERROR(MarkPublished(store_.head_sequence()));
     metrics_.last_sequence.Set(static_cast<double>(store_.head_sequence()));
-    RETURN_IF_ERROR(Acknowledge(deliveries));
+    RETURN_IF_ERROR(Acknowledge(batch.deliveries));
     return TrimStore();
+  }
+
+  void HoldWhileFull(Batch batch, const absl::Status& why) {
+    metrics_.store_full_batches.Increment();
+    held_since_retry_ = absl::Now();
+    if (!held_) {
+      metrics_.store_full.Set(1);
+      readiness_->SetDetail(absl::StrCat("not taking deliveries: ", why.message()));
+      spdlog::warn(
+          "{} deliveries held unacknowledged, retrying every {}: {}", batch.deliveries.size(),
+          absl::FormatDuration(options_.store_full_retry_interval), std::string(why.message()));
+    }
+    held_ = std::make_unique<Batch>(std::move(batch));
+  }
+
+  void ResumeAfterFull() {
+    held_.reset();
+    metrics_.store_full.Set(0);
+    readiness_->SetDetail("");
+    spdlog::info("the store has room again: taking deliveries");
+  }
+
+  absl::Status RetryHeldBatch() {
+    std::unique_ptr<Batch> batch = std::move(held_);
+    held_ = std::make_unique<Batch>();  // still full until the retry succeeds
+    return StoreBatch(std::move(*batch));
   }
 
   // Applies retention: a bounded amount per call, after every batch and once a second.
   absl::Status TrimStore() {
     last_trim_ = absl::Now();
-    ASSIGN_OR_RETURN(uint64_t removed, store_.Trim(last_trim_));
-    if (removed > 0) spdlog::debug("retention removed {} article(s)", removed);
+    absl::StatusOr<uint64_t> removed = store_.Trim(last_trim_);
+    // A full disk may refuse retention's bookkeeping too; it is tried again in a second.
+    if (absl::IsResourceExhausted(removed.status())) return absl::OkStatus();
+    if (!removed.ok()) return removed.status();
+    if (*removed > 0) spdlog::debug("retention removed {} article(s)", *removed);
     UpdateStoreSize();
     return absl::OkStatus();
   }
@@ -285,6 +407,9 @@ class SinkStage {
   std::shared_ptr<Readiness> readiness_;
   HistoryService history_service_;
   BoundEndpoints bound_;
+  // The batch the store refused for want of space (null: not full), and its last try.
+  std::unique_ptr<Batch> held_;
+  absl::Time held_since_retry_ = absl::InfinitePast();
   absl::Time last_trim_ = absl::InfinitePast();
   zmq::socket_t input_{context_, zmq::socket_type::pull};
   zmq::socket_t stream_{context_, zmq::socket_type::xpub};

@@ -9,11 +9,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "common/readiness.h"
 #include "common/zap_authenticator.h"
 #include "prometheus/registry.h"
+#include "proto/article.pb.h"
 #include "sink/history_service.h"
 #include "sink/sink_metrics.h"
 #include "sink/store.h"
@@ -64,6 +67,19 @@ struct SinkOptions {
   int stream_send_hwm = 0;
   // Page sizes and limits of the history endpoint.
   HistoryOptions history;
+  // While the store is full (kResourceExhausted: disk or SqliteStoreOptions.max_bytes), the
+  // refused batch is held unacknowledged, no more input is read, and the batch is retried this
+  // often; readiness stays met (subscribers and history are still served) and says why in its
+  // detail line.
+  absl::Duration store_full_retry_interval = absl::Seconds(1);
+  // When the store holds copies a crash left unpublished (Store::published_through()), they are
+  // published this long after the sockets are bound, before any input is taken, so that
+  // subscribers reconnecting to the restarted sink have subscribed again (ZeroMQ reconnects
+  // every 100 ms by default).
+  absl::Duration startup_publish_delay = absl::Seconds(1);
+  // TEST ONLY: called with every committed batch, before it is published (a test makes the
+  // process die there).
+  std::function<void(const std::vector<const v1::TaggedArticle*>&)> after_commit_for_test;
   // Upper bound on how long unsent output delays exit.
   int linger_ms = 2000;
   // Metrics are registered here; null keeps them private (not exported).
@@ -91,7 +107,8 @@ int StreamSendHighWaterMark(const SinkOptions& options);
 // Runs the sink until `shutdown_fd` becomes readable, then finishes the batch in hand (store,
 // publish, acknowledge) and returns OK. Malformed input is counted, warned about and dropped.
 // Returns an error when a socket cannot be set up or the store fails (nothing of the failed
-// batch is acknowledged, so ingest redelivers it). `store` must be open.
+// batch is acknowledged, so ingest redelivers it); a full store is waited out instead (see
+// store_full_retry_interval). `store` must be open.
 absl::Status RunStage(zmq::context_t& context, const SinkOptions& options, Store& store,
                       int shutdown_fd);
 

@@ -1,5 +1,7 @@
 #include "sink/store.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <cassert>
 #include <filesystem>
@@ -7,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/sqlite.h"
 #include "common/status_macros.h"
@@ -47,6 +50,12 @@ CREATE TABLE IF NOT EXISTS retired_stream_heads (
 
 // meta keys.
 constexpr char kRetiredThrough[] = "retired_through";  // the newest sequence retention removed
+// The newest sequence whose copies were published; missing in stores of older versions, whose
+// every article was published before they were closed or lost (nothing to publish again).
+constexpr char kPublishedThrough[] = "published_through";
+// The store's epoch (TaggedArticle.store_epoch), created with the store (or on first opening by
+// a version that has epochs).
+constexpr char kEpoch[] = "epoch";
 
 // Retention removes at most this many articles per Trim(), so one call stays short.
 constexpr uint64_t kMaxTrimmedPerCall = 1000;
@@ -60,16 +69,18 @@ struct PageCopy {
 
 // `incoming` as the store keeps it: with `sequence` and `stored_at` set and no stream fields.
 std::string SerializeStored(const v1::TaggedArticle& incoming, uint64_t sequence,
-                            int64_t stored_at_us) {
+                            int64_t stored_at_us, uint64_t epoch) {
   v1::TaggedArticle stored_fields;
   stored_fields.set_sequence(sequence);
+  stored_fields.set_store_epoch(epoch);
   *stored_fields.mutable_stored_at() = TimeUtil::MicrosecondsToTimestamp(stored_at_us);
   std::string blob;
   // What workers send has none of sink's fields: serialize it and append ours (concatenated
   // messages merge) instead of copying the article. Otherwise copy and overwrite.
   if (incoming.has_stored_at() || incoming.sequence() != 0 || !incoming.stream().empty() ||
-      incoming.stream_sequence() != 0) {
+      incoming.stream_sequence() != 0 || incoming.store_epoch() != 0) {
     v1::TaggedArticle stored(incoming);
+    stored.set_store_epoch(epoch);
     stored.clear_stream();
     stored.clear_stream_sequence();
     stored.set_sequence(sequence);
@@ -103,6 +114,11 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStore
                                                   options.fsync ? "PRAGMA synchronous=FULL"
                                                                 : "PRAGMA synchronous=NORMAL"}}));
   RETURN_IF_ERROR(db->Exec(kSchema));
+  if (options.max_bytes > 0) {
+    ASSIGN_OR_RETURN(const int64_t page_size, db->QueryInt("PRAGMA page_size"));
+    const int64_t pages = std::max<int64_t>(1, options.max_bytes / page_size);
+    RETURN_IF_ERROR(db->Exec(absl::StrCat("PRAGMA max_page_count = ", pages)));
+  }
   ASSIGN_OR_RETURN(const int64_t retired,
                    db->QueryInt(absl::StrCat("SELECT COALESCE(MAX(value), 0) FROM meta WHERE key='",
                                              kRetiredThrough, "'")));
@@ -111,18 +127,36 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStore
                    db->QueryInt("SELECT COALESCE(MAX(sequence), 0) FROM articles"));
   ASSIGN_OR_RETURN(const int64_t last_stored_at_us,
                    db->QueryInt("SELECT COALESCE(MAX(stored_at_us), 0) FROM articles"));
-  return std::unique_ptr<SqliteStore>(
-      new SqliteStore(std::move(db), options, static_cast<uint64_t>(std::max(head, retired)),
-                      static_cast<uint64_t>(retired) + 1, last_stored_at_us));
+  const uint64_t head_sequence = static_cast<uint64_t>(std::max(head, retired));
+  ASSIGN_OR_RETURN(
+      const int64_t published,
+      db->QueryInt(absl::StrCat("SELECT COALESCE(MAX(value), -1) FROM meta WHERE key='",
+                                kPublishedThrough, "'")));
+  ASSIGN_OR_RETURN(int64_t epoch,
+                   db->QueryInt(absl::StrCat("SELECT COALESCE(MAX(value), 0) FROM meta WHERE key='",
+                                             kEpoch, "'")));
+  if (epoch == 0) {
+    // 63 bits: meta values are signed.
+    epoch = static_cast<int64_t>(absl::Uniform<uint64_t>(absl::BitGen(), 1, uint64_t{1} << 63));
+    RETURN_IF_ERROR(
+        db->Exec(absl::StrCat("INSERT INTO meta(key, value) VALUES('", kEpoch, "', ", epoch, ")")));
+  }
+  return std::unique_ptr<SqliteStore>(new SqliteStore(
+      std::move(db), options, head_sequence, static_cast<uint64_t>(retired) + 1, last_stored_at_us,
+      published < 0 ? head_sequence : std::min(head_sequence, static_cast<uint64_t>(published)),
+      static_cast<uint64_t>(epoch)));
 }
 
 SqliteStore::SqliteStore(std::unique_ptr<sqlite::Database> db, const SqliteStoreOptions& options,
-                         uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us)
+                         uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us,
+                         uint64_t published_through, uint64_t epoch)
     : db_(std::move(db)),
       options_(options),
       head_sequence_(head_sequence),
       first_sequence_(first_sequence),
       last_stored_at_us_(last_stored_at_us),
+      published_through_(published_through),
+      epoch_(epoch),
       stream_sequences_([this](const std::string& stream) { return StreamHead(stream); }) {}
 
 SqliteStore::~SqliteStore() = default;
@@ -143,7 +177,23 @@ absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreBatch(
 absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreInTransaction(
     const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) {
   sqlite::Transaction transaction(*db_);
-  RETURN_IF_ERROR(transaction.Begin());
+  // The error code is read before the transaction rolls back, which would replace it.
+  if (absl::Status begun = transaction.Begin(); !begun.ok()) return FullOr(begun);
+  absl::StatusOr<std::vector<StoreOutcome>> outcomes = StoreRows(articles, now);
+  if (!outcomes.ok()) return FullOr(outcomes.status());
+  if (absl::Status committed = transaction.Commit(); !committed.ok()) return FullOr(committed);
+  return outcomes;
+}
+
+absl::Status SqliteStore::FullOr(absl::Status status) const {
+  if (status.ok() || db_->error_code() != SQLITE_FULL) return status;
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "sink's store is full (", status.message(),
+      "): free space on its disk (or raise --max_store_bytes); deliveries wait until then"));
+}
+
+absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreRows(
+    const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) {
   std::vector<StoreOutcome> outcomes;
   outcomes.reserve(articles.size());
   // stored_at never goes backwards (clock steps), so "since a time" is a sequence range.
@@ -159,14 +209,15 @@ absl::StatusOr<std::vector<StoreOutcome>> SqliteStore::StoreInTransaction(
     }
     RETURN_IF_ERROR(Insert(incoming, stored_at_us, outcome));
   }
-  RETURN_IF_ERROR(transaction.Commit());
+  // Durable with the batch: what this batch stored is unpublished until MarkPublished().
+  RETURN_IF_ERROR(SetMeta(kPublishedThrough, static_cast<int64_t>(published_through_)));
   return outcomes;
 }
 
 absl::Status SqliteStore::Insert(const v1::TaggedArticle& article, int64_t stored_at_us,
                                  StoreOutcome& outcome) {
   const uint64_t sequence = head_sequence_ + 1;
-  std::string serialized = SerializeStored(article, sequence, stored_at_us);
+  std::string serialized = SerializeStored(article, sequence, stored_at_us, epoch_);
   {
     ASSIGN_OR_RETURN(Statement insert, db_->Prepare("INSERT INTO articles(sequence, article_id, "
                                                     "stored_at_us, tagged) VALUES(?,?,?,?)"));
@@ -196,6 +247,25 @@ absl::Status SqliteStore::Insert(const v1::TaggedArticle& article, int64_t store
   head_sequence_ = sequence;
   last_stored_at_us_ = stored_at_us;
   return absl::OkStatus();
+}
+
+absl::Status SqliteStore::SetMeta(const char* key, int64_t value) {
+  ASSIGN_OR_RETURN(Statement set, db_->Prepare("INSERT INTO meta(key, value) VALUES(?, ?) "
+                                               "ON CONFLICT(key) DO UPDATE SET value = "
+                                               "excluded.value"));
+  set.BindText(1, key);
+  set.BindInt(2, value);
+  return set.Run();
+}
+
+absl::Status SqliteStore::MarkPublished(uint64_t sequence) {
+  published_through_ = std::max(published_through_, std::min(sequence, head_sequence_));
+  // Unsynced: the next batch's synced commit carries it; losing it costs a second publication.
+  if (options_.fsync) RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
+  absl::Status status =
+      FullOr(SetMeta(kPublishedThrough, static_cast<int64_t>(published_through_)));
+  if (options_.fsync) status.Update(db_->Exec("PRAGMA synchronous=FULL"));
+  return status;
 }
 
 absl::StatusOr<std::optional<uint64_t>> SqliteStore::FindArticle(const std::string& id) {
@@ -313,6 +383,7 @@ absl::StatusOr<HistoryPage> SqliteStore::ReadHistory(const HistoryQuery& query) 
         return absl::DataLossError(
             absl::StrCat("store: article with sequence ", copy.sequence, " does not parse"));
       }
+      article.set_store_epoch(epoch_);  // articles stored before epochs existed lack it
       current = copy.sequence;
       ++articles;
     }

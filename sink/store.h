@@ -77,7 +77,9 @@ class Store {
   // Stores `articles` in one transaction, idempotently by Article.id, stamping stored_at with
   // `now` (never earlier than the previous stored_at, so stored_at grows with sequence).
   // The caller keeps the articles (the sink stage parses them onto an arena); none is copied.
-  // Returns one outcome per article, in order. On error nothing of the batch is stored.
+  // Returns one outcome per article, in order. On error nothing of the batch is stored;
+  // kResourceExhausted means the store is full (disk or max_bytes) and the same batch may
+  // succeed once space returns.
   // REQUIRES: no pointer is null, and every article has a non-empty id.
   virtual absl::StatusOr<std::vector<StoreOutcome>> StoreBatch(
       const std::vector<const v1::TaggedArticle*>& articles, absl::Time now) = 0;
@@ -90,6 +92,18 @@ class Store {
 
   // Bytes the store occupies (for the store size gauge).
   virtual absl::StatusOr<int64_t> SizeBytes() = 0;
+
+  // The store's epoch: random, created with the store and kept in it (0: none).
+  virtual uint64_t epoch() const { return 0; }
+
+  // The newest sequence whose copies are known to have been published (persisted with every
+  // batch): a crash between a batch's commit and its publication leaves it below
+  // head_sequence(), and the copies above it are published at start-up.
+  virtual uint64_t published_through() const { return head_sequence(); }
+  // Records that every copy up to `sequence` was published. Not synced on its own (the next
+  // batch's commit syncs it): a power loss right after may make sink publish those copies
+  // again, with the same stream sequences.
+  virtual absl::Status MarkPublished(uint64_t /*sequence*/) { return absl::OkStatus(); }
 
   // Removes the oldest articles that retention no longer keeps (a bounded number per call; call
   // again while it returns more than 0). Returns how many it removed.
@@ -108,6 +122,10 @@ struct SqliteStoreOptions {
   // The oldest articles are removed while the store's used pages exceed this many bytes (0: no
   // bound). Freed pages are reused, so the file stays about this size.
   int64_t retention_bytes = 0;
+  // The store file may not grow beyond this many bytes (PRAGMA max_page_count; 0: no bound but
+  // the disk's). A batch that would need more fails with kResourceExhausted, as one does when
+  // the disk is full; pages freed by retention (or by anything else) are reused.
+  int64_t max_bytes = 0;
 };
 
 // Store in one SQLite database in WAL mode. Not thread-safe: one stage thread owns it.
@@ -123,16 +141,26 @@ class SqliteStore : public Store {
   uint64_t head_sequence() const override { return head_sequence_; }
   absl::StatusOr<int64_t> SizeBytes() override;
   absl::StatusOr<uint64_t> Trim(absl::Time now) override;
+  uint64_t published_through() const override { return published_through_; }
+  uint64_t epoch() const override { return epoch_; }
+  absl::Status MarkPublished(uint64_t sequence) override;
   // The oldest sequence held (head_sequence() + 1 when none is).
   uint64_t first_sequence() const { return first_sequence_; }
 
  private:
   SqliteStore(std::unique_ptr<sqlite::Database> db, const SqliteStoreOptions& options,
-              uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us);
+              uint64_t head_sequence, uint64_t first_sequence, int64_t last_stored_at_us,
+              uint64_t published_through, uint64_t epoch);
+  // Writes meta `key` = `value` (in the caller's transaction, if any).
+  absl::Status SetMeta(const char* key, int64_t value);
   // Bytes of the pages in use (the file less its free pages).
   absl::StatusOr<int64_t> UsedBytes();
   absl::StatusOr<std::vector<StoreOutcome>> StoreInTransaction(
       const std::vector<const v1::TaggedArticle*>& articles, absl::Time now);
+  absl::StatusOr<std::vector<StoreOutcome>> StoreRows(
+      const std::vector<const v1::TaggedArticle*>& articles, absl::Time now);
+  // `status` as kResourceExhausted when the last statement failed for want of space.
+  absl::Status FullOr(absl::Status status) const;
   // Inserts `article` as the next sequence with its stream positions and fills `outcome`.
   absl::Status Insert(const v1::TaggedArticle& article, int64_t stored_at_us,
                       StoreOutcome& outcome);
@@ -145,6 +173,8 @@ class SqliteStore : public Store {
   uint64_t head_sequence_ = 0;
   uint64_t first_sequence_ = 1;
   int64_t last_stored_at_us_ = 0;
+  uint64_t published_through_ = 0;
+  uint64_t epoch_ = 0;
   StreamSequences stream_sequences_;
 };
 

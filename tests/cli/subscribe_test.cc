@@ -59,11 +59,15 @@ class FakeHistory {
   FakeHistory(zmq::context_t& context, int pages, Answer answer)
       : socket_(context, zmq::socket_type::router) {
     EXPECT_THAT(ConfigureSocket(socket_, 0), IsOk());
+    // A request that never comes (the code under test is broken) ends the test instead of
+    // hanging it.
+    socket_.set(zmq::sockopt::rcvtimeo, 10000);
     endpoint_ = testing::BindLoopback(socket_);
     server_ = std::thread([this, pages, answer = std::move(answer)] {
       for (int page = 0; page < pages; ++page) {
         Frames frames;
-        if (!RecvFrames(socket_, frames).ok()) return;
+        absl::StatusOr<bool> got = RecvFrames(socket_, frames);
+        if (!got.ok() || !*got || frames.empty()) return;
         v1::HistoryRequest request;
         (void)ParseFrame(frames.back(), request);
         requests_.push_back(request);
@@ -356,6 +360,44 @@ TEST_F(SubscribeTest, ResumeContinuesAfterTheLastPrintedMessageWithoutGapOrDupli
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_THAT(lines[0], HasSubstr("\"third\""));
   EXPECT_EQ(got->missed, 0);
+}
+
+TEST_F(SubscribeTest, LiveCopyFromANewStoreEpochIsReportedAndTheNewStoreReplayed) {
+  constexpr uint64_t kOldEpoch = 11, kNewEpoch = 22;
+  auto in_epoch = [](v1::TaggedArticle copy, uint64_t epoch) {
+    copy.set_store_epoch(epoch);
+    return copy;
+  };
+  FakeHistory history(context_, 1, [&](const v1::HistoryRequest&, int) {
+    v1::HistoryReply reply;
+    *reply.add_messages() = in_epoch(Copy("ai", 1, 1, "new-1"), kNewEpoch);
+    *reply.add_messages() = in_epoch(Copy("ai", 2, 2, "new-2"), kNewEpoch);
+    reply.set_last_sequence(2);
+    reply.set_head_sequence(2);
+    reply.set_complete(true);
+    reply.set_store_epoch(kNewEpoch);
+    return reply;
+  });
+  SubscribeOptions options{.endpoint = endpoint_,
+                           .count = 3,
+                           .idle_timeout = absl::Seconds(2),
+                           .history_endpoint = history.endpoint(),
+                           .fill_gaps = false};
+  absl::StatusOr<SubscribeResult> got = SubscribeAndPublish(options, [&] {
+    Send("ai", in_epoch(Copy("ai", 5, 5, "old-5"), kOldEpoch));
+    // The store was replaced: its sequences start over, below what was printed.
+    Send("ai", in_epoch(Copy("ai", 2, 2, "new-2"), kNewEpoch));
+  });
+  ASSERT_THAT(got, IsOk());
+  std::vector<std::string> lines = Lines(out_.str());
+  ASSERT_EQ(lines.size(), 3u) << err_.str();
+  EXPECT_THAT(lines[0], HasSubstr("\"old-5\""));
+  EXPECT_THAT(lines[1], HasSubstr("\"new-1\""));
+  EXPECT_THAT(lines[2], HasSubstr("\"new-2\""));
+  EXPECT_THAT(err_.str(), HasSubstr("sink's store changed (store epoch 22, was 11)"));
+  const std::vector<v1::HistoryRequest>& requests = history.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].after_sequence(), 0u);
 }
 
 TEST_F(SubscribeTest, UnreadableResumeFileIsAClearError) {

@@ -14,6 +14,7 @@
 
 #include "absl/time/clock.h"
 #include "common/shutdown.h"
+#include "common/sqlite.h"
 #include "common/zmq_channel.h"
 #include "google/protobuf/util/time_util.h"
 #include "proto/history.pb.h"
@@ -56,7 +57,7 @@ class SinkStageTest : public ::testing::Test {
   // Opens the store at store_path_ and runs the stage on a thread until StopStage().
   void StartStage() {
     absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-        SqliteStore::Open({.path = store_path_, .fsync = true});
+        SqliteStore::Open({.path = store_path_, .fsync = true, .max_bytes = store_max_bytes_});
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
     absl::StatusOr<Shutdown> shutdown = Shutdown::Manual();
@@ -184,6 +185,7 @@ class SinkStageTest : public ::testing::Test {
   zmq::socket_t ingest_{context_, zmq::socket_type::pull};
   std::string commit_endpoint_;
   std::string store_path_;
+  int64_t store_max_bytes_ = 0;  // SqliteStoreOptions.max_bytes
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<Shutdown> shutdown_;
   std::shared_ptr<prometheus::Registry> registry_;
@@ -428,6 +430,82 @@ TEST_F(SinkStageTest, StopsWithTheErrorWhenTheStoreFailsAndAcknowledgesNothing) 
   // The socket is closed and its linger is over: whatever it sent has arrived or never will.
   ingest_.set(zmq::sockopt::rcvtimeo, 500);
   EXPECT_THAT(CollectAcks({1}), IsEmpty());
+}
+
+// Another file on the store's disk: fills the store past its max_bytes, and gives the space back
+// when dropped (SQLite reuses the freed pages), as deleting a file frees a full disk.
+class Ballast {
+ public:
+  static std::unique_ptr<Ballast> Fill(const std::string& store_path, int64_t bytes) {
+    absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
+        sqlite::Database::Open(store_path, {.name = "ballast", .create = false});
+    EXPECT_THAT(db, IsOk());
+    if (!db.ok()) return nullptr;
+    EXPECT_THAT((*db)->Exec(absl::StrCat("CREATE TABLE ballast(b BLOB); INSERT INTO ballast "
+                                         "VALUES(zeroblob(",
+                                         bytes, "))")),
+                IsOk());
+    return std::unique_ptr<Ballast>(new Ballast(*std::move(db)));
+  }
+  void Free() { EXPECT_THAT(db_->Exec("DROP TABLE ballast"), IsOk()); }
+
+ private:
+  explicit Ballast(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+  std::unique_ptr<sqlite::Database> db_;
+};
+
+TEST_F(SinkStageTest, FullStoreHoldsDeliveriesUnacknowledgedAndStoresThemOnceWhenSpaceReturns) {
+  store_max_bytes_ = 512 << 10;
+  options_.store_full_retry_interval = absl::Milliseconds(50);
+  ASSERT_NO_FATAL_FAILURE(StartStage());
+  zmq::socket_t subscriber = Subscribe({"ai"});
+  zmq::socket_t worker = Connected(zmq::socket_type::push, endpoints_.input);
+  Deliver(worker, MakeDelivery(1, "before-full", {"ai"}));
+  ASSERT_EQ(CollectAcks({1}).size(), 1u);
+  EXPECT_EQ(NextCopy(subscriber).article().id(), "before-full");
+
+  std::unique_ptr<Ballast> ballast = Ballast::Fill(store_path_, 1 << 20);
+  ASSERT_NE(ballast, nullptr);
+  constexpr int kHeld = 20;
+  std::set<uint64_t> seqs;
+  for (int i = 0; i < kHeld; ++i) {
+    v1::Delivery delivery = MakeDelivery(100 + i, absl::StrCat("held-", i), {"ai"});
+    delivery.mutable_tagged()->mutable_article()->set_body(std::string(8 << 10, 'b'));
+    Deliver(worker, delivery);
+    seqs.insert(100 + i);
+  }
+  ASSERT_TRUE(WaitFor([&] { return MetricValue(*registry_, "topicwire_sink_store_full") == 1; },
+                      absl::Seconds(5)))
+      << "the store never reported full";
+  // Still running and serving: ready, with the reason on /readyz's detail line.
+  EXPECT_THAT(readiness_->Ready(), IsOk());
+  EXPECT_THAT(readiness_->detail(), HasSubstr("store is full"));
+  EXPECT_TRUE(
+      WaitFor([&] { return MetricValue(*registry_, "topicwire_sink_store_full_total") >= 3; },
+              absl::Seconds(5)))
+      << "the held batch is not retried";
+  ingest_.set(zmq::sockopt::rcvtimeo, 300);
+  EXPECT_THAT(CollectAcks(seqs), IsEmpty()) << "acknowledged while nothing could be stored";
+  ingest_.set(zmq::sockopt::rcvtimeo, kReceiveTimeoutMs);
+  zmq::socket_t history = Connected(zmq::socket_type::dealer, endpoints_.history);
+  v1::HistoryRequest request;
+  EXPECT_EQ(AskHistory(history, request).messages_size(), 1) << "history is served while full";
+  ASSERT_TRUE(stage_.wait_for(std::chrono::seconds(0)) == std::future_status::timeout)
+      << "the stage stopped on a full store";
+
+  ballast->Free();
+  EXPECT_EQ(CollectAcks(seqs).size(), seqs.size())
+      << "held deliveries not stored after space returned";
+  std::set<std::string> published;
+  for (int i = 0; i < kHeld; ++i) published.insert(NextCopy(subscriber).article().id());
+  EXPECT_EQ(published.size(), static_cast<size_t>(kHeld));
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_store_full"), 0);
+  EXPECT_EQ(readiness_->detail(), "");
+  EXPECT_EQ(MetricValue(*registry_, "topicwire_sink_articles_stored_total"), kHeld + 1);
+  // Redelivered copies (ingest's timeout while sink was full) are recognised, not stored again.
+  Deliver(worker, MakeDelivery(100, "held-0", {"ai"}));
+  ASSERT_EQ(CollectAcks({100}).size(), 1u);
+  EXPECT_EQ(store_->head_sequence(), static_cast<uint64_t>(kHeld + 1));
 }
 
 TEST_F(SinkStageTest, FailsWhenAnEndpointCannotBeBound) {

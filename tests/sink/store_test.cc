@@ -118,6 +118,41 @@ class SqliteStoreTest : public ::testing::Test {
   std::unique_ptr<SqliteStore> store_;
 };
 
+TEST_F(SqliteStoreTest, WhatWasPublishedIsRememberedAcrossReopening) {
+  Store({MakeArticle("p1", {"ai"})});
+  EXPECT_EQ(store_->published_through(), 0u);  // stored, not yet published
+  ASSERT_THAT(store_->MarkPublished(1), IsOk());
+  Store({MakeArticle("p2", {"ai"}), MakeArticle("p3", {"ai"})});
+  // A crash here: the batch of p2 and p3 is committed, its copies never went out.
+  store_ = OpenStore(path_);
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(store_->head_sequence(), 3u);
+  EXPECT_EQ(store_->published_through(), 1u);
+  ASSERT_THAT(store_->MarkPublished(3), IsOk());
+  store_ = OpenStore(path_);
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(store_->published_through(), 3u);
+}
+
+TEST_F(SqliteStoreTest, EpochIsRandomPerStoreAndKeptAcrossReopening) {
+  const uint64_t epoch = store_->epoch();
+  EXPECT_NE(epoch, 0u);
+  std::vector<StoreOutcome> outcomes = Store({MakeArticle("e1", {"ai"})});
+  ASSERT_EQ(outcomes.size(), 1u);
+  v1::TaggedArticle stored;
+  ASSERT_TRUE(stored.ParseFromString(outcomes[0].serialized));
+  EXPECT_EQ(stored.store_epoch(), epoch);
+  store_ = OpenStore(path_);
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(store_->epoch(), epoch);
+  HistoryPage page = Read(Query());
+  ASSERT_EQ(page.copies.size(), 1u);
+  EXPECT_EQ(page.copies[0].store_epoch(), epoch);
+  std::unique_ptr<SqliteStore> other = OpenStore(MakeTempDir() + "/other.db");
+  ASSERT_NE(other, nullptr);
+  EXPECT_NE(other->epoch(), epoch);
+}
+
 TEST_F(SqliteStoreTest, CreatesParentDirectoriesAndStartsEmpty) {
   EXPECT_TRUE(std::filesystem::exists(path_));
   EXPECT_EQ(store_->head_sequence(), 0u);
@@ -128,7 +163,8 @@ TEST_F(SqliteStoreTest, CreatesParentDirectoriesAndStartsEmpty) {
 }
 
 // What the stage publishes (CopyFrames of the stored bytes) is each input article with exactly
-// sink's four fields set, and history returns the same copies.
+// sink's fields set (sequence, stored_at, stream, stream_sequence, store_epoch), and history
+// returns the same copies.
 TEST_F(SqliteStoreTest, PublishedCopiesAreTheArticlesWithSinkFieldsAndMatchHistory) {
   v1::TaggedArticle with_sink_fields = MakeArticle("s", {"ai"});
   with_sink_fields.set_stream("forged");  // a worker should not set these; the store overrides
@@ -152,6 +188,7 @@ TEST_F(SqliteStoreTest, PublishedCopiesAreTheArticlesWithSinkFieldsAndMatchHisto
       *expected.mutable_stored_at() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNoon));
       expected.set_stream(position.stream);
       expected.set_stream_sequence(position.stream_sequence);
+      expected.set_store_epoch(store_->epoch());
       v1::TaggedArticle parsed;
       ASSERT_TRUE(parsed.ParseFromString(frames[1].to_string()));
       EXPECT_EQ(parsed.SerializeAsString(), expected.SerializeAsString());
