@@ -96,6 +96,8 @@ breaks=(
   "unpublished-copies-not-republished|bin/topicwire_sink_test bin/topicwire_e2e_test|^(SqliteStoreTest\.WhatWasPublishedIsRememberedAcrossReopening|SinkCrashE2eTest\..*)$"
   "store-epoch-ignored|bin/topicwire_cli_test bin/topicwire_e2e_test|^(SubscribeTest\.LiveCopyFromANewStoreEpochIsReportedAndTheNewStoreReplayed|SinkStoreEpochE2eTest\..*)$"
   "store-epoch-not-in-history|bin/topicwire_sink_test bin/topicwire_e2e_test|^(SqliteStoreTest\.EpochIsRandomPerStoreAndKeptAcrossReopening|SinkStoreEpochE2eTest\..*)$"
+  # ingest2 (issue 11: ingest hardening)
+  "forgotten-worker-not-told|bin/topicwire_ingest_test bin/ingest bin/classify bin/sink|^(DispatcherTest\.AForgottenWorkerIsServedOnlyAfterItRegistersAgain|IngestStageTest\.ForgottenWorkerIsToldToRegisterAgainAndIsServedOnceItDoes|StalledWorkerTest\.WorkerForgottenWhileStoppedServesAgainSoonAfterItResumes)$"
 )
 
 usage() { # usage EXIT_STATUS
