@@ -1,5 +1,7 @@
 #include "tests/e2e/e2e_util.h"
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -208,6 +210,57 @@ std::map<std::string, std::vector<std::string>> ExpectedFeedTopics() {
 
 double MetricSample(int http_port, const std::string& sample) {
   return chaos::ScrapeMetric(http_port, sample).value_or(-1);
+}
+
+int RunCli(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> argv = {testing::BinDir() + "/topicwire"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<Subprocess> cli = Subprocess::Start(argv, log);
+  if (!cli.ok()) return -1;
+  absl::StatusOr<int> status = cli->Wait(absl::Seconds(60));
+  if (!status.ok() || !WIFEXITED(*status)) return -1;
+  return WEXITSTATUS(*status);
+}
+
+StreamCollector::StreamCollector(zmq::context_t& context, const std::string& endpoint)
+    : socket_(context, zmq::socket_type::sub) {
+  EXPECT_THAT(ConfigureSocket(socket_, 0), IsOk());
+  EXPECT_THAT(SetReceiveHighWaterMark(socket_, 1'000'000), IsOk());
+  EXPECT_THAT(AddSubscription(socket_, ""), IsOk());
+  EXPECT_THAT(Connect(socket_, endpoint), IsOk());
+}
+
+int StreamCollector::Receive(absl::Duration wait) {
+  int received = 0;
+  const absl::Time deadline = absl::Now() + wait;
+  while (true) {
+    std::vector<zmq::pollitem_t> items = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    absl::StatusOr<int> ready =
+        topicwire::Poll(items, std::max(absl::ZeroDuration(), deadline - absl::Now()));
+    if (!ready.ok() || *ready == 0) return received;
+    Frames frames;
+    if (!RecvFrames(socket_, frames).ok() || frames.size() != 2) continue;
+    v1::TaggedArticle copy;
+    if (!ParseFrame(frames[1], copy).ok()) continue;
+    EXPECT_EQ(frames[0].to_string(), copy.stream());
+    copies_.push_back(std::move(copy));
+    ++received;
+  }
+}
+
+bool StreamCollector::ReceiveUntil(const std::string& id, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!HasId(id) && absl::Now() < deadline) {
+    Receive(std::min(absl::Milliseconds(100), deadline - absl::Now()));
+  }
+  return HasId(id);
+}
+
+bool StreamCollector::HasId(const std::string& id) const {
+  for (const v1::TaggedArticle& copy : copies_) {
+    if (copy.article().id() == id) return true;
+  }
+  return false;
 }
 
 }  // namespace topicwire::e2e

@@ -102,6 +102,28 @@ std::map<std::string, std::vector<std::string>> ExpectedFeedTopics();
 // absent.
 double MetricSample(int http_port, const std::string& sample);
 
+// Runs the real `topicwire ARGS...` to its end (at most 60 s) with stdout and stderr in `log`;
+// returns its exit code, -1 when it did not start or exit.
+int RunCli(const std::vector<std::string>& args, const std::string& log);
+
+// A plain SUB on every stream of `endpoint` that collects every copy it receives (ZeroMQ
+// reconnects it when sink restarts).
+class StreamCollector {
+ public:
+  StreamCollector(zmq::context_t& context, const std::string& endpoint);
+
+  // Receives for up to `wait`; returns how many copies arrived.
+  int Receive(absl::Duration wait);
+  // Receives until a copy of `id` has arrived or `timeout` passed; returns whether it has.
+  bool ReceiveUntil(const std::string& id, absl::Duration timeout);
+  bool HasId(const std::string& id) const;
+  const std::vector<v1::TaggedArticle>& copies() const { return copies_; }
+
+ private:
+  zmq::socket_t socket_;
+  std::vector<v1::TaggedArticle> copies_;
+};
+
 // An article with `id` and a title; the body mentions quantum computing so that it is tagged.
 using ::topicwire::testing::MakeArticle;
 

@@ -17,52 +17,9 @@ namespace {
 
 using namespace ::topicwire::testing::prelude;
 
-// A SUB on the stream endpoint that collects every copy it receives.
-class Collector {
- public:
-  Collector(zmq::context_t& context, const std::string& endpoint)
-      : socket_(context, zmq::socket_type::sub) {
-    EXPECT_THAT(ConfigureSocket(socket_, 0), IsOk());
-    EXPECT_THAT(SetReceiveHighWaterMark(socket_, 1'000'000), IsOk());
-    EXPECT_THAT(AddSubscription(socket_, ""), IsOk());
-    EXPECT_THAT(Connect(socket_, endpoint), IsOk());
-  }
-
-  // Receives for up to `wait`; returns how many copies arrived.
-  int Receive(absl::Duration wait) {
-    int received = 0;
-    const absl::Time deadline = absl::Now() + wait;
-    while (true) {
-      std::vector<zmq::pollitem_t> items = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
-      absl::StatusOr<int> ready =
-          topicwire::Poll(items, std::max(absl::ZeroDuration(), deadline - absl::Now()));
-      if (!ready.ok() || *ready == 0) return received;
-      Frames frames;
-      if (!RecvFrames(socket_, frames).ok() || frames.size() != 2) continue;
-      v1::TaggedArticle copy;
-      if (!ParseFrame(frames[1], copy).ok()) continue;
-      EXPECT_EQ(frames[0].to_string(), copy.stream());
-      copies_.push_back(std::move(copy));
-      ++received;
-    }
-  }
-
-  bool HasId(const std::string& id) const {
-    for (const v1::TaggedArticle& copy : copies_) {
-      if (copy.article().id() == id) return true;
-    }
-    return false;
-  }
-  const std::vector<v1::TaggedArticle>& copies() const { return copies_; }
-
- private:
-  zmq::socket_t socket_;
-  std::vector<v1::TaggedArticle> copies_;
-};
-
 // Publishes probe articles until one reaches `collector`: then ingest, a worker, sink and the
 // subscription are all up. Probes are ids starting with "probe-".
-bool WaitUntilFlowing(zmq::context_t& context, Pipeline& pipeline, Collector& collector) {
+bool WaitUntilFlowing(zmq::context_t& context, Pipeline& pipeline, StreamCollector& collector) {
   int probe = 0;
   return WaitFor(
       [&] {
@@ -83,7 +40,7 @@ TEST(PipelineE2eTest, SampleFeedArrivesWithTheExpectedTags) {
   Pipeline pipeline;
   pipeline.StartAll(/*workers=*/2);
   zmq::context_t context(1);
-  Collector collector(context, pipeline.stream_endpoint());
+  StreamCollector collector(context, pipeline.stream_endpoint());
   ASSERT_TRUE(WaitUntilFlowing(context, pipeline, collector)) << "pipeline never delivered";
 
   std::istringstream no_stdin;

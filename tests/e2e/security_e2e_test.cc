@@ -41,17 +41,6 @@ double RefusedMetric(int http_port, const std::string& name, const std::string& 
                       absl::StrCat(name, "{endpoint=\"", endpoint, "\",reason=\"", reason, "\"}"));
 }
 
-// Runs the real `topicwire` CLI to completion and returns its exit code (-1: did not exit).
-int RunCli(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> argv = {testing::BinDir() + "/topicwire"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  absl::StatusOr<Subprocess> cli = Subprocess::Start(argv, log);
-  if (!cli.ok()) return -1;
-  absl::StatusOr<int> status = cli->Wait(absl::Seconds(60));
-  if (!status.ok() || !WIFEXITED(*status)) return -1;
-  return WEXITSTATUS(*status);
-}
-
 // How many of `items` are ready within `timeout`; -1 on a poll error.
 int ReadyCount(std::vector<zmq::pollitem_t>& items, absl::Duration timeout) {
   absl::StatusOr<int> ready = Poll(items, timeout);

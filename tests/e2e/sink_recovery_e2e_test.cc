@@ -3,17 +3,14 @@
 // returns); a crash between a batch's commit and its publication (plain subscribers still get
 // every copy live, once, in stream order); a replaced store (subscribe --resume notices the new
 // epoch and prints what the new store holds).
-#include <sys/wait.h>
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -150,47 +147,13 @@ TEST(SinkFullDiskE2eTest, FullStoreBacksUpToPublishersAndResumesWithNothingLostO
   EXPECT_EQ(MetricSample(sink_http, "topicwire_sink_store_full"), 0);
 }
 
-// A plain SUB on every stream that collects the copies it receives; ZeroMQ reconnects it when
-// sink restarts.
-class PlainSubscriber {
- public:
-  PlainSubscriber(zmq::context_t& context, const std::string& endpoint)
-      : socket_(context, zmq::socket_type::sub) {
-    EXPECT_THAT(ConfigureSocket(socket_, 0), IsOk());
-    EXPECT_THAT(AddSubscription(socket_, ""), IsOk());
-    EXPECT_THAT(Connect(socket_, endpoint), IsOk());
-  }
-
-  // Receives until a copy of `id` arrived or `timeout` passed; returns whether it did.
-  bool ReceiveUntil(const std::string& id, absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      std::vector<zmq::pollitem_t> items = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
-      absl::StatusOr<int> ready = topicwire::Poll(items, deadline - absl::Now());
-      if (!ready.ok() || *ready == 0) continue;
-      Frames frames;
-      if (!RecvFrames(socket_, frames).ok() || frames.size() != 2) continue;
-      v1::TaggedArticle copy;
-      if (!ParseFrame(frames[1], copy).ok()) continue;
-      copies_.push_back(copy);
-      if (copy.article().id() == id) return true;
-    }
-    return false;
-  }
-  const std::vector<v1::TaggedArticle>& copies() const { return copies_; }
-
- private:
-  zmq::socket_t socket_;
-  std::vector<v1::TaggedArticle> copies_;
-};
-
 TEST(SinkCrashE2eTest, CrashBetweenCommitAndPublishStillPublishesEveryCopyOnceInOrder) {
   Pipeline pipeline(/*max_workers=*/1);
   pipeline.StartIngest({"--redelivery_timeout=500ms"});
   pipeline.StartSink({"--test_crash_after_storing=crash-1", "--startup_publish_delay=1500ms"});
   pipeline.StartWorker(0);
   zmq::context_t context(1);
-  PlainSubscriber subscriber(context, pipeline.stream_endpoint());
+  StreamCollector subscriber(context, pipeline.stream_endpoint());
   // Probes until one reaches the subscriber: everything is up and subscribed.
   int probes = 0;
   ASSERT_TRUE(WaitFor(
@@ -242,24 +205,6 @@ TEST(SinkCrashE2eTest, CrashBetweenCommitAndPublishStillPublishesEveryCopyOnceIn
   }
   std::erase_if(stored, [](const auto& stream) { return stream.second.empty(); });
   EXPECT_EQ(live, stored);
-}
-
-// Runs `topicwire ARGS...` to its end with stdout and stderr in `log`; returns its exit code.
-int RunCli(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> argv = {testing::BinDir() + "/topicwire"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  absl::StatusOr<Subprocess> cli = Subprocess::Start(argv, log);
-  if (!cli.ok()) return -1;
-  absl::StatusOr<int> status = cli->Wait(absl::Seconds(60));
-  if (!status.ok() || !WIFEXITED(*status)) return -1;
-  return WEXITSTATUS(*status);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 TEST(SinkStoreEpochE2eTest, ResumeAfterTheStoreWasReplacedSaysSoAndPrintsTheNewStore) {
