@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "common/readiness.h"
 #include "common/zap_authenticator.h"
+#include "ingest/admin_service.h"
 #include "ingest/journal.h"
 #include "ingest/request_parser.h"
 #include "prometheus/registry.h"
@@ -38,6 +39,8 @@ struct IngestOptions {
   // ROUTER bound for admin requests (proto/admin.proto: dead letters); empty: no admin socket
   // (the binary's --admin_endpoint defaults to tcp://127.0.0.1:7409).
   std::string admin_endpoint;
+  // Page bounds of the admin replies (dead letters per list or replay reply, reply bytes).
+  AdminServiceOptions admin{};
   // SQLite journal file; its directory is created when missing.
   std::string journal_path = "data/ingest/journal.db";
   // Largest serialized Article accepted, in bytes.
