@@ -37,8 +37,9 @@ class IngestStage {
         dispatcher_(DispatcherOptions{.redelivery_timeout = options.redelivery_timeout,
                                       .heartbeat_interval = options.heartbeat_interval,
                                       .max_in_flight = options.max_in_flight,
-                                      .max_attempts = options.max_attempts},
-                    journal, metrics_, MonotonicNow()),
+                                      .max_attempts = options.max_attempts,
+                                      .clocks = options.clocks},
+                    journal, metrics_, options.clocks.monotonic()),
         publish_handler_(
             PublishHandlerOptions{.max_article_bytes = options.max_article_bytes,
                                   .max_articles_per_request = options.max_articles_per_request,
@@ -201,8 +202,9 @@ absl::Duration IngestStage::TimeUntilNextEvent() const {
   // A replay under way goes on at once, after whatever the sockets have for this turn.
   if (admin_service_.replaying()) return absl::ZeroDuration();
   // Rounded up: poll counts whole milliseconds, and waking early would spin until the event.
-  return absl::Ceil(std::max(absl::ZeroDuration(), dispatcher_.NextEvent() - MonotonicNow()),
-                    absl::Milliseconds(1));
+  return absl::Ceil(
+      std::max(absl::ZeroDuration(), dispatcher_.NextEvent() - options_.clocks.monotonic()),
+      absl::Milliseconds(1));
 }
 
 absl::Status IngestStage::HandlePublish() {
@@ -238,7 +240,7 @@ absl::Status IngestStage::HandlePublish() {
 }
 
 absl::Status IngestStage::HandleWork() {
-  const absl::Time now = MonotonicNow();
+  const absl::Time now = options_.clocks.monotonic();
   while (true) {
     Frames frames;
     ASSIGN_OR_RETURN(bool got, RecvFrames(work_, frames, /*dont_wait=*/true));
@@ -321,7 +323,7 @@ absl::Status IngestStage::SendToWorker(const std::string& worker, const v1::Disp
 }
 
 void IngestStage::Tick() {
-  for (const std::string& worker : dispatcher_.Tick(MonotonicNow())) {
+  for (const std::string& worker : dispatcher_.Tick(options_.clocks.monotonic())) {
     if (absl::IsNotFound(SendToWorker(worker, v1::Dispatch()))) {
       dispatcher_.ForgetWorker(worker, /*requeue_in_flight=*/true, "disconnected");
     }
@@ -329,7 +331,7 @@ void IngestStage::Tick() {
 }
 
 absl::Status IngestStage::DispatchReady() {
-  const absl::Time now = MonotonicNow();
+  const absl::Time now = options_.clocks.monotonic();
   for (const std::string& worker : dispatcher_.RoundRobinOrder()) {
     ASSIGN_OR_RETURN(std::optional<DispatchBatch> batch, dispatcher_.TakeBatch(worker));
     if (!batch.has_value()) continue;

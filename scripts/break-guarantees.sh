@@ -100,6 +100,7 @@ breaks=(
   "forgotten-worker-not-told|bin/topicwire_ingest_test bin/ingest bin/classify bin/sink|^(DispatcherTest\.AForgottenWorkerIsServedOnlyAfterItRegistersAgain|IngestStageTest\.ForgottenWorkerIsToldToRegisterAgainAndIsServedOnceItDoes|StalledWorkerTest\.WorkerForgottenWhileStoppedServesAgainSoonAfterItResumes)$"
   "deadletters-replay-unpaged|bin/topicwire_ingest_test|^IngestStageTest\.DeadLettersListAndReplayInBoundedPagesWhilePublishersAreServed$"
   "deadletters-list-unpaged|bin/topicwire_ingest_test|^(IngestStageTest\.DeadLettersListAndReplayInBoundedPagesWhilePublishersAreServed|IngestStageTest\.PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed)$"
+  "timers-on-wall-clock|bin/topicwire_ingest_test|^IngestStageTest\.WallClockStepsNeitherRedeliverNorForgetWorkersNorStopHeartbeats$"
 )
 
 usage() { # usage EXIT_STATUS

@@ -676,6 +676,69 @@ TEST_F(IngestStageTest, PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeRepla
   EXPECT_EQ(Metric("topicwire_ingest_dead_letters"), 0);
 }
 
+// Setting the wall clock (NTP stepping it, an operator) must not touch the timers: stepped an
+// hour ahead it would time out every delivery and forget every worker at once, stepped back it
+// would stop the heartbeats for an hour.
+TEST_F(IngestStageTest, WallClockStepsNeitherRedeliverNorForgetWorkersNorStopHeartbeats) {
+  // Shared: the stage may outlive this function's frame when an assertion ends the test early.
+  auto wall_offset_seconds = std::make_shared<std::atomic<int64_t>>(0);
+  options_.clocks.wall = [wall_offset_seconds] {
+    return absl::Now() + absl::Seconds(wall_offset_seconds->load());
+  };
+  options_.redelivery_timeout = absl::Seconds(60);
+  StartStage();
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("a1")}), IsOk());
+  auto worker = NewWorker(/*credit=*/10);
+  const absl::Time dispatched_at = absl::Now();
+  const std::vector<v1::WorkItem> items = ReceiveItems(*worker, 1);  // never confirmed
+  ASSERT_EQ(items.size(), 1u);
+  // The stage marks the item in flight just after the send the worker already saw.
+  ASSERT_TRUE(
+      WaitFor([&] { return Metric("topicwire_ingest_in_flight_articles") == 1; }, kTimeout));
+
+  *wall_offset_seconds = 3600;
+  // Heartbeating for 10 heartbeat intervals: the item is not redelivered, the worker is kept.
+  EXPECT_TRUE(ReceiveItems(*worker, 1, absl::Seconds(1)).empty());
+  EXPECT_EQ(Metric("topicwire_ingest_redeliveries_total"), 0);
+  EXPECT_EQ(Metric("topicwire_ingest_workers"), 1);
+
+  *wall_offset_seconds = -3600;
+  // The worker still hears ingest's heartbeats (empty Dispatches) every 100 ms.
+  int heartbeats = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(1);
+  while (absl::Now() < deadline) {
+    v1::WorkerMessage heartbeat;
+    heartbeat.set_heartbeat(true);
+    ASSERT_THAT(SendProto(*worker, heartbeat), IsOk());
+    std::vector<zmq::pollitem_t> poll = {{worker->handle(), 0, ZMQ_POLLIN, 0}};
+    ASSERT_THAT(Poll(poll, std::clamp(deadline - absl::Now(), absl::ZeroDuration(),
+                                     absl::Milliseconds(50))),
+                IsOk());
+    Frames frames;
+    absl::StatusOr<bool> got = RecvFrames(*worker, frames, /*dont_wait=*/true);
+    ASSERT_THAT(got, IsOk());
+    if (!*got) continue;
+    v1::Dispatch dispatch;
+    ASSERT_THAT(ParseFrame(frames.back(), dispatch), IsOk());
+    if (dispatch.items_size() == 0 && !dispatch.register_again()) ++heartbeats;
+  }
+  EXPECT_GE(heartbeats, 3) << "heartbeats stopped when the wall clock went back";
+
+  // The attempt times kept for users stay wall clock (a monotonic time would read as 1970).
+  Fail(*worker, items[0].journal_seq());
+  ASSERT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_failed_attempts_total") == 1; },
+                      kTimeout));
+  StopStage();
+  auto journal = OpenJournalFromTest();
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<PendingRecord>> pending = journal->LoadPending();
+  ASSERT_THAT(pending, IsOk());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_LT(absl::AbsDuration((*pending)[0].first_attempt - dispatched_at), absl::Minutes(1))
+      << "first_attempt is the wall clock of the first dispatch";
+}
+
 // Dead letters straight into the journal file, as many failed deliveries would leave them.
 void FillWithDeadLetters(const std::string& path, int count) {
   absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
