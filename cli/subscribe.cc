@@ -418,8 +418,8 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
       wait = std::max(absl::ZeroDuration(), last_message + options.idle_timeout - MonotonicNow());
     }
     if (live_since_quiet_check) {
-      wait =
-          std::min(wait, std::max(absl::ZeroDuration(), last_message + quiet_check - MonotonicNow()));
+      wait = std::min(wait,
+                      std::max(absl::ZeroDuration(), last_message + quiet_check - MonotonicNow()));
     }
     ASSIGN_OR_RETURN(int ready, topicwire::Poll(items, wait));
     (void)ready;

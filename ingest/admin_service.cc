@@ -61,9 +61,9 @@ void AdminService::ListDeadLetters(const v1::DeadLetterListRequest& request,
     entry.set_journal_seq(letter.journal_seq);
     // Each entry costs its bytes plus a tag and a length prefix of at most 6 bytes.
     const size_t entry_bytes = entry.ByteSizeLong() + 6;
-    const bool full = listed == page_size ||
-                      (listed > 0 && static_cast<int64_t>(reply_bytes + entry_bytes) >
-                                         options_.max_reply_bytes);
+    const bool full =
+        listed == page_size ||
+        (listed > 0 && static_cast<int64_t>(reply_bytes + entry_bytes) > options_.max_reply_bytes);
     if (full) {
       list.set_next_after_seq(list.dead_letters(list.dead_letters_size() - 1).journal_seq());
       break;

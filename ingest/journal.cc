@@ -36,7 +36,8 @@ absl::Time ColumnTime(Statement& statement, int column) {
 // The title of a serialized v1::Article; empty when it does not parse.
 std::string TitleOf(absl::string_view serialized_article) {
   v1::Article article;
-  if (!article.ParseFromArray(serialized_article.data(), static_cast<int>(serialized_article.size()))) {
+  if (!article.ParseFromArray(serialized_article.data(),
+                              static_cast<int>(serialized_article.size()))) {
     return "";
   }
   return article.title();
@@ -238,8 +239,8 @@ absl::Status SqliteJournal::CreateSchema() {
                 "  last_reason TEXT,"
                 "  dead_at_us INTEGER NOT NULL)"));
   RETURN_IF_ERROR(AddTitlesToDeadLetters());
-  RETURN_IF_ERROR(db_->Exec(
-      "CREATE INDEX IF NOT EXISTS dead_letters_by_id ON dead_letters (article_id)"));
+  RETURN_IF_ERROR(
+      db_->Exec("CREATE INDEX IF NOT EXISTS dead_letters_by_id ON dead_letters (article_id)"));
   if (options_.max_bytes > 0) {
     ASSIGN_OR_RETURN(const int64_t page_size, db_->QueryInt("PRAGMA page_size"));
     const int64_t pages = std::max<int64_t>(1, options_.max_bytes / page_size);
@@ -252,7 +253,8 @@ absl::Status SqliteJournal::AddTitlesToDeadLetters() {
   {
     ASSIGN_OR_RETURN(
         Statement has,
-        db_->Prepare("SELECT COUNT(*) FROM pragma_table_info('dead_letters') WHERE name = 'title'"));
+        db_->Prepare(
+            "SELECT COUNT(*) FROM pragma_table_info('dead_letters') WHERE name = 'title'"));
     ASSIGN_OR_RETURN(bool row, has.Step());
     if (row && has.ColumnInt(0) > 0) return absl::OkStatus();
   }
@@ -560,7 +562,7 @@ absl::Status SqliteJournal::MoveToDeadLetters(uint64_t journal_seq,
 }
 
 absl::StatusOr<std::vector<DeadLetter>> SqliteJournal::ListDeadLetters(uint64_t after_seq,
-                                                                      int64_t limit) {
+                                                                       int64_t limit) {
   ASSIGN_OR_RETURN(Statement select,
                    db_->Prepare("SELECT journal_seq, article_id, title, accepted_at_us, "
                                 "attempts, first_attempt_us, last_attempt_us, last_reason "
@@ -619,9 +621,8 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::ReplayDeadLetters(
       select.Reset();
       for (Replayed& letter : found) letters.push_back(std::move(letter));
     }
-    std::sort(letters.begin(), letters.end(), [](const Replayed& a, const Replayed& b) {
-      return a.journal_seq < b.journal_seq;
-    });
+    std::sort(letters.begin(), letters.end(),
+              [](const Replayed& a, const Replayed& b) { return a.journal_seq < b.journal_seq; });
     letters.erase(std::unique(letters.begin(), letters.end(),
                               [](const Replayed& a, const Replayed& b) {
                                 return a.journal_seq == b.journal_seq;
@@ -758,7 +759,7 @@ absl::Status InMemoryJournal::MoveToDeadLetters(uint64_t journal_seq,
 }
 
 absl::StatusOr<std::vector<DeadLetter>> InMemoryJournal::ListDeadLetters(uint64_t after_seq,
-                                                                        int64_t limit) {
+                                                                         int64_t limit) {
   std::vector<DeadLetter> letters;
   for (auto it = records_.upper_bound(after_seq);
        it != records_.end() && static_cast<int64_t>(letters.size()) < limit; ++it) {
@@ -782,8 +783,8 @@ absl::StatusOr<int64_t> InMemoryJournal::CountDeadLetters() {
 absl::StatusOr<std::vector<PendingRecord>> InMemoryJournal::ReplayDeadLetters(
     const std::vector<std::string>& article_ids, bool all, uint64_t after_seq, int64_t limit) {
   std::vector<PendingRecord> replayed;
-  for (auto it = all ? records_.upper_bound(after_seq) : records_.begin();
-       it != records_.end(); ++it) {
+  for (auto it = all ? records_.upper_bound(after_seq) : records_.begin(); it != records_.end();
+       ++it) {
     auto& [seq, record] = *it;
     if (all && static_cast<int64_t>(replayed.size()) >= limit) break;
     if (!record.dead || (!all && std::find(article_ids.begin(), article_ids.end(),

@@ -116,8 +116,7 @@ class Journal {
   // first: when `all`, at most `limit` whose journal_seq is above `after_seq`; else those with
   // these article ids (`after_seq` and `limit` unused).
   virtual absl::StatusOr<std::vector<PendingRecord>> ReplayDeadLetters(
-      const std::vector<std::string>& article_ids, bool all, uint64_t after_seq,
-      int64_t limit) = 0;
+      const std::vector<std::string>& article_ids, bool all, uint64_t after_seq, int64_t limit) = 0;
   // What opening the journal found and repaired.
   virtual JournalRecovery recovery() const { return {}; }
 };

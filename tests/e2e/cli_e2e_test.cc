@@ -173,10 +173,10 @@ TEST(CliE2eTest, DeadLettersListAndReplayPageThroughTheRealIngest) {
       absl::StrCat("tcp://127.0.0.1:", pipeline.port(topology::Endpoint::kAdmin));
   const std::string dir = pipeline.dir();
 
-  ASSERT_EQ(RunCli({"deadletters", "list", "--admin", admin, "--page-size", "700", "--timeout",
-                    "20"},
-                   dir + "/list.log"),
-            0)
+  ASSERT_EQ(
+      RunCli({"deadletters", "list", "--admin", admin, "--page-size", "700", "--timeout", "20"},
+             dir + "/list.log"),
+      0)
       << ReadFile(dir + "/list.log") << pipeline.Logs();
   const std::string listed = ReadFile(dir + "/list.log");
   int lines = 0;

@@ -713,7 +713,7 @@ TEST_F(IngestStageTest, WallClockStepsNeitherRedeliverNorForgetWorkersNorStopHea
     ASSERT_THAT(SendProto(*worker, heartbeat), IsOk());
     std::vector<zmq::pollitem_t> poll = {{worker->handle(), 0, ZMQ_POLLIN, 0}};
     ASSERT_THAT(Poll(poll, std::clamp(deadline - absl::Now(), absl::ZeroDuration(),
-                                     absl::Milliseconds(50))),
+                                      absl::Milliseconds(50))),
                 IsOk());
     Frames frames;
     absl::StatusOr<bool> got = RecvFrames(*worker, frames, /*dont_wait=*/true);
@@ -727,8 +727,8 @@ TEST_F(IngestStageTest, WallClockStepsNeitherRedeliverNorForgetWorkersNorStopHea
 
   // The attempt times kept for users stay wall clock (a monotonic time would read as 1970).
   Fail(*worker, items[0].journal_seq());
-  ASSERT_TRUE(WaitFor([&] { return Metric("topicwire_ingest_failed_attempts_total") == 1; },
-                      kTimeout));
+  ASSERT_TRUE(
+      WaitFor([&] { return Metric("topicwire_ingest_failed_attempts_total") == 1; }, kTimeout));
   StopStage();
   auto journal = OpenJournalFromTest();
   ASSERT_NE(journal, nullptr);
@@ -746,16 +746,17 @@ void FillWithDeadLetters(const std::string& path, int count) {
   ASSERT_THAT(journal, IsOk());
   std::vector<NewRecord> records;
   for (int i = 1; i <= count; ++i) {
-    const v1::Article article = MakeArticle(absl::StrCat("dead-", i), absl::StrCat("Dead ", i),
-                                            std::string(1000, 'x'));
+    const v1::Article article =
+        MakeArticle(absl::StrCat("dead-", i), absl::StrCat("Dead ", i), std::string(1000, 'x'));
     records.push_back({article.id(), article.SerializeAsString()});
   }
   absl::StatusOr<std::vector<uint64_t>> seqs = (*journal)->Append(records, absl::Now());
   ASSERT_THAT(seqs, IsOk());
   for (uint64_t seq : *seqs) {
-    ASSERT_THAT((*journal)->MoveToDeadLetters(
-                    seq, {.attempts = 5, .first_attempt = absl::Now(),
-                          .last_attempt = absl::Now(), .reason = "classifier crashed"}),
+    ASSERT_THAT((*journal)->MoveToDeadLetters(seq, {.attempts = 5,
+                                                    .first_attempt = absl::Now(),
+                                                    .last_attempt = absl::Now(),
+                                                    .reason = "classifier crashed"}),
                 IsOk());
   }
 }
@@ -864,8 +865,8 @@ TEST_F(IngestStageTest, DeadLettersListAndReplayInBoundedPagesWhilePublishersAre
   // 30 pages of 500: a publisher waits for one page at most, not for all 15,000.
   EXPECT_GE(answered_during_replay, 5) << "publishers must be served between replay pages";
   EXPECT_LT(slowest, absl::Seconds(1)) << "slowest publish during the replay";
-  std::cerr << "publishes answered during the replay: " << answered_during_replay
-            << ", slowest " << absl::FormatDuration(slowest) << "\n";
+  std::cerr << "publishes answered during the replay: " << answered_during_replay << ", slowest "
+            << absl::FormatDuration(slowest) << "\n";
 }
 
 // Timeouts while the holding worker is alive (sink stalled or unreachable) use no attempt; a

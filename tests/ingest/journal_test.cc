@@ -521,9 +521,9 @@ TEST(DeadLetterPagingTest, TitlesOfDeadLettersFromBeforeTitlesWereKeptAreFilledO
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE dead_letters DROP COLUMN title", nullptr, nullptr,
-                         nullptr),
-            SQLITE_OK)
+  ASSERT_EQ(
+      sqlite3_exec(db, "ALTER TABLE dead_letters DROP COLUMN title", nullptr, nullptr, nullptr),
+      SQLITE_OK)
       << sqlite3_errmsg(db);
   sqlite3_close(db);
   auto journal = OpenJournal(path);
