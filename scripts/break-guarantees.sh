@@ -98,6 +98,9 @@ breaks=(
   "store-epoch-not-in-history|bin/topicwire_sink_test bin/topicwire_e2e_test|^(SqliteStoreTest\.EpochIsRandomPerStoreAndKeptAcrossReopening|SinkStoreEpochE2eTest\..*)$"
   # ingest2 (issue 11: ingest hardening)
   "forgotten-worker-not-told|bin/topicwire_ingest_test bin/ingest bin/classify bin/sink|^(DispatcherTest\.AForgottenWorkerIsServedOnlyAfterItRegistersAgain|IngestStageTest\.ForgottenWorkerIsToldToRegisterAgainAndIsServedOnceItDoes|StalledWorkerTest\.WorkerForgottenWhileStoppedServesAgainSoonAfterItResumes)$"
+  "deadletters-replay-unpaged|bin/topicwire_ingest_test|^IngestStageTest\.DeadLettersListAndReplayInBoundedPagesWhilePublishersAreServed$"
+  "deadletters-list-unpaged|bin/topicwire_ingest_test|^(IngestStageTest\.DeadLettersListAndReplayInBoundedPagesWhilePublishersAreServed|IngestStageTest\.PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed)$"
+  "timers-on-wall-clock|bin/topicwire_ingest_test|^IngestStageTest\.WallClockStepsNeitherRedeliverNorForgetWorkersNorStopHeartbeats$"
 )
 
 usage() { # usage EXIT_STATUS
