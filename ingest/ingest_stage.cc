@@ -345,7 +345,11 @@ absl::Status RunStage(zmq::context_t& context, const IngestOptions& options, int
                    SqliteJournal::Open(options.journal_path,
                                        SqliteJournalOptions{.fsync = options.fsync,
                                                             .max_bytes = options.max_journal_bytes,
-                                                            .dedup_window = options.dedup_window}));
+                                                            .dedup_window = options.dedup_window,
+                                                            .dedup_window_bytes =
+                                                                options.dedup_window_bytes,
+                                                            .dedup_window_age =
+                                                                options.dedup_window_age}));
   return RunStage(context, options, *journal, shutdown_fd);
 }
 

@@ -28,6 +28,7 @@ namespace topicwire::ingest {
 namespace {
 
 using namespace ::topicwire::testing::prelude;
+using ::testing::Each;
 using ::topicwire::testing::MakeArticle;
 
 constexpr absl::Duration kTimeout = absl::Seconds(5);
@@ -611,6 +612,40 @@ TEST_F(IngestStageTest, FullJournalDiskAnswersBusyThenAcceptsWhenSpaceIsBack) {
   absl::StatusOr<v1::PublishReply> reply = Publish(*publisher, {retry});
   ASSERT_THAT(reply, IsOk());
   EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED));
+}
+
+TEST_F(IngestStageTest, JournalDiskFullOfRememberedIdsStillAcceptsAndAnswersDuplicate) {
+  options_.max_journal_bytes = 256 * 1024;  // PRAGMA max_page_count: a disk that fills up
+  options_.dedup_window_bytes = 0;          // a window that does not fit the disk
+  StartStage();
+  auto publisher = NewPublisher();
+  // Each round is accepted, confirmed by sink, and stays in the window as ids only: several
+  // times more ids than the disk holds.
+  uint64_t next_seq = 1;
+  const int kRounds = 60;
+  const int kPerRound = 100;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<v1::Article> articles;
+    for (int i = 0; i < kPerRound; ++i) {
+      articles.push_back(MakeArticle(absl::StrCat("remembered-", round, "-", i), "Remembered"));
+    }
+    absl::StatusOr<v1::PublishReply> reply = Publish(*publisher, articles);
+    ASSERT_THAT(reply, IsOk());
+    ASSERT_THAT(Statuses(*reply), Each(v1::PublishAck::ACCEPTED))
+        << "round " << round << ": " << reply->ShortDebugString().substr(0, 300);
+    std::vector<std::pair<uint64_t, std::string>> committed;
+    for (const v1::Article& article : articles) committed.emplace_back(next_seq++, article.id());
+    SendCommit(committed);
+    ASSERT_TRUE(
+        WaitFor([&] { return Metric("topicwire_ingest_pending_articles") == 0; }, kTimeout));
+  }
+  EXPECT_LE(Metric("topicwire_ingest_journal_bytes"), 256 * 1024);
+  // The newest ids are still inside the window.
+  absl::StatusOr<v1::PublishReply> again =
+      Publish(*publisher, {MakeArticle(absl::StrCat("remembered-", kRounds - 1, "-0"), "Again"),
+                           MakeArticle(absl::StrCat("remembered-", kRounds - 1, "-99"), "Again")});
+  ASSERT_THAT(again, IsOk());
+  EXPECT_THAT(Statuses(*again), Each(v1::PublishAck::DUPLICATE));
 }
 
 TEST_F(IngestStageTest, PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed) {
