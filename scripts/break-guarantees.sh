@@ -98,6 +98,9 @@ breaks=(
   "store-epoch-not-in-history|bin/topicwire_sink_test bin/topicwire_e2e_test|^(SqliteStoreTest\.EpochIsRandomPerStoreAndKeptAcrossReopening|SinkStoreEpochE2eTest\..*)$"
   # ingest2 (issue 11: ingest hardening)
   "forgotten-worker-not-told|bin/topicwire_ingest_test bin/ingest bin/classify bin/sink|^(DispatcherTest\.AForgottenWorkerIsServedOnlyAfterItRegistersAgain|IngestStageTest\.ForgottenWorkerIsToldToRegisterAgainAndIsServedOnceItDoes|StalledWorkerTest\.WorkerForgottenWhileStoppedServesAgainSoonAfterItResumes)$"
+  # The dedup window (ingest/journal.cc): bounded by bytes, and a full disk recovers by itself
+  "dedup-window-fills-disk|bin/topicwire_ingest_test|^(JournalWindowTest\.DiskFullOfRememberedIdsStillTakesNewArticles|IngestStageTest\.JournalDiskFullOfRememberedIdsStillAcceptsAndAnswersDuplicate)$"
+  "dedup-window-bytes-ignored|bin/topicwire_ingest_test|^JournalWindowTest\.(ByteBoundForgetsTheOldestCommittedIdsFirst|ByteBoundIsTrimmedBeforeTheInsertAndSurvivesReopening|JournalOfCommittedIdsStaysWithinTheByteBound)$"
 )
 
 usage() { # usage EXIT_STATUS
