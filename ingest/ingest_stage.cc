@@ -202,14 +202,13 @@ absl::Status IngestStage::HandlePublish() {
   // Group commit: everything readable now (up to a bound) shares one journal transaction.
   std::vector<Frames> envelopes;  // routing id (and REQ's empty delimiter), mirrored in replies
   std::vector<zmq::message_t> payloads;
-  size_t drained_bytes = 0;
-  while (static_cast<int>(envelopes.size()) < options_.max_requests_per_commit &&
-         drained_bytes < PublishHandler::kMaxGroupCommitBytes) {
+  GroupCommitBudget budget(options_.max_requests_per_commit);
+  while (!budget.Full()) {
     Frames frames;
     ASSIGN_OR_RETURN(bool got, RecvFrames(publish_, frames, /*dont_wait=*/true));
     if (!got) break;
+    budget.Add(frames);
     if (frames.size() < 2) continue;  // a ROUTER always prepends the routing id
-    drained_bytes += frames.back().size();
     payloads.push_back(std::move(frames.back()));
     frames.pop_back();
     envelopes.push_back(std::move(frames));
