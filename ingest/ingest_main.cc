@@ -32,6 +32,10 @@ ABSL_FLAG(int64_t, max_article_bytes, 1 << 20,
 ABSL_FLAG(int64_t, max_articles_per_request, topicwire::ingest::kDefaultMaxArticlesPerRequest,
           "Most articles one publish request may hold; a larger request is refused whole with "
           "the count and the limit");
+ABSL_FLAG(int, max_frames_per_message, 8,
+          "Most frames one message to any of ingest's sockets may have, ingest's routing id "
+          "included (a REQ publisher's message has 3, a DEALER's 2, one more per proxy); a longer "
+          "publish message is refused whole with a reason");
 ABSL_FLAG(absl::Duration, redelivery_timeout, absl::Seconds(10),
           "A dispatched article not confirmed by sink within this time is dispatched again");
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(1),
@@ -95,6 +99,7 @@ int main(int argc, char** argv) {
       .journal_path = absl::GetFlag(FLAGS_journal),
       .max_article_bytes = absl::GetFlag(FLAGS_max_article_bytes),
       .max_articles_per_request = absl::GetFlag(FLAGS_max_articles_per_request),
+      .max_frames_per_message = absl::GetFlag(FLAGS_max_frames_per_message),
       .redelivery_timeout = absl::GetFlag(FLAGS_redelivery_timeout),
       .heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval),
       .dedup_window = absl::GetFlag(FLAGS_dedup_window),
@@ -116,14 +121,16 @@ int main(int argc, char** argv) {
   if (options.redelivery_timeout <= absl::ZeroDuration() ||
       options.heartbeat_interval <= absl::ZeroDuration() || options.max_pending <= 0 ||
       options.max_in_flight <= 0 || options.max_article_bytes <= 0 ||
-      options.max_articles_per_request <= 0 || options.dedup_window < 0 ||
+      options.max_articles_per_request <= 0 || options.max_frames_per_message < 3 ||
+      options.dedup_window < 0 ||
       options.dedup_window_bytes < 0 || options.dedup_window_age <= absl::ZeroDuration() ||
       options.max_attempts == 0 || options.max_journal_bytes < 0) {
     spdlog::critical(
         "--redelivery_timeout, --heartbeat_interval, --max_pending, --max_in_flight, "
         "--max_article_bytes, --max_articles_per_request, --dedup_window_age and "
-        "--max_attempts must be positive and --dedup_window, --dedup_window_bytes, "
-        "--max_journal_bytes not negative");
+        "--max_attempts must be positive, --max_frames_per_message at least 3 (a REQ "
+        "publisher's message) and --dedup_window, --dedup_window_bytes, --max_journal_bytes not "
+        "negative");
     return 1;
   }
 

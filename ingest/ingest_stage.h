@@ -44,6 +44,10 @@ struct IngestOptions {
   int64_t max_article_bytes = 1 << 20;
   // Most articles one PublishRequest may hold; a larger request is refused whole.
   int64_t max_articles_per_request = kDefaultMaxArticlesPerRequest;
+  // Most frames one message on any of the stage's sockets may have (a publisher's is
+  // [routing id][empty][request] from REQ, [routing id][request] from DEALER; each proxy hop adds
+  // a routing id). A longer message is refused whole; the frames past the cap are never kept.
+  int max_frames_per_message = 8;
   // A dispatched article not confirmed by sink within this time is dispatched again.
   absl::Duration redelivery_timeout = absl::Seconds(10);
   // Heartbeat period towards workers; a worker silent for 3 periods is forgotten.

@@ -648,6 +648,37 @@ TEST_F(IngestStageTest, JournalDiskFullOfRememberedIdsStillAcceptsAndAnswersDupl
   EXPECT_THAT(Statuses(*again), Each(v1::PublishAck::DUPLICATE));
 }
 
+TEST_F(IngestStageTest, MessageOfTooManyFramesIsRefusedWholeCountedAndOthersAreServed) {
+  StartStage();
+  auto hostile = NewPublisher();
+  auto good = NewPublisher(zmq::socket_type::req);
+  const std::string request = RequestFrame({MakeArticle("hidden", "In a long message")});
+  // As a REQ client would frame it ([empty][...]) and as a DEALER without a delimiter would.
+  for (const bool delimiter : {true, false}) {
+    Frames message;
+    if (delimiter) message.emplace_back();
+    for (int i = 0; i < 100'000; ++i) message.emplace_back(request.data(), request.size());
+    ASSERT_THAT(SendFrames(*hostile, message), IsOk());
+    Frames reply;
+    absl::StatusOr<bool> got = RecvFrames(*hostile, reply);
+    ASSERT_THAT(got, IsOk());
+    ASSERT_TRUE(*got) << "no answer to the long message";
+    ASSERT_EQ(reply.size(), delimiter ? 2u : 1u) << "answered on the client's own envelope";
+    v1::PublishReply refused;
+    ASSERT_THAT(ParseFrame(reply.back(), refused), IsOk());
+    EXPECT_EQ(refused.acks_size(), 0);
+    EXPECT_THAT(refused.error(), HasSubstr("at most 8 frames"));
+    EXPECT_THAT(refused.error(), HasSubstr(absl::StrCat("this one had ", delimiter ? 100'002 : 100'001)));
+
+    absl::StatusOr<v1::PublishReply> served =
+        Publish(*good, {MakeArticle(absl::StrCat("good-", delimiter), "Served")});
+    ASSERT_THAT(served, IsOk());
+    EXPECT_THAT(Statuses(*served), ElementsAre(v1::PublishAck::ACCEPTED));
+  }
+  EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "too_many_frames"), 2);
+  EXPECT_EQ(Metric("topicwire_ingest_articles_accepted_total"), 2) << "nothing of the long messages";
+}
+
 TEST_F(IngestStageTest, PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed) {
   options_.max_attempts = 3;
   options_.redelivery_timeout = absl::Seconds(60);  // only failures count here
