@@ -221,7 +221,8 @@ class SqliteJournal : public Journal {
   int64_t window_bytes_ = 0;
 };
 
-// In-memory Journal for tests: same semantics, nothing durable.
+// In-memory Journal for tests: same semantics, nothing durable; its dedup window has the count
+// bound only.
 class InMemoryJournal : public Journal {
  public:
   explicit InMemoryJournal(int64_t dedup_window = 10'000'000) : dedup_window_(dedup_window) {}
