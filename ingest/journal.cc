@@ -231,10 +231,18 @@ absl::Status SqliteJournal::CreateSchema() {
                 "  accepted_at_us INTEGER NOT NULL)"));
   RETURN_IF_ERROR(db_->Exec(
       "CREATE INDEX IF NOT EXISTS remembered_ids_by_id ON remembered_ids (article_id)"));
-  // Journals written before that table kept confirmed ids in `records` (committed = 1).
-  RETURN_IF_ERROR(
-      db_->Exec("INSERT OR IGNORE INTO remembered_ids (journal_seq, article_id, accepted_at_us) "
-                "SELECT journal_seq, article_id, accepted_at_us FROM records WHERE committed = 1"));
+  // Journals written before that table kept confirmed ids in `records` (committed = 1). Moving
+  // them needs room; on a full disk they are forgotten instead, so that ingest still starts.
+  if (absl::Status moved = WriteStatus(
+          db_->Exec("INSERT OR IGNORE INTO remembered_ids (journal_seq, article_id, "
+                    "accepted_at_us) SELECT journal_seq, article_id, accepted_at_us FROM records "
+                    "WHERE committed = 1"));
+      !moved.ok()) {
+    if (!absl::IsResourceExhausted(moved)) return moved;
+    spdlog::warn("journal {}: no room to move the confirmed ids into remembered_ids ({}); "
+                 "forgetting them (sink's store still keeps one copy of each article)",
+                 path_, moved.ToString());
+  }
   RETURN_IF_ERROR(db_->Exec("DELETE FROM records WHERE committed = 1"));
   RETURN_IF_ERROR(
       db_->Exec("CREATE TABLE IF NOT EXISTS dead_letters ("

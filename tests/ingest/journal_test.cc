@@ -556,5 +556,33 @@ TEST(JournalHealingTest, JournalFromBeforeChecksumsIsUpgradedAndTrusted) {
   EXPECT_THAT(*journal->Append({{"new", "N"}}, absl::Now()), ElementsAre(2));
 }
 
+TEST(JournalHealingTest, ConfirmedIdsOfAnOlderJournalMoveIntoTheWindow) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  RunSql(path,
+         "CREATE TABLE records (journal_seq INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT "
+         "NOT NULL, article BLOB, accepted_at_us INTEGER NOT NULL, committed INTEGER NOT NULL "
+         "DEFAULT 0);"
+         "INSERT INTO records (article_id, article, accepted_at_us, committed) "
+         "VALUES ('confirmed', NULL, 1, 1), ('pending', 'P', 2, 0)");
+  {
+    auto journal = OpenJournal(path);
+    ASSERT_NE(journal, nullptr);
+    EXPECT_TRUE(*journal->ContainsId("confirmed"));
+    EXPECT_EQ(journal->window_bytes(), SqliteJournal::WindowBytesPerId(9));
+    EXPECT_THAT(SeqsOf(*journal->LoadPending()), ElementsAre(2));
+    EXPECT_EQ(*journal->RecordCount(), 2);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM records WHERE committed = 1", -1, &count,
+                               nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(count, 0), 0) << "moved out of `records`";
+  sqlite3_finalize(count);
+  sqlite3_close(db);
+}
+
 }  // namespace
 }  // namespace topicwire::ingest
