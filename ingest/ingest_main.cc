@@ -122,9 +122,9 @@ int main(int argc, char** argv) {
       options.heartbeat_interval <= absl::ZeroDuration() || options.max_pending <= 0 ||
       options.max_in_flight <= 0 || options.max_article_bytes <= 0 ||
       options.max_articles_per_request <= 0 || options.max_frames_per_message < 3 ||
-      options.dedup_window < 0 ||
-      options.dedup_window_bytes < 0 || options.dedup_window_age <= absl::ZeroDuration() ||
-      options.max_attempts == 0 || options.max_journal_bytes < 0) {
+      options.dedup_window < 0 || options.dedup_window_bytes < 0 ||
+      options.dedup_window_age <= absl::ZeroDuration() || options.max_attempts == 0 ||
+      options.max_journal_bytes < 0) {
     spdlog::critical(
         "--redelivery_timeout, --heartbeat_interval, --max_pending, --max_in_flight, "
         "--max_article_bytes, --max_articles_per_request, --dedup_window_age and "

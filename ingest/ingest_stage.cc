@@ -376,15 +376,14 @@ absl::Status RunStage(zmq::context_t& context, const IngestOptions& options, Jou
 }
 
 absl::Status RunStage(zmq::context_t& context, const IngestOptions& options, int shutdown_fd) {
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteJournal> journal,
-                   SqliteJournal::Open(options.journal_path,
-                                       SqliteJournalOptions{.fsync = options.fsync,
-                                                            .max_bytes = options.max_journal_bytes,
-                                                            .dedup_window = options.dedup_window,
-                                                            .dedup_window_bytes =
-                                                                options.dedup_window_bytes,
-                                                            .dedup_window_age =
-                                                                options.dedup_window_age}));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<SqliteJournal> journal,
+      SqliteJournal::Open(options.journal_path,
+                          SqliteJournalOptions{.fsync = options.fsync,
+                                               .max_bytes = options.max_journal_bytes,
+                                               .dedup_window = options.dedup_window,
+                                               .dedup_window_bytes = options.dedup_window_bytes,
+                                               .dedup_window_age = options.dedup_window_age}));
   return RunStage(context, options, *journal, shutdown_fd);
 }
 

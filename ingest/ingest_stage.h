@@ -92,7 +92,8 @@ struct IngestOptions {
 // Returns an error for infrastructure failures (bind, journal I/O).
 absl::Status RunStage(zmq::context_t& context, const IngestOptions& options, int shutdown_fd);
 
-// Same, on a caller-provided journal (options.journal_path, fsync and the dedup_window* options unused).
+// Same, on a caller-provided journal (options.journal_path, fsync and the dedup_window* options
+// unused).
 absl::Status RunStage(zmq::context_t& context, const IngestOptions& options, Journal& journal,
                       int shutdown_fd);
 

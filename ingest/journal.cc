@@ -229,8 +229,8 @@ absl::Status SqliteJournal::CreateSchema() {
                 "  journal_seq INTEGER PRIMARY KEY,"
                 "  article_id TEXT NOT NULL,"
                 "  accepted_at_us INTEGER NOT NULL)"));
-  RETURN_IF_ERROR(db_->Exec(
-      "CREATE INDEX IF NOT EXISTS remembered_ids_by_id ON remembered_ids (article_id)"));
+  RETURN_IF_ERROR(
+      db_->Exec("CREATE INDEX IF NOT EXISTS remembered_ids_by_id ON remembered_ids (article_id)"));
   // Journals written before that table kept confirmed ids in `records` (committed = 1). Moving
   // them needs room; on a full disk they are forgotten instead, so that ingest still starts.
   if (absl::Status moved = WriteStatus(
@@ -239,9 +239,10 @@ absl::Status SqliteJournal::CreateSchema() {
                     "WHERE committed = 1"));
       !moved.ok()) {
     if (!absl::IsResourceExhausted(moved)) return moved;
-    spdlog::warn("journal {}: no room to move the confirmed ids into remembered_ids ({}); "
-                 "forgetting them (sink's store still keeps one copy of each article)",
-                 path_, moved.ToString());
+    spdlog::warn(
+        "journal {}: no room to move the confirmed ids into remembered_ids ({}); "
+        "forgetting them (sink's store still keeps one copy of each article)",
+        path_, moved.ToString());
   }
   RETURN_IF_ERROR(db_->Exec("DELETE FROM records WHERE committed = 1"));
   RETURN_IF_ERROR(
@@ -407,8 +408,8 @@ absl::Status SqliteJournal::TrimWindow(int64_t incoming, int64_t max_bytes, absl
       if (!row) break;
       ++rows;
       const int64_t seq = oldest.ColumnInt(0);
-      within_bounds = seq > last_seq_out && oldest.ColumnInt(1) >= oldest_accepted_in_us &&
-                      bytes <= max_bytes;
+      within_bounds =
+          seq > last_seq_out && oldest.ColumnInt(1) >= oldest_accepted_in_us && bytes <= max_bytes;
       if (within_bounds) break;
       bytes -= WindowBytesPerId(static_cast<size_t>(oldest.ColumnInt(2)));
       last_trimmed = seq;

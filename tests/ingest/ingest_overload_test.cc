@@ -5,8 +5,8 @@
 #include <sys/wait.h>
 
 #include <fstream>
-#include <iterator>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>

@@ -668,7 +668,8 @@ TEST_F(IngestStageTest, MessageOfTooManyFramesIsRefusedWholeCountedAndOthersAreS
     ASSERT_THAT(ParseFrame(reply.back(), refused), IsOk());
     EXPECT_EQ(refused.acks_size(), 0);
     EXPECT_THAT(refused.error(), HasSubstr("at most 8 frames"));
-    EXPECT_THAT(refused.error(), HasSubstr(absl::StrCat("this one had ", delimiter ? 100'002 : 100'001)));
+    EXPECT_THAT(refused.error(),
+                HasSubstr(absl::StrCat("this one had ", delimiter ? 100'002 : 100'001)));
 
     absl::StatusOr<v1::PublishReply> served =
         Publish(*good, {MakeArticle(absl::StrCat("good-", delimiter), "Served")});
@@ -676,7 +677,8 @@ TEST_F(IngestStageTest, MessageOfTooManyFramesIsRefusedWholeCountedAndOthersAreS
     EXPECT_THAT(Statuses(*served), ElementsAre(v1::PublishAck::ACCEPTED));
   }
   EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "too_many_frames"), 2);
-  EXPECT_EQ(Metric("topicwire_ingest_articles_accepted_total"), 2) << "nothing of the long messages";
+  EXPECT_EQ(Metric("topicwire_ingest_articles_accepted_total"), 2)
+      << "nothing of the long messages";
 }
 
 TEST_F(IngestStageTest, PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed) {

@@ -20,10 +20,8 @@ namespace {
 using namespace ::topicwire::testing::prelude;
 
 std::unique_ptr<SqliteJournal> OpenJournal(const std::string& path, int64_t window = 1000) {
-  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
-      SqliteJournal::Open(path, {.fsync = true,
-                                 .dedup_window = window,
-                                 .dedup_window_age = absl::InfiniteDuration()});
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal = SqliteJournal::Open(
+      path, {.fsync = true, .dedup_window = window, .dedup_window_age = absl::InfiniteDuration()});
   EXPECT_THAT(journal, IsOk());
   return journal.ok() ? *std::move(journal) : nullptr;
 }
@@ -126,9 +124,9 @@ std::unique_ptr<SqliteJournal> OpenWindow(const std::string& path,
 TEST(JournalWindowTest, ByteBoundForgetsTheOldestCommittedIdsFirst) {
   // Room for 10 ids of the length used here ("id-<n>" with n < 100: 4 or 5 bytes).
   const int64_t bound = 10 * SqliteJournal::WindowBytesPerId(5);
-  auto journal = OpenWindow(MakeTempDir() + "/journal.db",
-                            {.fsync = false, .dedup_window_bytes = bound,
-                             .dedup_window_age = absl::InfiniteDuration()});
+  auto journal = OpenWindow(
+      MakeTempDir() + "/journal.db",
+      {.fsync = false, .dedup_window_bytes = bound, .dedup_window_age = absl::InfiniteDuration()});
   ASSERT_NE(journal, nullptr);
   const absl::Time now = absl::Now();
   ASSERT_THAT(journal->Append({{"pending", "P"}}, now), IsOk());  // never confirmed
@@ -140,16 +138,15 @@ TEST(JournalWindowTest, ByteBoundForgetsTheOldestCommittedIdsFirst) {
   EXPECT_TRUE(*journal->ContainsId("id-31"));
   EXPECT_TRUE(*journal->ContainsId("id-39"));
   EXPECT_TRUE(*journal->ContainsId("pending")) << "pending records are never forgotten";
-  EXPECT_EQ(*journal->RecordCount(), 1 + journal->window_bytes() /
-                                             SqliteJournal::WindowBytesPerId(5));
+  EXPECT_EQ(*journal->RecordCount(),
+            1 + journal->window_bytes() / SqliteJournal::WindowBytesPerId(5));
 }
 
 TEST(JournalWindowTest, ByteBoundIsTrimmedBeforeTheInsertAndSurvivesReopening) {
   const std::string path = MakeTempDir() + "/journal.db";
   const int64_t bound = 10 * SqliteJournal::WindowBytesPerId(5);
-  const SqliteJournalOptions options{.fsync = false,
-                                     .dedup_window_bytes = bound,
-                                     .dedup_window_age = absl::InfiniteDuration()};
+  const SqliteJournalOptions options{
+      .fsync = false, .dedup_window_bytes = bound, .dedup_window_age = absl::InfiniteDuration()};
   {
     auto journal = OpenWindow(path, options);
     ASSERT_NE(journal, nullptr);
@@ -169,9 +166,9 @@ TEST(JournalWindowTest, ByteBoundIsTrimmedBeforeTheInsertAndSurvivesReopening) {
 }
 
 TEST(JournalWindowTest, AgeBoundForgetsCommittedIdsAcceptedLongerAgo) {
-  auto journal = OpenWindow(MakeTempDir() + "/journal.db",
-                            {.fsync = false, .dedup_window_bytes = 0,
-                             .dedup_window_age = absl::Hours(1)});
+  auto journal =
+      OpenWindow(MakeTempDir() + "/journal.db",
+                 {.fsync = false, .dedup_window_bytes = 0, .dedup_window_age = absl::Hours(1)});
   ASSERT_NE(journal, nullptr);
   // Old enough that the next hour runs out within the test, young enough that the commits,
   // which trim by the clock, keep them.
@@ -193,9 +190,11 @@ TEST(JournalWindowTest, AgeBoundForgetsCommittedIdsAcceptedLongerAgo) {
 TEST(JournalWindowTest, DiskFullOfRememberedIdsStillTakesNewArticles) {
   // A window allowed to grow past the disk (no byte bound, a huge count): before the fix, once
   // committed ids filled the disk every append failed and nothing could free space.
-  auto journal = OpenWindow(MakeTempDir() + "/journal.db",
-                            {.fsync = false, .max_bytes = 256 * 1024, .dedup_window_bytes = 0,
-                             .dedup_window_age = absl::InfiniteDuration()});
+  auto journal =
+      OpenWindow(MakeTempDir() + "/journal.db", {.fsync = false,
+                                                 .max_bytes = 256 * 1024,
+                                                 .dedup_window_bytes = 0,
+                                                 .dedup_window_age = absl::InfiniteDuration()});
   ASSERT_NE(journal, nullptr);
   const int kIds = 8'000;  // several times what 256 KiB holds
   for (int i = 0; i < kIds; i += 100) {
@@ -215,9 +214,9 @@ TEST(JournalWindowTest, DiskFullOfRememberedIdsStillTakesNewArticles) {
 TEST(JournalWindowTest, CommittedIdsTakeNoMoreDiskThanTheWindowEstimates) {
   std::mt19937_64 random(7);
   for (const size_t id_bytes : {size_t{36}, size_t{256}}) {
-    auto journal = OpenWindow(MakeTempDir() + "/journal.db",
-                              {.fsync = false, .dedup_window_bytes = 0,
-                               .dedup_window_age = absl::InfiniteDuration()});
+    auto journal = OpenWindow(
+        MakeTempDir() + "/journal.db",
+        {.fsync = false, .dedup_window_bytes = 0, .dedup_window_age = absl::InfiniteDuration()});
     ASSERT_NE(journal, nullptr);
     const int64_t empty = journal->SizeBytes();
     const int kIds = 20'000;
@@ -238,8 +237,8 @@ TEST(JournalWindowTest, CommittedIdsTakeNoMoreDiskThanTheWindowEstimates) {
     }
     const double measured = static_cast<double>(journal->SizeBytes() - empty) / kIds;
     const auto estimate = static_cast<double>(SqliteJournal::WindowBytesPerId(id_bytes));
-    std::printf("ids of %zu bytes: %.1f bytes per committed id on disk, estimate %.0f\n",
-                id_bytes, measured, estimate);
+    std::printf("ids of %zu bytes: %.1f bytes per committed id on disk, estimate %.0f\n", id_bytes,
+                measured, estimate);
     EXPECT_LE(measured, estimate);
     EXPECT_GE(measured, 0.75 * estimate);
   }
@@ -247,14 +246,14 @@ TEST(JournalWindowTest, CommittedIdsTakeNoMoreDiskThanTheWindowEstimates) {
 
 TEST(JournalWindowTest, JournalOfCommittedIdsStaysWithinTheByteBound) {
   const int64_t bound = 1 << 20;
-  auto journal = OpenWindow(MakeTempDir() + "/journal.db",
-                            {.fsync = false, .dedup_window_bytes = bound,
-                             .dedup_window_age = absl::InfiniteDuration()});
+  auto journal = OpenWindow(
+      MakeTempDir() + "/journal.db",
+      {.fsync = false, .dedup_window_bytes = bound, .dedup_window_age = absl::InfiniteDuration()});
   ASSERT_NE(journal, nullptr);
   const int64_t empty = journal->SizeBytes();
   for (int i = 0; i < 40'000; i += 1000) {
-    ASSERT_TRUE(AppendAndCommit(*journal, "url-0123456789abcdef0123456789abcdef", i, 1000,
-                                absl::Now()));
+    ASSERT_TRUE(
+        AppendAndCommit(*journal, "url-0123456789abcdef0123456789abcdef", i, 1000, absl::Now()));
   }
   std::printf("journal of committed ids: %lld bytes for a bound of %lld (empty: %lld)\n",
               static_cast<long long>(journal->SizeBytes()), static_cast<long long>(bound),
