@@ -145,6 +145,28 @@ absl::StatusOr<bool> RecvFrames(zmq::socket_t& socket, Frames& frames, bool dont
   return true;
 }
 
+absl::StatusOr<size_t> RecvFramesUpTo(zmq::socket_t& socket, Frames& frames, size_t max_frames,
+                                      bool dont_wait) {
+  frames.clear();
+  size_t count = 0;
+  try {
+    bool more = true;
+    while (more) {
+      zmq::message_t frame;
+      const auto flags =
+          dont_wait && count == 0 ? zmq::recv_flags::dontwait : zmq::recv_flags::none;
+      if (!socket.recv(frame, flags)) return 0;  // only possible before the first frame
+      ++count;
+      more = frame.more();
+      if (frames.size() < max_frames) frames.push_back(std::move(frame));
+    }
+  } catch (const zmq::error_t& e) {
+    frames.clear();
+    return FromZmqError(e, "receive");
+  }
+  return count;
+}
+
 absl::Status SendFrames(zmq::socket_t& socket, Frames& frames, bool dont_wait) {
   try {
     for (size_t i = 0; i < frames.size(); ++i) {

@@ -62,6 +62,13 @@ absl::StatusOr<std::string> LastEndpoint(zmq::socket_t& socket);
 // Receives one whole multipart message. Returns false (and leaves `frames` empty) when
 // `dont_wait` is set and nothing is queued.
 absl::StatusOr<bool> RecvFrames(zmq::socket_t& socket, Frames& frames, bool dont_wait = false);
+// Receives one whole multipart message but keeps only its first `max_frames` frames in `frames`;
+// the others are read and dropped one by one. Returns how many frames the message had (more
+// than frames.size() when some were dropped), or 0 when `dont_wait` is set and nothing is
+// queued. libzmq delivers a multipart message only once all of it has arrived, so it has held
+// every frame by then; this bounds what the caller holds on top. REQUIRES: max_frames >= 1.
+absl::StatusOr<size_t> RecvFramesUpTo(zmq::socket_t& socket, Frames& frames, size_t max_frames,
+                                      bool dont_wait = false);
 // Sends `frames` as one multipart message; the frames are consumed.
 absl::Status SendFrames(zmq::socket_t& socket, Frames& frames, bool dont_wait = false);
 

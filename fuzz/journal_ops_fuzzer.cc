@@ -45,7 +45,12 @@ void RemoveJournal() {
 
 std::unique_ptr<SqliteJournal> OpenJournal() {
   absl::StatusOr<std::unique_ptr<SqliteJournal>> journal = SqliteJournal::Open(
-      JournalPath(), SqliteJournalOptions{.fsync = false, .dedup_window = kDedupWindow});
+      JournalPath(),
+      // The fake bounds its window by count only, so the byte and age bounds are off here.
+      SqliteJournalOptions{.fsync = false,
+                           .dedup_window = kDedupWindow,
+                           .dedup_window_bytes = 0,
+                           .dedup_window_age = absl::InfiniteDuration()});
   FUZZ_CHECK(journal.ok());
   return *std::move(journal);
 }

@@ -32,12 +32,23 @@ ABSL_FLAG(int64_t, max_article_bytes, 1 << 20,
 ABSL_FLAG(int64_t, max_articles_per_request, topicwire::ingest::kDefaultMaxArticlesPerRequest,
           "Most articles one publish request may hold; a larger request is refused whole with "
           "the count and the limit");
+ABSL_FLAG(int, max_frames_per_message, 8,
+          "Most frames one message to any of ingest's sockets may have, ingest's routing id "
+          "included (a REQ publisher's message has 3, a DEALER's 2, one more per proxy); a longer "
+          "publish message is refused whole with a reason");
 ABSL_FLAG(absl::Duration, redelivery_timeout, absl::Seconds(10),
           "A dispatched article not confirmed by sink within this time is dispatched again");
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(1),
           "Heartbeat period towards workers; a worker silent for 3 periods is forgotten");
 ABSL_FLAG(int64_t, dedup_window, 10'000'000,
           "How many recently accepted ids are remembered to answer DUPLICATE");
+ABSL_FLAG(int64_t, dedup_window_bytes, int64_t{256} << 20,
+          "Disk space the remembered ids of articles sink confirmed may take in the journal "
+          "(about 110 bytes per id of 36 bytes); the oldest are forgotten first, before a new "
+          "article is written (0: no bound)");
+ABSL_FLAG(absl::Duration, dedup_window_age, absl::Hours(7 * 24),
+          "Ids of articles sink confirmed are forgotten this long after they were accepted "
+          "(inf: no bound)");
 ABSL_FLAG(int64_t, max_pending, 100'000,
           "Articles accepted but not yet confirmed by sink; at this many, publishers get BUSY");
 ABSL_FLAG(int64_t, max_in_flight, 4096,
@@ -88,9 +99,12 @@ int main(int argc, char** argv) {
       .journal_path = absl::GetFlag(FLAGS_journal),
       .max_article_bytes = absl::GetFlag(FLAGS_max_article_bytes),
       .max_articles_per_request = absl::GetFlag(FLAGS_max_articles_per_request),
+      .max_frames_per_message = absl::GetFlag(FLAGS_max_frames_per_message),
       .redelivery_timeout = absl::GetFlag(FLAGS_redelivery_timeout),
       .heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval),
       .dedup_window = absl::GetFlag(FLAGS_dedup_window),
+      .dedup_window_bytes = absl::GetFlag(FLAGS_dedup_window_bytes),
+      .dedup_window_age = absl::GetFlag(FLAGS_dedup_window_age),
       .max_pending = absl::GetFlag(FLAGS_max_pending),
       .max_in_flight = absl::GetFlag(FLAGS_max_in_flight),
       .max_attempts = absl::GetFlag(FLAGS_max_attempts),
@@ -107,12 +121,16 @@ int main(int argc, char** argv) {
   if (options.redelivery_timeout <= absl::ZeroDuration() ||
       options.heartbeat_interval <= absl::ZeroDuration() || options.max_pending <= 0 ||
       options.max_in_flight <= 0 || options.max_article_bytes <= 0 ||
-      options.max_articles_per_request <= 0 || options.dedup_window < 0 ||
-      options.max_attempts == 0 || options.max_journal_bytes < 0) {
+      options.max_articles_per_request <= 0 || options.max_frames_per_message < 3 ||
+      options.dedup_window < 0 || options.dedup_window_bytes < 0 ||
+      options.dedup_window_age <= absl::ZeroDuration() || options.max_attempts == 0 ||
+      options.max_journal_bytes < 0) {
     spdlog::critical(
         "--redelivery_timeout, --heartbeat_interval, --max_pending, --max_in_flight, "
-        "--max_article_bytes, --max_articles_per_request and --max_attempts must be positive "
-        "and --dedup_window, --max_journal_bytes not negative");
+        "--max_article_bytes, --max_articles_per_request, --dedup_window_age and "
+        "--max_attempts must be positive, --max_frames_per_message at least 3 (a REQ "
+        "publisher's message) and --dedup_window, --dedup_window_bytes, --max_journal_bytes not "
+        "negative");
     return 1;
   }
 

@@ -43,8 +43,8 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
                               "Group commits answered BUSY because the journal's disk was full")) {
   auto& rejected_family = CounterFamily(
       "topicwire_ingest_articles_rejected_total",
-      "Articles (or, for malformed_frame and too_many_articles, requests) rejected, by "
-      "reason");
+      "Articles (or, for malformed_frame, too_many_articles and too_many_frames, requests) "
+      "rejected, by reason");
   for (int kind = 0; kind <= static_cast<int>(RejectKind::kMalformed); ++kind) {
     rejected_[kind] = &rejected_family.Add(
         {{"reason", std::string(RejectKindLabel(static_cast<RejectKind>(kind)))}});

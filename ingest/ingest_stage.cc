@@ -78,6 +78,10 @@ class IngestStage {
   absl::Status HandleAdmin();
   // The next page of a replay of every dead letter, and its answer once it is done.
   void ContinueReplay();
+  // Answers a publish message of more than max_frames_per_message frames (`frames` holds its
+  // first ones) with an error, and counts it.
+  void RefuseOverlongPublish(Frames& frames, size_t frame_count);
+  size_t MaxFrames() const { return static_cast<size_t>(options_.max_frames_per_message); }
   // The dispatcher's timers, and the heartbeats they call for.
   void Tick();
   // Sends ready articles to the workers with credit.
@@ -187,13 +191,14 @@ absl::Status IngestStage::Run(int shutdown_fd) {
   spdlog::info(
       "stopping: received={} accepted={} duplicate={} busy={} redeliveries={} pending={} "
       "rejected: empty={} utf8={} too_large={} bad_url={} bad_id={} too_many_articles={} "
-      "malformed_frame={}",
+      "too_many_frames={} malformed_frame={}",
       metrics_.received.Value(), metrics_.accepted.Value(), metrics_.duplicate.Value(),
       metrics_.busy.Value(), metrics_.redeliveries.Value(), dispatcher_.pending(),
       metrics_.Rejected(RejectKind::kEmpty).Value(), metrics_.Rejected(RejectKind::kUtf8).Value(),
       metrics_.Rejected(RejectKind::kTooLarge).Value(),
       metrics_.Rejected(RejectKind::kBadUrl).Value(), metrics_.Rejected(RejectKind::kBadId).Value(),
       metrics_.Rejected(RejectKind::kTooManyArticles).Value(),
+      metrics_.Rejected(RejectKind::kTooManyFrames).Value(),
       metrics_.Rejected(RejectKind::kMalformed).Value());
   return status;
 }
@@ -211,14 +216,18 @@ absl::Status IngestStage::HandlePublish() {
   // Group commit: everything readable now (up to a bound) shares one journal transaction.
   std::vector<Frames> envelopes;  // routing id (and REQ's empty delimiter), mirrored in replies
   std::vector<zmq::message_t> payloads;
-  size_t drained_bytes = 0;
-  while (static_cast<int>(envelopes.size()) < options_.max_requests_per_commit &&
-         drained_bytes < PublishHandler::kMaxGroupCommitBytes) {
+  GroupCommitBudget budget(options_.max_requests_per_commit);
+  while (!budget.Full()) {
     Frames frames;
-    ASSIGN_OR_RETURN(bool got, RecvFrames(publish_, frames, /*dont_wait=*/true));
-    if (!got) break;
+    ASSIGN_OR_RETURN(const size_t frame_count, RecvFramesUpTo(publish_, frames, MaxFrames(),
+                                                              /*dont_wait=*/true));
+    if (frame_count == 0) break;
+    budget.Add(frames);
     if (frames.size() < 2) continue;  // a ROUTER always prepends the routing id
-    drained_bytes += frames.back().size();
+    if (frame_count > frames.size()) {
+      RefuseOverlongPublish(frames, frame_count);
+      continue;
+    }
     payloads.push_back(std::move(frames.back()));
     frames.pop_back();
     envelopes.push_back(std::move(frames));
@@ -239,14 +248,37 @@ absl::Status IngestStage::HandlePublish() {
   return absl::OkStatus();
 }
 
+void IngestStage::RefuseOverlongPublish(Frames& frames, size_t frame_count) {
+  metrics_.Rejected(RejectKind::kTooManyFrames).Increment();
+  const std::string reason =
+      absl::StrCat("a publish message may have at most ", options_.max_frames_per_message,
+                   " frames with ingest's routing id (REQ sends [empty][request], DEALER "
+                   "[request], each proxy adds a routing id); this one had ",
+                   frame_count, ", so nothing in it was read");
+  spdlog::warn("refusing a message from publisher {}: {}", absl::BytesToHexString(View(frames[0])),
+               reason);
+  // Answered on the envelope a REQ or a DEALER client expects: the routing id, and the empty
+  // delimiter when there is one.
+  Frames reply;
+  reply.push_back(std::move(frames[0]));
+  if (frames[1].size() == 0) reply.push_back(std::move(frames[1]));
+  v1::PublishReply refused;
+  refused.set_error(reason);
+  reply.push_back(ToFrame(refused));
+  if (absl::Status sent = SendFrames(publish_, reply); !sent.ok()) {
+    spdlog::warn("could not answer a publisher: {}", sent.ToString());
+  }
+}
+
 absl::Status IngestStage::HandleWork() {
   const absl::Time now = options_.clocks.monotonic();
   while (true) {
     Frames frames;
-    ASSIGN_OR_RETURN(bool got, RecvFrames(work_, frames, /*dont_wait=*/true));
-    if (!got) break;
-    if (frames.size() != 2) {
-      spdlog::warn("ignoring a {}-frame message on the work socket", frames.size());
+    ASSIGN_OR_RETURN(const size_t frame_count,
+                     RecvFramesUpTo(work_, frames, MaxFrames(), /*dont_wait=*/true));
+    if (frame_count == 0) break;
+    if (frame_count != 2) {
+      spdlog::warn("ignoring a {}-frame message on the work socket", frame_count);
       continue;
     }
     const std::string routing_id = frames[0].to_string();
@@ -270,10 +302,11 @@ absl::Status IngestStage::HandleCommits() {
   std::vector<CommitMark> marks;
   while (true) {
     Frames frames;
-    ASSIGN_OR_RETURN(bool got, RecvFrames(commit_, frames, /*dont_wait=*/true));
-    if (!got) break;
+    ASSIGN_OR_RETURN(const size_t frame_count,
+                     RecvFramesUpTo(commit_, frames, MaxFrames(), /*dont_wait=*/true));
+    if (frame_count == 0) break;
     v1::CommitAck ack;
-    if (frames.size() != 1 || !ParseFrame(frames[0], ack).ok()) {
+    if (frame_count != 1 || !ParseFrame(frames[0], ack).ok()) {
       spdlog::warn("ignoring a commit message that is not one CommitAck frame");
       continue;
     }
@@ -287,9 +320,11 @@ absl::Status IngestStage::HandleCommits() {
 absl::Status IngestStage::HandleAdmin() {
   while (true) {
     Frames frames;
-    ASSIGN_OR_RETURN(bool got, RecvFrames(admin_, frames, /*dont_wait=*/true));
-    if (!got) break;
-    if (frames.size() < 2) continue;  // a ROUTER always prepends the routing id
+    ASSIGN_OR_RETURN(const size_t frame_count,
+                     RecvFramesUpTo(admin_, frames, MaxFrames(), /*dont_wait=*/true));
+    if (frame_count == 0) break;
+    // A ROUTER always prepends the routing id; an overlong message gets no answer.
+    if (frames.size() < 2 || frame_count > frames.size()) continue;
     const std::optional<v1::AdminReply> reply = admin_service_.Handle(View(frames.back()));
     if (!reply.has_value()) {
       frames.pop_back();
@@ -366,11 +401,14 @@ absl::Status RunStage(zmq::context_t& context, const IngestOptions& options, Jou
 }
 
 absl::Status RunStage(zmq::context_t& context, const IngestOptions& options, int shutdown_fd) {
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteJournal> journal,
-                   SqliteJournal::Open(options.journal_path,
-                                       SqliteJournalOptions{.fsync = options.fsync,
-                                                            .max_bytes = options.max_journal_bytes,
-                                                            .dedup_window = options.dedup_window}));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<SqliteJournal> journal,
+      SqliteJournal::Open(options.journal_path,
+                          SqliteJournalOptions{.fsync = options.fsync,
+                                               .max_bytes = options.max_journal_bytes,
+                                               .dedup_window = options.dedup_window,
+                                               .dedup_window_bytes = options.dedup_window_bytes,
+                                               .dedup_window_age = options.dedup_window_age}));
   return RunStage(context, options, *journal, shutdown_fd);
 }
 

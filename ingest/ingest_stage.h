@@ -48,12 +48,21 @@ struct IngestOptions {
   int64_t max_article_bytes = 1 << 20;
   // Most articles one PublishRequest may hold; a larger request is refused whole.
   int64_t max_articles_per_request = kDefaultMaxArticlesPerRequest;
+  // Most frames one message on any of the stage's sockets may have (a publisher's is
+  // [routing id][empty][request] from REQ, [routing id][request] from DEALER; each proxy hop adds
+  // a routing id). A longer message is refused whole; the frames past the cap are never kept.
+  int max_frames_per_message = 8;
   // A dispatched article not confirmed by sink within this time is dispatched again.
   absl::Duration redelivery_timeout = absl::Seconds(10);
   // Heartbeat period towards workers; a worker silent for 3 periods is forgotten.
   absl::Duration heartbeat_interval = absl::Seconds(1);
   // How many recently accepted ids are remembered to answer DUPLICATE.
   int64_t dedup_window = 10'000'000;
+  // Disk space the remembered ids of confirmed articles may take (SqliteJournalOptions); 0: no
+  // bound.
+  int64_t dedup_window_bytes = int64_t{256} << 20;
+  // Ids of confirmed articles accepted longer ago than this are forgotten; infinite: no bound.
+  absl::Duration dedup_window_age = absl::Hours(7 * 24);
   // Articles accepted and not yet confirmed by sink; at this many, new articles get BUSY.
   int64_t max_pending = 100'000;
   // Articles dispatched to workers and not yet committed by sink, at most. A worker returns
@@ -91,7 +100,8 @@ struct IngestOptions {
 // Returns an error for infrastructure failures (bind, journal I/O).
 absl::Status RunStage(zmq::context_t& context, const IngestOptions& options, int shutdown_fd);
 
-// Same, on a caller-provided journal (options.journal_path, fsync and dedup_window unused).
+// Same, on a caller-provided journal (options.journal_path, fsync and the dedup_window* options
+// unused).
 absl::Status RunStage(zmq::context_t& context, const IngestOptions& options, Journal& journal,
                       int shutdown_fd);
 

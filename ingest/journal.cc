@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <system_error>
 
 #include "absl/strings/escaping.h"
@@ -24,6 +25,10 @@ namespace {
 
 using sqlite::Statement;
 using sqlite::Transaction;
+
+// WindowBytesPerId() of an empty id: the remembered_ids row without its id (sequence number,
+// time, cell header and pointer) and its index entry without the id.
+constexpr int64_t kWindowRowBytes = 24;
 
 int64_t ToMicros(absl::Time time) { return absl::ToUnixMicros(time); }
 
@@ -190,13 +195,14 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::OpenFile(
   }
   std::unique_ptr<SqliteJournal> journal(new SqliteJournal(path, *std::move(db), options));
   RETURN_IF_ERROR(journal->CreateSchema());
+  RETURN_IF_ERROR(journal->LoadWindowBytes());
   return journal;
 }
 
 absl::Status SqliteJournal::CreateSchema() {
   // AUTOINCREMENT: a journal_seq is never reused, even after the newest record is deleted, so a
-  // late CommitAck can never confirm the wrong record. committed: 0 pending, 1 confirmed by
-  // sink, 2 moved to dead_letters.
+  // late CommitAck can never confirm the wrong record. committed: 0 pending, 2 moved to
+  // dead_letters (1, confirmed by sink, only in journals from before remembered_ids).
   RETURN_IF_ERROR(
       db_->Exec("CREATE TABLE IF NOT EXISTS records ("
                 "  journal_seq INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -226,6 +232,30 @@ absl::Status SqliteJournal::CreateSchema() {
   RETURN_IF_ERROR(db_->Exec("CREATE INDEX IF NOT EXISTS records_by_id ON records (article_id)"));
   RETURN_IF_ERROR(db_->Exec(
       "CREATE INDEX IF NOT EXISTS pending_records ON records (journal_seq) WHERE committed = 0"));
+  // The dedup window: ids of records sink confirmed, moved out of `records`. Appended in
+  // journal_seq order they fill their pages; left in `records`, each would keep most of the page
+  // its article had.
+  RETURN_IF_ERROR(
+      db_->Exec("CREATE TABLE IF NOT EXISTS remembered_ids ("
+                "  journal_seq INTEGER PRIMARY KEY,"
+                "  article_id TEXT NOT NULL,"
+                "  accepted_at_us INTEGER NOT NULL)"));
+  RETURN_IF_ERROR(
+      db_->Exec("CREATE INDEX IF NOT EXISTS remembered_ids_by_id ON remembered_ids (article_id)"));
+  // Journals written before that table kept confirmed ids in `records` (committed = 1). Moving
+  // them needs room; on a full disk they are forgotten instead, so that ingest still starts.
+  if (absl::Status moved = WriteStatus(
+          db_->Exec("INSERT OR IGNORE INTO remembered_ids (journal_seq, article_id, "
+                    "accepted_at_us) SELECT journal_seq, article_id, accepted_at_us FROM records "
+                    "WHERE committed = 1"));
+      !moved.ok()) {
+    if (!absl::IsResourceExhausted(moved)) return moved;
+    spdlog::warn(
+        "journal {}: no room to move the confirmed ids into remembered_ids ({}); "
+        "forgetting them (sink's store still keeps one copy of each article)",
+        path_, moved.ToString());
+  }
+  RETURN_IF_ERROR(db_->Exec("DELETE FROM records WHERE committed = 1"));
   RETURN_IF_ERROR(
       db_->Exec("CREATE TABLE IF NOT EXISTS dead_letters ("
                 "  journal_seq INTEGER PRIMARY KEY,"
@@ -386,51 +416,156 @@ absl::Status SqliteJournal::ExecUnsynced(const std::function<absl::Status()>& bo
   return status;
 }
 
-absl::Status SqliteJournal::TrimWindow() {
-  ASSIGN_OR_RETURN(Statement trim, db_->Prepare("DELETE FROM records WHERE committed = 1 AND "
-                                                "journal_seq <= (SELECT MAX(journal_seq) FROM "
-                                                "records) - ?"));
-  trim.BindInt(1, options_.dedup_window);
-  return WriteStatus(trim.Run());
+int64_t SqliteJournal::WindowBytesPerId(size_t id_bytes) {
+  // The id is stored twice (the row and the index entry), and index pages filled in random id
+  // order keep free space: 2.4 bytes per id byte.
+  return kWindowRowBytes + static_cast<int64_t>(id_bytes) * 12 / 5;
+}
+
+absl::Status SqliteJournal::LoadWindowBytes() {
+  ASSIGN_OR_RETURN(window_bytes_,
+                   db_->QueryInt(absl::StrCat("SELECT COALESCE(SUM(", kWindowRowBytes,
+                                              " + LENGTH(CAST(article_id AS BLOB)) * 12 / 5), 0) "
+                                              "FROM remembered_ids")));
+  return absl::OkStatus();
+}
+
+absl::Status SqliteJournal::TrimWindow(int64_t incoming, int64_t max_bytes, absl::Time now) {
+  ASSIGN_OR_RETURN(const int64_t newest,
+                   db_->QueryInt("SELECT MAX(COALESCE((SELECT MAX(journal_seq) FROM records), 0), "
+                                 "COALESCE((SELECT MAX(journal_seq) FROM remembered_ids), 0))"));
+  const int64_t last_seq_out = newest + incoming - options_.dedup_window;
+  const int64_t oldest_accepted_in_us = options_.dedup_window_age == absl::InfiniteDuration()
+                                            ? std::numeric_limits<int64_t>::min()
+                                            : ToMicros(now - options_.dedup_window_age);
+  // Oldest first, a page of rows at a time, so that a window within its bounds costs one row.
+  ASSIGN_OR_RETURN(Statement oldest,
+                   db_->Prepare("SELECT journal_seq, accepted_at_us, "
+                                "LENGTH(CAST(article_id AS BLOB)) FROM remembered_ids "
+                                "WHERE journal_seq > ? "
+                                "ORDER BY journal_seq LIMIT 1024"));
+  int64_t bytes = window_bytes_;
+  int64_t last_trimmed = 0;
+  bool within_bounds = false;
+  while (!within_bounds) {
+    oldest.BindInt(1, last_trimmed);
+    int64_t rows = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, oldest.Step());
+      if (!row) break;
+      ++rows;
+      const int64_t seq = oldest.ColumnInt(0);
+      within_bounds =
+          seq > last_seq_out && oldest.ColumnInt(1) >= oldest_accepted_in_us && bytes <= max_bytes;
+      if (within_bounds) break;
+      bytes -= WindowBytesPerId(static_cast<size_t>(oldest.ColumnInt(2)));
+      last_trimmed = seq;
+    }
+    oldest.Reset();
+    if (rows == 0) break;  // every remembered id is out
+  }
+  if (last_trimmed == 0) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Statement trim,
+                   db_->Prepare("DELETE FROM remembered_ids WHERE journal_seq <= ?"));
+  trim.BindInt(1, last_trimmed);
+  RETURN_IF_ERROR(WriteStatus(trim.Run()));
+  window_bytes_ = std::max<int64_t>(0, bytes);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<uint64_t>> SqliteJournal::Append(const std::vector<NewRecord>& records,
                                                             absl::Time accepted_at) {
-  std::vector<uint64_t> seqs;
-  if (records.empty()) return seqs;
-  Transaction transaction(*db_);
-  RETURN_IF_ERROR(WriteStatus(transaction.Begin()));
-  // The sequence numbers are chosen here (inside the write lock) because the checksum covers
-  // them; AUTOINCREMENT's own counter is consulted so that a number is never reused.
-  ASSIGN_OR_RETURN(
-      const int64_t last,
-      db_->QueryInt("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'records'), "
-                    "0), COALESCE((SELECT MAX(journal_seq) FROM records), 0))"));
-  uint64_t next_seq = static_cast<uint64_t>(last) + 1;
-  ASSIGN_OR_RETURN(Statement insert,
-                   db_->Prepare("INSERT INTO records (journal_seq, article_id, article, "
-                                "accepted_at_us, checksum) VALUES (?, ?, ?, ?, ?)"));
-  seqs.reserve(records.size());
+  if (records.empty()) return std::vector<uint64_t>();
+  int64_t batch_bytes = 0;
   for (const NewRecord& record : records) {
-    const uint64_t seq = next_seq++;
-    insert.BindInt(1, static_cast<int64_t>(seq));
-    insert.BindText(2, record.article_id);
-    insert.BindBlob(3, record.serialized_article);
-    insert.BindInt(4, ToMicros(accepted_at));
-    insert.BindInt(5, RecordChecksum(seq, record.article_id, record.serialized_article));
-    RETURN_IF_ERROR(WriteStatus(insert.Run()));
-    insert.Reset();
-    seqs.push_back(seq);
+    batch_bytes += WindowBytesPerId(record.article_id.size()) +
+                   static_cast<int64_t>(record.serialized_article.size());
   }
-  RETURN_IF_ERROR(TrimWindow());
-  // With synchronous=FULL in WAL mode, COMMIT returns after the WAL is fsync'd.
-  RETURN_IF_ERROR(WriteStatus(transaction.Commit()));
+  absl::StatusOr<std::vector<uint64_t>> seqs;
+  absl::Status status = WithRoomOnFullDisk(batch_bytes, accepted_at, [&] {
+    seqs = AppendOnce(records, accepted_at);
+    return seqs.status();
+  });
+  if (!status.ok()) return status;
+  return seqs;
+}
+
+absl::Status SqliteJournal::WithRoomOnFullDisk(int64_t bytes_needed, absl::Time now,
+                                               const std::function<absl::Status()>& write) {
+  absl::Status status = write();
+  if (!absl::IsResourceExhausted(status)) return status;
+  // The disk is full. Remembered ids are the one thing the journal may give up (sink's store
+  // still keeps one copy of each article), so forget the oldest ones, twice the bytes the write
+  // needs, and try once more: ingest then goes on without an operator.
+  const int64_t window_before = window_bytes_;
+  absl::Status trimmed =
+      ExecUnsynced([&] { return TrimWindow(0, window_bytes_ - 2 * bytes_needed, now); });
+  if (!trimmed.ok()) {
+    window_bytes_ = window_before;
+    return status;
+  }
+  if (window_bytes_ == window_before) return status;  // no ids left to forget
+  spdlog::warn(
+      "journal {}: the disk is full; forgot the oldest remembered ids ({} of {} estimated "
+      "bytes) to make room",
+      path_, window_before - window_bytes_, window_before);
+  return write();
+}
+
+absl::StatusOr<std::vector<uint64_t>> SqliteJournal::AppendOnce(
+    const std::vector<NewRecord>& records, absl::Time accepted_at) {
+  const int64_t window_before = window_bytes_;
+  std::vector<uint64_t> seqs;
+  absl::Status status = [&]() -> absl::Status {
+    Transaction transaction(*db_);
+    RETURN_IF_ERROR(WriteStatus(transaction.Begin()));
+    // Trimmed before the insert: a window at its bound makes room for these ids instead of
+    // stopping them from being written.
+    int64_t incoming_id_bytes = 0;
+    for (const NewRecord& record : records) {
+      incoming_id_bytes += WindowBytesPerId(record.article_id.size());
+    }
+    RETURN_IF_ERROR(TrimWindow(static_cast<int64_t>(records.size()),
+                               options_.dedup_window_bytes > 0
+                                   ? options_.dedup_window_bytes - incoming_id_bytes
+                                   : std::numeric_limits<int64_t>::max(),
+                               accepted_at));
+    // The sequence numbers are chosen here (inside the write lock) because the checksum covers
+    // them; AUTOINCREMENT's own counter is consulted so that a number is never reused.
+    ASSIGN_OR_RETURN(const int64_t last,
+                     db_->QueryInt("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE "
+                                   "name = 'records'), 0), COALESCE((SELECT MAX(journal_seq) "
+                                   "FROM records), 0))"));
+    uint64_t next_seq = static_cast<uint64_t>(last) + 1;
+    ASSIGN_OR_RETURN(Statement insert,
+                     db_->Prepare("INSERT INTO records (journal_seq, article_id, article, "
+                                  "accepted_at_us, checksum) VALUES (?, ?, ?, ?, ?)"));
+    seqs.reserve(records.size());
+    for (const NewRecord& record : records) {
+      const uint64_t seq = next_seq++;
+      insert.BindInt(1, static_cast<int64_t>(seq));
+      insert.BindText(2, record.article_id);
+      insert.BindBlob(3, record.serialized_article);
+      insert.BindInt(4, ToMicros(accepted_at));
+      insert.BindInt(5, RecordChecksum(seq, record.article_id, record.serialized_article));
+      RETURN_IF_ERROR(WriteStatus(insert.Run()));
+      insert.Reset();
+      seqs.push_back(seq);
+    }
+    // With synchronous=FULL in WAL mode, COMMIT returns after the WAL is fsync'd.
+    return WriteStatus(transaction.Commit());
+  }();
+  if (!status.ok()) {
+    window_bytes_ = window_before;  // the trim was rolled back with the rest
+    return status;
+  }
   return seqs;
 }
 
 absl::StatusOr<bool> SqliteJournal::ContainsId(absl::string_view article_id) {
   ASSIGN_OR_RETURN(Statement select,
-                   db_->Prepare("SELECT 1 FROM records WHERE article_id = ? LIMIT 1"));
+                   db_->Prepare("SELECT 1 FROM records WHERE article_id = ?1 UNION ALL "
+                                "SELECT 1 FROM remembered_ids WHERE article_id = ?1 LIMIT 1"));
   select.BindText(1, article_id);
   return select.Step();
 }
@@ -439,10 +574,18 @@ absl::StatusOr<std::vector<uint64_t>> SqliteJournal::MarkCommitted(
     const std::vector<CommitMark>& marks) {
   std::vector<uint64_t> matched;
   if (marks.empty()) return matched;
+  int64_t ids_bytes = 0;
+  for (const auto& [seq, id] : marks) ids_bytes += WindowBytesPerId(id.size());
   // Commit marks skip the fsync: losing one only causes a redelivery that sink deduplicates.
   // The next append's fsync makes these WAL frames durable too.
   if (options_.fsync) RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous = NORMAL"));
-  absl::Status status = MarkCommittedInTransaction(marks, matched);
+  absl::Status status = WithRoomOnFullDisk(ids_bytes, absl::Now(), [&] {
+    matched.clear();
+    const int64_t window_before = window_bytes_;
+    absl::Status marked = MarkCommittedInTransaction(marks, matched);
+    if (!marked.ok()) window_bytes_ = window_before;
+    return marked;
+  });
   // Give the pages of the dropped articles back to the file system.
   if (status.ok()) status = db_->Exec("PRAGMA incremental_vacuum");
   if (options_.fsync) status.Update(db_->Exec("PRAGMA synchronous = FULL"));
@@ -453,19 +596,34 @@ absl::StatusOr<std::vector<uint64_t>> SqliteJournal::MarkCommitted(
 absl::Status SqliteJournal::MarkCommittedInTransaction(const std::vector<CommitMark>& marks,
                                                        std::vector<uint64_t>& matched) {
   Transaction transaction(*db_);
-  RETURN_IF_ERROR(transaction.Begin());
-  ASSIGN_OR_RETURN(Statement update,
-                   db_->Prepare("UPDATE records SET committed = 1, article = NULL "
-                                "WHERE journal_seq = ? AND article_id = ? AND committed = 0"));
+  RETURN_IF_ERROR(WriteStatus(transaction.Begin()));
+  ASSIGN_OR_RETURN(
+      Statement remember,
+      db_->Prepare("INSERT OR IGNORE INTO remembered_ids (journal_seq, article_id, accepted_at_us) "
+                   "SELECT journal_seq, article_id, accepted_at_us FROM records "
+                   "WHERE journal_seq = ? AND article_id = ? AND committed = 0"));
+  ASSIGN_OR_RETURN(Statement forget,
+                   db_->Prepare("DELETE FROM records WHERE journal_seq = ? AND committed = 0"));
   for (const auto& [seq, id] : marks) {
-    update.BindInt(1, static_cast<int64_t>(seq));
-    update.BindText(2, id);
-    RETURN_IF_ERROR(update.Run());
-    if (db_->changes() > 0) matched.push_back(seq);
-    update.Reset();
+    remember.BindInt(1, static_cast<int64_t>(seq));
+    remember.BindText(2, id);
+    RETURN_IF_ERROR(WriteStatus(remember.Run()));
+    const bool matched_one = db_->changes() > 0;
+    remember.Reset();
+    if (!matched_one) continue;
+    forget.BindInt(1, static_cast<int64_t>(seq));
+    RETURN_IF_ERROR(WriteStatus(forget.Run()));
+    forget.Reset();
+    matched.push_back(seq);
+    window_bytes_ += WindowBytesPerId(id.size());
   }
-  RETURN_IF_ERROR(TrimWindow());
-  return transaction.Commit();
+  // Each confirmed record frees more than its id takes, so the window is trimmed after it grew
+  // (a full disk is handled by WithRoomOnFullDisk()).
+  RETURN_IF_ERROR(TrimWindow(0,
+                             options_.dedup_window_bytes > 0 ? options_.dedup_window_bytes
+                                                             : std::numeric_limits<int64_t>::max(),
+                             absl::Now()));
+  return WriteStatus(transaction.Commit());
 }
 
 absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::LoadPending() {
@@ -658,7 +816,8 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::ReplayDeadLetters(
 }
 
 absl::StatusOr<int64_t> SqliteJournal::RecordCount() {
-  return db_->QueryInt("SELECT COUNT(*) FROM records");
+  return db_->QueryInt(
+      "SELECT (SELECT COUNT(*) FROM records) + (SELECT COUNT(*) FROM remembered_ids)");
 }
 
 absl::StatusOr<std::vector<uint64_t>> InMemoryJournal::Append(const std::vector<NewRecord>& records,

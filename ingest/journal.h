@@ -131,6 +131,12 @@ struct SqliteJournalOptions {
   // How many of the most recently accepted ids are remembered for DUPLICATE answers; older
   // committed records are deleted. Pending records are kept however old they are.
   int64_t dedup_window = 10'000'000;
+  // Upper bound on the disk space the ids of committed records take, as WindowBytesPerId()
+  // estimates it; the oldest are forgotten first. 0: no bound.
+  int64_t dedup_window_bytes = int64_t{256} << 20;
+  // Committed records accepted longer ago than this are forgotten; absl::InfiniteDuration():
+  // no bound.
+  absl::Duration dedup_window_age = absl::Hours(7 * 24);
 };
 
 // The journal as one SQLite database in WAL mode, with incremental auto-vacuum so that space
@@ -173,6 +179,13 @@ class SqliteJournal : public Journal {
   // Number of records (pending and committed) held, for tests of the window bound.
   absl::StatusOr<int64_t> RecordCount();
 
+  // The disk space one committed record with an id of `id_bytes` bytes takes in the journal
+  // (table row and index entry, with the pages' free space), an upper bound measured by
+  // JournalWindowTest.CommittedIdsTakeNoMoreDiskThanTheWindowEstimates.
+  static int64_t WindowBytesPerId(size_t id_bytes);
+  // The dedup window's current size as WindowBytesPerId() estimates it.
+  int64_t window_bytes() const { return window_bytes_; }
+
  private:
   SqliteJournal(std::string path, std::unique_ptr<sqlite::Database> db,
                 const SqliteJournalOptions& options);
@@ -192,8 +205,19 @@ class SqliteJournal : public Journal {
   absl::Status ExecUnsynced(const std::function<absl::Status()>& body);
   absl::Status MarkCommittedInTransaction(const std::vector<CommitMark>& marks,
                                           std::vector<uint64_t>& matched);
-  // Deletes committed records older than the dedup window.
-  absl::Status TrimWindow();
+  // Runs `write` (one transaction); when it fails because the disk is full, forgets the oldest
+  // remembered ids, twice `bytes_needed`, and runs it once more.
+  absl::Status WithRoomOnFullDisk(int64_t bytes_needed, absl::Time now,
+                                  const std::function<absl::Status()>& write);
+  // One Append() attempt: trims the window to leave room for the records' ids, then inserts.
+  absl::StatusOr<std::vector<uint64_t>> AppendOnce(const std::vector<NewRecord>& records,
+                                                   absl::Time accepted_at);
+  // Deletes the oldest committed records while the window is over its count (counting
+  // `incoming` records about to be appended), is over `max_bytes`, or they were accepted before
+  // `now` - dedup_window_age. REQUIRES: inside a transaction; window_bytes_ is updated.
+  absl::Status TrimWindow(int64_t incoming, int64_t max_bytes, absl::Time now);
+  // window_bytes_ read from the file.
+  absl::Status LoadWindowBytes();
 
   std::string path_;
   // Its statement cache keeps each statement prepared once: preparing costs more than running
@@ -201,9 +225,12 @@ class SqliteJournal : public Journal {
   std::unique_ptr<sqlite::Database> db_;
   SqliteJournalOptions options_;
   JournalRecovery recovery_;
+  // Estimated bytes of the committed records' ids (see WindowBytesPerId()).
+  int64_t window_bytes_ = 0;
 };
 
-// In-memory Journal for tests: same semantics, nothing durable.
+// In-memory Journal for tests: same semantics, nothing durable; its dedup window has the count
+// bound only.
 class InMemoryJournal : public Journal {
  public:
   explicit InMemoryJournal(int64_t dedup_window = 10'000'000) : dedup_window_(dedup_window) {}

@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/zmq_channel.h"
 #include "ingest/dispatcher.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/journal.h"
@@ -38,7 +39,8 @@ struct PublishRequest {
 class PublishHandler {
  public:
   // Bounds the memory one group commit holds: the stage stops reading requests into one batch
-  // at this many payload bytes (and at IngestOptions::max_requests_per_commit requests).
+  // at this many bytes of messages, envelope included (and at
+  // IngestOptions::max_requests_per_commit requests); see GroupCommitBudget.
   static constexpr size_t kMaxGroupCommitBytes = 64 << 20;
 
   // `journal`, `dispatcher` and `metrics` must outlive the handler.
@@ -68,6 +70,31 @@ class PublishHandler {
   Journal& journal_;
   Dispatcher& dispatcher_;
   IngestMetrics& metrics_;
+};
+
+// What the stage may still read into one group commit. Every frame of a message counts: the
+// routing envelope (routing ids and delimiters) is chosen by the client and is held, and sent
+// back, just like the payload.
+class GroupCommitBudget {
+ public:
+  explicit GroupCommitBudget(int max_requests,
+                             size_t max_bytes = PublishHandler::kMaxGroupCommitBytes)
+      : max_requests_(max_requests), max_bytes_(max_bytes) {}
+
+  // True once the batch holds max_requests messages or max_bytes bytes.
+  bool Full() const { return requests_ >= max_requests_ || bytes_ >= max_bytes_; }
+  // Counts one message read from the publish socket.
+  void Add(const Frames& message) {
+    ++requests_;
+    for (const zmq::message_t& frame : message) bytes_ += frame.size();
+  }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  const int max_requests_;
+  const size_t max_bytes_;
+  int requests_ = 0;
+  size_t bytes_ = 0;
 };
 
 }  // namespace topicwire::ingest

@@ -55,6 +55,8 @@ absl::string_view RejectKindLabel(RejectKind kind) {
       return "bad_id";
     case RejectKind::kTooManyArticles:
       return "too_many_articles";
+    case RejectKind::kTooManyFrames:
+      return "too_many_frames";
     case RejectKind::kMalformed:
       return "malformed_frame";
   }

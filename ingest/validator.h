@@ -15,10 +15,19 @@ namespace topicwire::ingest {
 
 // Why an article was rejected; also the `reason` label of the rejected-articles metric.
 // kMalformed stays last: metrics size their arrays by it.
-enum class RejectKind { kEmpty, kUtf8, kTooLarge, kBadUrl, kBadId, kTooManyArticles, kMalformed };
+enum class RejectKind {
+  kEmpty,
+  kUtf8,
+  kTooLarge,
+  kBadUrl,
+  kBadId,
+  kTooManyArticles,
+  kTooManyFrames,
+  kMalformed
+};
 
 // The metric label for `kind`: "empty", "utf8", "too_large", "bad_url", "bad_id",
-// "too_many_articles", "malformed_frame".
+// "too_many_articles", "too_many_frames", "malformed_frame".
 absl::string_view RejectKindLabel(RejectKind kind);
 
 struct Rejection {

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -190,6 +191,72 @@ TEST(IngestOverloadTest, RequestOfMillionsOfHeadlinesIsRefusedWholeWithoutTheMem
 
   ingest->Signal(SIGTERM);
   ASSERT_THAT(ingest->Wait(absl::Seconds(5)), IsOk());
+}
+
+// One message of 100,000 frames to the publish socket, as a hostile publisher could send any
+// number: refused whole with a reason, counted, the next publisher served, and ingest's memory
+// stays within a stated bound. libzmq holds the whole message (64 bytes per frame, a 1-byte
+// frame's content inline) before ingest reads the first frame; ingest keeps at most
+// --max_frames_per_message of them.
+TEST(IngestOverloadTest, MessageOfAHundredThousandFramesIsRefusedWithBoundedMemory) {
+  if (kUnderAddressSanitizer) GTEST_SKIP() << "RSS is meaningless under AddressSanitizer";
+  constexpr int kFrames = 100'000;
+  const std::string dir = MakeTempDir();
+  const int port = FreeLoopbackPortRange(4);
+  absl::StatusOr<Subprocess> ingest = StartIngest(dir, port, {});
+  ASSERT_THAT(ingest, IsOk());
+  zmq::context_t context;
+  const auto connect = [&](zmq::socket_t& socket) {
+    ASSERT_THAT(ConfigureSocket(socket, 0), IsOk());
+    socket.set(zmq::sockopt::rcvtimeo, 20000);  // includes the child's start-up
+    ASSERT_THAT(Connect(socket, absl::StrCat("tcp://127.0.0.1:", port)), IsOk());
+  };
+  zmq::socket_t hostile(context, zmq::socket_type::dealer);
+  zmq::socket_t good(context, zmq::socket_type::dealer);
+  ASSERT_NO_FATAL_FAILURE(connect(hostile));
+  ASSERT_NO_FATAL_FAILURE(connect(good));
+  const auto publish_good = [&](int n) {
+    v1::PublishRequest request;
+    request.add_articles()->set_title(absl::StrCat("A publisher that keeps to the limit ", n));
+    ASSERT_THAT(SendProto(good, request), IsOk());
+    Frames answer;
+    absl::StatusOr<bool> got = RecvFrames(good, answer);
+    ASSERT_THAT(got, IsOk());
+    ASSERT_TRUE(*got) << "no answer from ingest; see " << dir << "/ingest.log";
+    v1::PublishReply reply;
+    ASSERT_THAT(ParseFrame(answer.back(), reply), IsOk());
+    ASSERT_EQ(reply.acks_size(), 1);
+    EXPECT_EQ(reply.acks(0).status(), v1::PublishAck::ACCEPTED);
+  };
+  ASSERT_NO_FATAL_FAILURE(publish_good(0));
+  const int64_t before_kib = StatusKib(ingest->pid(), "VmHWM");
+
+  for (int round = 1; round <= 3; ++round) {
+    Frames message;
+    for (int i = 0; i < kFrames; ++i) message.emplace_back("x", 1);
+    ASSERT_THAT(SendFrames(hostile, message), IsOk());
+    Frames answer;
+    absl::StatusOr<bool> got = RecvFrames(hostile, answer);
+    ASSERT_THAT(got, IsOk());
+    ASSERT_TRUE(*got) << "no answer to the long message; see " << dir << "/ingest.log";
+    v1::PublishReply refused;
+    ASSERT_THAT(ParseFrame(answer.back(), refused), IsOk());
+    EXPECT_THAT(refused.error(), HasSubstr(absl::StrCat("this one had ", kFrames + 1)));
+    ASSERT_NO_FATAL_FAILURE(publish_good(round));
+  }
+  const int64_t peak_kib = StatusKib(ingest->pid(), "VmHWM");
+  std::cout << "ingest's peak VmRSS: " << before_kib << " KiB before, " << peak_kib
+            << " KiB after three messages of " << kFrames << " frames\n";
+  EXPECT_GT(before_kib, 0);
+  EXPECT_LT(peak_kib - before_kib, 24 * 1024) << "more than libzmq's 64 bytes per frame";
+
+  ingest->Signal(SIGTERM);
+  absl::StatusOr<int> wait_status = ingest->Wait(absl::Seconds(5));
+  ASSERT_THAT(wait_status, IsOk());
+  EXPECT_TRUE(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0);
+  std::ifstream log(dir + "/ingest.log");
+  const std::string logged((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(logged, HasSubstr("too_many_frames=3")) << "counted";
 }
 
 }  // namespace

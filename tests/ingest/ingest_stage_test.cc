@@ -31,6 +31,7 @@ namespace topicwire::ingest {
 namespace {
 
 using namespace ::topicwire::testing::prelude;
+using ::testing::Each;
 using ::topicwire::testing::MakeArticle;
 
 constexpr absl::Duration kTimeout = absl::Seconds(5);
@@ -614,6 +615,73 @@ TEST_F(IngestStageTest, FullJournalDiskAnswersBusyThenAcceptsWhenSpaceIsBack) {
   absl::StatusOr<v1::PublishReply> reply = Publish(*publisher, {retry});
   ASSERT_THAT(reply, IsOk());
   EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED));
+}
+
+TEST_F(IngestStageTest, JournalDiskFullOfRememberedIdsStillAcceptsAndAnswersDuplicate) {
+  options_.max_journal_bytes = 256 * 1024;  // PRAGMA max_page_count: a disk that fills up
+  options_.dedup_window_bytes = 0;          // a window that does not fit the disk
+  StartStage();
+  auto publisher = NewPublisher();
+  // Each round is accepted, confirmed by sink, and stays in the window as ids only: several
+  // times more ids than the disk holds.
+  uint64_t next_seq = 1;
+  const int kRounds = 60;
+  const int kPerRound = 100;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<v1::Article> articles;
+    for (int i = 0; i < kPerRound; ++i) {
+      articles.push_back(MakeArticle(absl::StrCat("remembered-", round, "-", i), "Remembered"));
+    }
+    absl::StatusOr<v1::PublishReply> reply = Publish(*publisher, articles);
+    ASSERT_THAT(reply, IsOk());
+    ASSERT_THAT(Statuses(*reply), Each(v1::PublishAck::ACCEPTED))
+        << "round " << round << ": " << reply->ShortDebugString().substr(0, 300);
+    std::vector<std::pair<uint64_t, std::string>> committed;
+    for (const v1::Article& article : articles) committed.emplace_back(next_seq++, article.id());
+    SendCommit(committed);
+    ASSERT_TRUE(
+        WaitFor([&] { return Metric("topicwire_ingest_pending_articles") == 0; }, kTimeout));
+  }
+  EXPECT_LE(Metric("topicwire_ingest_journal_bytes"), 256 * 1024);
+  // The newest ids are still inside the window.
+  absl::StatusOr<v1::PublishReply> again =
+      Publish(*publisher, {MakeArticle(absl::StrCat("remembered-", kRounds - 1, "-0"), "Again"),
+                           MakeArticle(absl::StrCat("remembered-", kRounds - 1, "-99"), "Again")});
+  ASSERT_THAT(again, IsOk());
+  EXPECT_THAT(Statuses(*again), Each(v1::PublishAck::DUPLICATE));
+}
+
+TEST_F(IngestStageTest, MessageOfTooManyFramesIsRefusedWholeCountedAndOthersAreServed) {
+  StartStage();
+  auto hostile = NewPublisher();
+  auto good = NewPublisher(zmq::socket_type::req);
+  const std::string request = RequestFrame({MakeArticle("hidden", "In a long message")});
+  // As a REQ client would frame it ([empty][...]) and as a DEALER without a delimiter would.
+  for (const bool delimiter : {true, false}) {
+    Frames message;
+    if (delimiter) message.emplace_back();
+    for (int i = 0; i < 100'000; ++i) message.emplace_back(request.data(), request.size());
+    ASSERT_THAT(SendFrames(*hostile, message), IsOk());
+    Frames reply;
+    absl::StatusOr<bool> got = RecvFrames(*hostile, reply);
+    ASSERT_THAT(got, IsOk());
+    ASSERT_TRUE(*got) << "no answer to the long message";
+    ASSERT_EQ(reply.size(), delimiter ? 2u : 1u) << "answered on the client's own envelope";
+    v1::PublishReply refused;
+    ASSERT_THAT(ParseFrame(reply.back(), refused), IsOk());
+    EXPECT_EQ(refused.acks_size(), 0);
+    EXPECT_THAT(refused.error(), HasSubstr("at most 8 frames"));
+    EXPECT_THAT(refused.error(),
+                HasSubstr(absl::StrCat("this one had ", delimiter ? 100'002 : 100'001)));
+
+    absl::StatusOr<v1::PublishReply> served =
+        Publish(*good, {MakeArticle(absl::StrCat("good-", delimiter), "Served")});
+    ASSERT_THAT(served, IsOk());
+    EXPECT_THAT(Statuses(*served), ElementsAre(v1::PublishAck::ACCEPTED));
+  }
+  EXPECT_EQ(Metric("topicwire_ingest_articles_rejected_total", "too_many_frames"), 2);
+  EXPECT_EQ(Metric("topicwire_ingest_articles_accepted_total"), 2)
+      << "nothing of the long messages";
 }
 
 TEST_F(IngestStageTest, PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed) {

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -20,8 +21,8 @@ namespace {
 using namespace ::topicwire::testing::prelude;
 
 std::unique_ptr<SqliteJournal> OpenJournal(const std::string& path, int64_t window = 1000) {
-  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
-      SqliteJournal::Open(path, {.fsync = true, .dedup_window = window});
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal = SqliteJournal::Open(
+      path, {.fsync = true, .dedup_window = window, .dedup_window_age = absl::InfiniteDuration()});
   EXPECT_THAT(journal, IsOk());
   return journal.ok() ? *std::move(journal) : nullptr;
 }
@@ -94,6 +95,171 @@ TEST(SqliteJournalTest, DedupWindowForgetsOldestCommittedIdsFirst) {
   EXPECT_TRUE(*journal->ContainsId("d"));
   EXPECT_TRUE(*journal->ContainsId("f"));
   EXPECT_EQ(*journal->RecordCount(), 3);
+}
+
+// Appends `count` records with ids `prefix`-<n> (n from `first`), each with a small article,
+// accepted at `accepted_at`, then marks them committed; returns false on the first error.
+bool AppendAndCommit(SqliteJournal& journal, const std::string& prefix, int first, int count,
+                     absl::Time accepted_at) {
+  std::vector<NewRecord> records;
+  for (int i = first; i < first + count; ++i) {
+    records.push_back({absl::StrCat(prefix, "-", i), absl::StrCat("article ", i)});
+  }
+  absl::StatusOr<std::vector<uint64_t>> seqs = journal.Append(records, accepted_at);
+  EXPECT_THAT(seqs, IsOk());
+  if (!seqs.ok()) return false;
+  std::vector<CommitMark> marks;
+  for (size_t i = 0; i < records.size(); ++i) marks.emplace_back((*seqs)[i], records[i].article_id);
+  absl::StatusOr<std::vector<uint64_t>> matched = journal.MarkCommitted(marks);
+  EXPECT_THAT(matched, IsOk());
+  return matched.ok() && matched->size() == records.size();
+}
+
+std::unique_ptr<SqliteJournal> OpenWindow(const std::string& path,
+                                          const SqliteJournalOptions& options) {
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal = SqliteJournal::Open(path, options);
+  EXPECT_THAT(journal, IsOk());
+  return journal.ok() ? *std::move(journal) : nullptr;
+}
+
+TEST(JournalWindowTest, ByteBoundForgetsTheOldestCommittedIdsFirst) {
+  // Room for 10 ids of the length used here ("id-<n>" with n < 100: 4 or 5 bytes).
+  const int64_t bound = 10 * SqliteJournal::WindowBytesPerId(5);
+  auto journal = OpenWindow(
+      MakeTempDir() + "/journal.db",
+      {.fsync = false, .dedup_window_bytes = bound, .dedup_window_age = absl::InfiniteDuration()});
+  ASSERT_NE(journal, nullptr);
+  const absl::Time now = absl::Now();
+  ASSERT_THAT(journal->Append({{"pending", "P"}}, now), IsOk());  // never confirmed
+  for (int i = 10; i < 40; i += 5) ASSERT_TRUE(AppendAndCommit(*journal, "id", i, 5, now));
+  EXPECT_LE(journal->window_bytes(), bound);
+  EXPECT_GE(journal->window_bytes(), bound - 2 * SqliteJournal::WindowBytesPerId(5));
+  EXPECT_FALSE(*journal->ContainsId("id-10")) << "the oldest committed ids go first";
+  EXPECT_FALSE(*journal->ContainsId("id-25"));
+  EXPECT_TRUE(*journal->ContainsId("id-31"));
+  EXPECT_TRUE(*journal->ContainsId("id-39"));
+  EXPECT_TRUE(*journal->ContainsId("pending")) << "pending records are never forgotten";
+  EXPECT_EQ(*journal->RecordCount(),
+            1 + journal->window_bytes() / SqliteJournal::WindowBytesPerId(5));
+}
+
+TEST(JournalWindowTest, ByteBoundIsTrimmedBeforeTheInsertAndSurvivesReopening) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  const int64_t bound = 10 * SqliteJournal::WindowBytesPerId(5);
+  const SqliteJournalOptions options{
+      .fsync = false, .dedup_window_bytes = bound, .dedup_window_age = absl::InfiniteDuration()};
+  {
+    auto journal = OpenWindow(path, options);
+    ASSERT_NE(journal, nullptr);
+    ASSERT_TRUE(AppendAndCommit(*journal, "id", 10, 10, absl::Now()));
+    EXPECT_EQ(journal->window_bytes(), bound);
+  }
+  auto journal = OpenWindow(path, options);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->window_bytes(), bound) << "read back from the file";
+  // Three new ids make room for themselves before they are written: the window, counted with
+  // them, never exceeds its bound.
+  ASSERT_THAT(journal->Append({{"id-20", "a"}, {"id-21", "b"}, {"id-22", "c"}}, absl::Now()),
+              IsOk());
+  EXPECT_EQ(journal->window_bytes(), bound - 3 * SqliteJournal::WindowBytesPerId(5));
+  EXPECT_FALSE(*journal->ContainsId("id-12"));
+  EXPECT_TRUE(*journal->ContainsId("id-13"));
+}
+
+TEST(JournalWindowTest, AgeBoundForgetsCommittedIdsAcceptedLongerAgo) {
+  auto journal =
+      OpenWindow(MakeTempDir() + "/journal.db",
+                 {.fsync = false, .dedup_window_bytes = 0, .dedup_window_age = absl::Hours(1)});
+  ASSERT_NE(journal, nullptr);
+  // Old enough that the next hour runs out within the test, young enough that the commits,
+  // which trim by the clock, keep them.
+  const absl::Time start = absl::Now() - absl::Minutes(50);
+  ASSERT_THAT(journal->Append({{"old-pending", "P"}}, start), IsOk());
+  ASSERT_TRUE(AppendAndCommit(*journal, "old", 0, 3, start));
+  ASSERT_TRUE(AppendAndCommit(*journal, "middle", 0, 3, start + absl::Minutes(30)));
+  EXPECT_TRUE(*journal->ContainsId("old-0")) << "an hour has not passed yet in the journal's eyes";
+  // The next append, 61 minutes after the first ones, forgets them and keeps the rest.
+  ASSERT_THAT(journal->Append({{"new", "N"}}, start + absl::Minutes(61)), IsOk());
+  EXPECT_FALSE(*journal->ContainsId("old-0"));
+  EXPECT_FALSE(*journal->ContainsId("old-2"));
+  EXPECT_TRUE(*journal->ContainsId("middle-0"));
+  EXPECT_TRUE(*journal->ContainsId("new"));
+  EXPECT_TRUE(*journal->ContainsId("old-pending")) << "pending records are never forgotten";
+  EXPECT_EQ(journal->window_bytes(), 3 * SqliteJournal::WindowBytesPerId(8));
+}
+
+TEST(JournalWindowTest, DiskFullOfRememberedIdsStillTakesNewArticles) {
+  // A window allowed to grow past the disk (no byte bound, a huge count): before the fix, once
+  // committed ids filled the disk every append failed and nothing could free space.
+  auto journal =
+      OpenWindow(MakeTempDir() + "/journal.db", {.fsync = false,
+                                                 .max_bytes = 256 * 1024,
+                                                 .dedup_window_bytes = 0,
+                                                 .dedup_window_age = absl::InfiniteDuration()});
+  ASSERT_NE(journal, nullptr);
+  const int kIds = 8'000;  // several times what 256 KiB holds
+  for (int i = 0; i < kIds; i += 100) {
+    ASSERT_TRUE(AppendAndCommit(*journal, "remembered", i, 100, absl::Now())) << "at id " << i;
+  }
+  EXPECT_LE(journal->SizeBytes(), 256 * 1024);
+  EXPECT_FALSE(*journal->ContainsId("remembered-0")) << "the oldest ids made room";
+  for (int i = kIds - 100; i < kIds; ++i) {
+    EXPECT_TRUE(*journal->ContainsId(absl::StrCat("remembered-", i))) << i;
+  }
+}
+
+// The measurement behind WindowBytesPerId(): the disk a journal of only committed ids takes per
+// id, indexes and B-tree free space included, for ids of the derived length (url-<32 hex>) and
+// of the longest id accepted. Printed, and the estimate must be an upper bound that is not far
+// off.
+TEST(JournalWindowTest, CommittedIdsTakeNoMoreDiskThanTheWindowEstimates) {
+  std::mt19937_64 random(7);
+  for (const size_t id_bytes : {size_t{36}, size_t{256}}) {
+    auto journal = OpenWindow(
+        MakeTempDir() + "/journal.db",
+        {.fsync = false, .dedup_window_bytes = 0, .dedup_window_age = absl::InfiniteDuration()});
+    ASSERT_NE(journal, nullptr);
+    const int64_t empty = journal->SizeBytes();
+    const int kIds = 20'000;
+    for (int batch = 0; batch < kIds / 500; ++batch) {
+      std::vector<NewRecord> records;
+      for (int i = 0; i < 500; ++i) {
+        std::string id = absl::StrCat("url-", absl::Hex(random(), absl::kZeroPad16),
+                                      absl::Hex(random(), absl::kZeroPad16));
+        while (id.size() < id_bytes) id += absl::StrCat(absl::Hex(random(), absl::kZeroPad16));
+        id.resize(id_bytes);
+        records.push_back({std::move(id), std::string(2000, 'a')});
+      }
+      absl::StatusOr<std::vector<uint64_t>> seqs = journal->Append(records, absl::Now());
+      ASSERT_THAT(seqs, IsOk());
+      std::vector<CommitMark> marks;
+      for (int i = 0; i < 500; ++i) marks.emplace_back((*seqs)[i], records[i].article_id);
+      ASSERT_THAT(journal->MarkCommitted(marks), IsOk());
+    }
+    const double measured = static_cast<double>(journal->SizeBytes() - empty) / kIds;
+    const auto estimate = static_cast<double>(SqliteJournal::WindowBytesPerId(id_bytes));
+    std::printf("ids of %zu bytes: %.1f bytes per committed id on disk, estimate %.0f\n", id_bytes,
+                measured, estimate);
+    EXPECT_LE(measured, estimate);
+    EXPECT_GE(measured, 0.75 * estimate);
+  }
+}
+
+TEST(JournalWindowTest, JournalOfCommittedIdsStaysWithinTheByteBound) {
+  const int64_t bound = 1 << 20;
+  auto journal = OpenWindow(
+      MakeTempDir() + "/journal.db",
+      {.fsync = false, .dedup_window_bytes = bound, .dedup_window_age = absl::InfiniteDuration()});
+  ASSERT_NE(journal, nullptr);
+  const int64_t empty = journal->SizeBytes();
+  for (int i = 0; i < 40'000; i += 1000) {
+    ASSERT_TRUE(
+        AppendAndCommit(*journal, "url-0123456789abcdef0123456789abcdef", i, 1000, absl::Now()));
+  }
+  std::printf("journal of committed ids: %lld bytes for a bound of %lld (empty: %lld)\n",
+              static_cast<long long>(journal->SizeBytes()), static_cast<long long>(bound),
+              static_cast<long long>(empty));
+  EXPECT_LE(journal->SizeBytes() - empty, bound);
 }
 
 TEST(SqliteJournalTest, CommittingReclaimsArticleSpace) {
@@ -388,6 +554,34 @@ TEST(JournalHealingTest, JournalFromBeforeChecksumsIsUpgradedAndTrusted) {
   EXPECT_THAT(SeqsOf(*journal->LoadPending()), ElementsAre(1));
   EXPECT_EQ(*journal->ReadArticle(1), "O");
   EXPECT_THAT(*journal->Append({{"new", "N"}}, absl::Now()), ElementsAre(2));
+}
+
+TEST(JournalHealingTest, ConfirmedIdsOfAnOlderJournalMoveIntoTheWindow) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  RunSql(path,
+         "CREATE TABLE records (journal_seq INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT "
+         "NOT NULL, article BLOB, accepted_at_us INTEGER NOT NULL, committed INTEGER NOT NULL "
+         "DEFAULT 0);"
+         "INSERT INTO records (article_id, article, accepted_at_us, committed) "
+         "VALUES ('confirmed', NULL, 1, 1), ('pending', 'P', 2, 0)");
+  {
+    auto journal = OpenJournal(path);
+    ASSERT_NE(journal, nullptr);
+    EXPECT_TRUE(*journal->ContainsId("confirmed"));
+    EXPECT_EQ(journal->window_bytes(), SqliteJournal::WindowBytesPerId(9));
+    EXPECT_THAT(SeqsOf(*journal->LoadPending()), ElementsAre(2));
+    EXPECT_EQ(*journal->RecordCount(), 2);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM records WHERE committed = 1", -1, &count,
+                               nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(count, 0), 0) << "moved out of `records`";
+  sqlite3_finalize(count);
+  sqlite3_close(db);
 }
 
 }  // namespace
