@@ -135,7 +135,8 @@ absl::Status TagArticles(const std::string& taxonomy_path,
   if (!classifier.ok()) return classifier.status();
   for (const SourcedArticle& article : articles) {
     const v1::TaggedArticle tagged = (*classifier)->Tag(article.article);
-    out << (explain ? classify::ExplainTags(tagged) : FormatLine(tagged, format));
+    out << (explain ? classify::ExplainDecisions(tagged, (*classifier)->Explain(article.article))
+                    : FormatLine(tagged, format));
   }
   out.flush();
   return absl::OkStatus();
@@ -197,7 +198,9 @@ const CommandSpec kTag = {
         "Tags articles offline with the taxonomy (no sockets) and prints one line per\n"
         "article: the TaggedArticle JSON mapping, IPTC ninjs 3.x, or a short text line.\n"
         "--explain prints, for people, why each tag was given: every matched term, where\n"
-        "(title/body, byte offsets) and what it added to the score.",
+        "(title/body, byte offsets) and what it added to the score; then every topic that\n"
+        "was not tagged and why (below its threshold, failing the aboutness gate, or\n"
+        "yielding to another topic), and every match a sense rule dropped, with the rule.",
     .flags = {
         {"taxonomy", "FILE", "", "Taxonomy file (\"\": classify's bundled default)"},
         {"format", "json|text|ninjs", "json", "Output format"},

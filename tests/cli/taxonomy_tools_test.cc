@@ -119,7 +119,7 @@ TEST(NinjsFormatTest, TagOutputHasTheSchemasRequiredFields) {
       EXPECT_LE(number, 100);
       EXPECT_EQ(number, static_cast<int>(number)) << percent << " must be an integer";
     }
-    EXPECT_THAT(subject.at("creator").string_value(), HasSubstr("2025.06-1"));
+    EXPECT_THAT(subject.at("creator").string_value(), HasSubstr("2026.12-1"));
     if (subject.at("uri").string_value() == "https://topicwire.dev/topics/quantum") {
       saw_quantum = true;
       EXPECT_EQ(subject.at("rel").string_value(), "about");
