@@ -3,12 +3,14 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -79,26 +81,41 @@ using classifier_internal::ContextWord;
 bool IsWordByte(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsContinuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
-// Length of the sentence terminator that ends at byte `p` inclusive (its last byte), or 0: . ! ?
-// ; and line breaks, and the full-width 。！？；. A '.' ends a sentence only before a space or the
-// end, so "U.S." and "3.5" do not.
-size_t TerminatorEndingAt(const std::string& text, size_t p) {
-  const char c = text[p];
-  if (c == '!' || c == '?' || c == ';' || c == '\n') return 1;
-  if (c == '.') return p + 1 == text.size() || absl::ascii_isspace(text[p + 1]) ? 1 : 0;
-  if (p < 2) return 0;
+// Last bytes of the sentence terminators below, so that scans test one table entry per byte.
+constexpr std::array<bool, 256> kTerminatorLastByte = [] {
+  std::array<bool, 256> table{};
+  for (unsigned char c : {'.', '!', '?', ';', '\n'}) table[c] = true;
+  for (unsigned char c : {0x82, 0x81, 0x9F, 0x9B}) table[c] = true;
+  return table;
+}();
+
+// True when a sentence terminator ends at byte `p` (its last byte): . ! ? ; and line breaks, and
+// the full-width 。！？；. A '.' ends a sentence only before a space or the end, so "U.S." and
+// "3.5" do not.
+inline bool TerminatorEndsAt(const std::string& text, size_t p) {
+  const auto b2 = static_cast<unsigned char>(text[p]);
+  if (!kTerminatorLastByte[b2]) return false;
+  if (b2 == '!' || b2 == '?' || b2 == ';' || b2 == '\n') return true;
+  if (b2 == '.') return p + 1 == text.size() || absl::ascii_isspace(text[p + 1]);
+  if (p < 2) return false;
   const auto b0 = static_cast<unsigned char>(text[p - 2]);
   const auto b1 = static_cast<unsigned char>(text[p - 1]);
-  const auto b2 = static_cast<unsigned char>(c);
-  if (b0 == 0xE3 && b1 == 0x80 && b2 == 0x82) return 3;                                // 。
-  if (b0 == 0xEF && b1 == 0xBC && (b2 == 0x81 || b2 == 0x9F || b2 == 0x9B)) return 3;  // ！？；
-  return 0;
+  if (b0 == 0xE3 && b1 == 0x80 && b2 == 0x82) return true;                      // 。
+  return b0 == 0xEF && b1 == 0xBC && (b2 == 0x81 || b2 == 0x9F || b2 == 0x9B);  // ！？；
+}
+
+// True when a sentence ends within text[from, to).
+bool SentenceEndsWithin(const std::string& text, size_t from, size_t to) {
+  for (size_t p = from; p < to; ++p) {
+    if (TerminatorEndsAt(text, p)) return true;
+  }
+  return false;
 }
 
 // Start of the sentence holding byte `position`.
 size_t SentenceStart(const std::string& text, size_t position) {
   for (size_t p = position; p > 0; --p) {
-    if (TerminatorEndingAt(text, p - 1) > 0) return p;
+    if (TerminatorEndsAt(text, p - 1)) return p;
   }
   return 0;
 }
@@ -106,7 +123,7 @@ size_t SentenceStart(const std::string& text, size_t position) {
 // End (exclusive, after its terminator) of the sentence holding the byte before `position`.
 size_t SentenceEnd(const std::string& text, size_t position) {
   for (size_t p = position; p < text.size(); ++p) {
-    if (TerminatorEndingAt(text, p) > 0) return p + 1;
+    if (TerminatorEndsAt(text, p)) return p + 1;
   }
   return text.size();
 }
@@ -115,7 +132,7 @@ size_t SentenceEnd(const std::string& text, size_t position) {
 std::vector<uint32_t> SentenceEnds(const std::string& text) {
   std::vector<uint32_t> ends;
   for (size_t p = 0; p < text.size(); ++p) {
-    if (TerminatorEndingAt(text, p) > 0) ends.push_back(static_cast<uint32_t>(p + 1));
+    if (TerminatorEndsAt(text, p)) ends.push_back(static_cast<uint32_t>(p + 1));
   }
   return ends;
 }
@@ -136,31 +153,28 @@ size_t MoveForward(const std::string& text, size_t position, int characters) {
   return position;
 }
 
-// True when `word` occurs in text[begin, end); word boundaries are judged on the whole text.
-bool FindWord(const ContextWord& word, const std::string& text, size_t begin, size_t end) {
+// True when `word` occurs at text[i]; word boundaries are judged on the whole text.
+inline bool WordAt(const ContextWord& word, const std::string& text, size_t i, size_t end) {
   const size_t n = word.text.size();
-  if (n == 0 || end - begin < n) return false;
-  for (size_t i = begin; i + n <= end; ++i) {
-    bool equal = true;
-    for (size_t k = 0; k < n && equal; ++k) {
-      const char c = word.caseless ? absl::ascii_tolower(text[i + k]) : text[i + k];
-      equal = c == word.text[k];
-    }
-    if (!equal) continue;
-    if (word.whole_word &&
-        ((i > 0 && IsWordByte(text[i - 1]) && IsWordByte(word.text.front())) ||
-         (i + n < text.size() && IsWordByte(text[i + n]) && IsWordByte(word.text.back())))) {
-      continue;
-    }
-    return true;
+  if (i + n > end) return false;
+  for (size_t k = 0; k < n; ++k) {
+    const char c = word.caseless ? absl::ascii_tolower(text[i + k]) : text[i + k];
+    if (c != word.text[k]) return false;
   }
-  return false;
+  return !word.whole_word ||
+         !((i > 0 && IsWordByte(text[i - 1]) && IsWordByte(word.text.front())) ||
+           (i + n < text.size() && IsWordByte(text[i + n]) && IsWordByte(word.text.back())));
 }
 
-const ContextWord* FindAnyWord(const std::vector<ContextWord>& words, const std::string& text,
-                               size_t begin, size_t end) {
-  for (const ContextWord& word : words) {
-    if (FindWord(word, text, begin, end)) return &word;
+// The first word of `sense` that occurs in text[begin, end), or nullptr. One table look-up per
+// byte; words are tried only where one of them can start.
+const ContextWord* FindAnyWord(const CompiledSense& sense, const std::string& text, size_t begin,
+                               size_t end) {
+  for (size_t i = begin; i < end; ++i) {
+    if (!sense.first_bytes[static_cast<unsigned char>(text[i])]) continue;
+    for (const ContextWord& word : sense.words) {
+      if (WordAt(word, text, i, end)) return &word;
+    }
   }
   return nullptr;
 }
@@ -171,17 +185,17 @@ const ContextWord* FindContext(const CompiledSense& sense, const v1::Article& ar
   const std::string& text = field == v1::TEXT_FIELD_TITLE ? article.title() : article.body();
   switch (sense.scope) {
     case v1::SENSE_SCOPE_TITLE:
-      return FindAnyWord(sense.words, article.title(), 0, article.title().size());
+      return FindAnyWord(sense, article.title(), 0, article.title().size());
     case v1::SENSE_SCOPE_ARTICLE:
       if (const ContextWord* word =
-              FindAnyWord(sense.words, article.title(), 0, article.title().size())) {
+              FindAnyWord(sense, article.title(), 0, article.title().size())) {
         return word;
       }
-      return FindAnyWord(sense.words, article.body(), 0, article.body().size());
+      return FindAnyWord(sense, article.body(), 0, article.body().size());
     case v1::SENSE_SCOPE_SENTENCE:
-      return FindAnyWord(sense.words, text, SentenceStart(text, start), SentenceEnd(text, end));
+      return FindAnyWord(sense, text, SentenceStart(text, start), SentenceEnd(text, end));
     default:
-      return FindAnyWord(sense.words, text, MoveBack(text, start, sense.window),
+      return FindAnyWord(sense, text, MoveBack(text, start, sense.window),
                          MoveForward(text, end, sense.window));
   }
 }
@@ -290,6 +304,12 @@ Classifier::Classifier(TaxonomySpec spec, hs_database* database, hs_scratch* pro
             .scope = rule.scope(),
             .window = rule.window() > 0 ? rule.window() : 40,
             .words = CompileWords(rule.veto().empty() ? rule.require() : rule.veto())});
+        CompiledSense& compiled = senses_[t][i].back();
+        for (const ContextWord& word : compiled.words) {
+          const auto first = static_cast<unsigned char>(word.text.front());
+          compiled.first_bytes[first] = true;
+          if (word.caseless) compiled.first_bytes[absl::ascii_toupper(first)] = true;
+        }
       }
     }
     const v1::Aboutness& aboutness =
@@ -526,20 +546,17 @@ void Classifier::Score(const v1::Article& article, bool tagged_only,
         counted[score.first].match->field != v1::TEXT_FIELD_TITLE) {
       int distinct_terms = 0;
       for (int times : times_counted) distinct_terms += times > 0 ? 1 : 0;
+      // Sentences holding the matches, counted only as far as the gate needs unless explaining.
       int sentences = 0;
-      if (aboutness.min_sentences > 0) {
-        if (!have_sentence_ends) {
-          sentence_ends = SentenceEnds(article.body());
-          have_sentence_ends = true;
-        }
-        size_t last_sentence = SIZE_MAX;
-        for (size_t i = score.first; i < score.last; ++i) {
-          const size_t sentence =
-              static_cast<size_t>(std::upper_bound(sentence_ends.begin(), sentence_ends.end(),
-                                                   counted[i].match->start) -
-                                  sentence_ends.begin());
-          if (sentence != last_sentence) ++sentences;
-          last_sentence = sentence;
+      if (aboutness.min_sentences > 0 &&
+          !(aboutness.min_score > 0 && score.score + 1e-9 >= aboutness.min_score)) {
+        sentences = 1;
+        for (size_t i = score.first + 1; i < score.last; ++i) {
+          if (decisions == nullptr && sentences >= aboutness.min_sentences) break;
+          if (SentenceEndsWithin(article.body(), counted[i - 1].match->start,
+                                 counted[i].match->start)) {
+            ++sentences;
+          }
         }
       }
       const bool in_lead =
@@ -577,7 +594,7 @@ void Classifier::Score(const v1::Article& article, bool tagged_only,
   // way; with by_sentence, so does one whose matches outside the other topic's sentences (and
   // title) do not reach its threshold.
   if (has_yields_ && scores.size() > 1) {
-    std::vector<const TopicScore*> tagged(spec_.taxonomy.topics_size(), nullptr);
+    absl::InlinedVector<const TopicScore*, 16> tagged(spec_.taxonomy.topics_size(), nullptr);
     for (const TopicScore& score : scores) {
       if (score.passes_threshold && score.passes_aboutness) tagged[score.topic] = &score;
     }
@@ -591,7 +608,6 @@ void Classifier::Score(const v1::Article& article, bool tagged_only,
       return std::upper_bound(sentence_ends.begin(), sentence_ends.end(), match.start) -
              sentence_ends.begin();
     };
-    std::vector<bool> yielded(scores.size(), false);
     for (size_t i = 0; i < scores.size(); ++i) {
       const TopicScore& score = scores[i];
       if (tagged[score.topic] == nullptr) continue;
@@ -609,7 +625,7 @@ void Classifier::Score(const v1::Article& article, bool tagged_only,
           if (!shared) own += counted[m].contribution;
         }
         if (!far_behind && (!yield.by_sentence || own + 1e-9 >= score.threshold)) continue;
-        yielded[i] = true;
+        scores[i].yielded = true;  // read only below, never through `tagged`
         if (decisions != nullptr) {
           const v1::Yield& rule = spec_.taxonomy.topics(score.topic).yields_to(yield.rule);
           scores[i].why_not =
@@ -624,7 +640,6 @@ void Classifier::Score(const v1::Article& article, bool tagged_only,
         break;
       }
     }
-    for (size_t i = 0; i < scores.size(); ++i) scores[i].yielded = yielded[i];
     if (tagged_only) {
       std::erase_if(scores, [](const TopicScore& score) { return score.yielded; });
     }

@@ -3,6 +3,7 @@
 #ifndef TOPICWIRE_CLASSIFY_CLASSIFIER_H_
 #define TOPICWIRE_CLASSIFY_CLASSIFIER_H_
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +34,7 @@ struct CompiledSense {
   v1::SenseScope scope = v1::SENSE_SCOPE_NEAR;
   int window = 40;
   std::vector<ContextWord> words;
+  std::array<bool, 256> first_bytes{};  // bytes a word can start with (both cases if caseless)
 };
 
 struct CompiledAboutness {
