@@ -196,6 +196,48 @@ topics {
   EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 8) << run.out;
 }
 
+TEST(TaxonomyLintTest, ReportsSenseRulesConventionsAndGatesThatCannotWork) {
+  const std::string path = WriteFile("senses.textproto", R"(version: "x"
+topics {
+  id: "space"
+  label_en: "Space"
+  label_zh: "航天"
+  iptc_parent: "medtop:13000000"
+  terms { text: "Mars" senses { veto: ["Mars"] } }
+  terms { text: "galaxy" senses { require: ["star"] veto: ["team"] } }
+  terms { text: "orbit" senses { reason: "no words" } }
+  terms { text: "rocket" senses { veto: ["a very long phrase that no window holds"] window: 3 } }
+  terms { text: "comet" senses { veto: ["tail", "Tail"] } }
+  exclusions { text: "space bar" senses { veto: ["key"] } }
+  yields_to { topic: "nothing" by_sentence: true }
+  yields_to { topic: "space" below_ratio: 1 }
+  yields_to { topic: "ai" }
+  aboutness { min_sentences: -1 }
+}
+topics {
+  id: "ai"
+  label_en: "AI"
+  label_zh: "人工智能"
+  iptc_parent: "medtop:13000000"
+  terms { text: "AI" }
+}
+)");
+  CliRun run = RunWith({"taxonomy", "lint", path});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.out, HasSubstr("term \"Mars\": sense rule 1: the veto always fires"));
+  EXPECT_THAT(run.out, HasSubstr("term \"galaxy\": sense rule 1: set words in exactly one"));
+  EXPECT_THAT(run.out, HasSubstr("term \"orbit\": sense rule 1: set words in exactly one"));
+  EXPECT_THAT(run.out, HasSubstr("term \"rocket\": sense rule 1: veto word"));
+  EXPECT_THAT(run.out, HasSubstr("can never be found"));
+  EXPECT_THAT(run.out,
+              HasSubstr("term \"comet\": sense rule 1: veto word \"Tail\" is listed twice"));
+  EXPECT_THAT(run.out, HasSubstr("term \"space bar\": an exclusion takes no sense rules"));
+  EXPECT_THAT(run.out, HasSubstr("yields_to \"nothing\": no topic has this id"));
+  EXPECT_THAT(run.out, HasSubstr("yields_to \"space\": a topic cannot yield to itself"));
+  EXPECT_THAT(run.out, HasSubstr("yields_to \"ai\": never gives way"));
+  EXPECT_THAT(run.out, HasSubstr("aboutness: min_distinct_terms, min_sentences"));
+}
+
 TEST(TaxonomyLintTest, SyntaxErrorAndMissingFile) {
   CliRun syntax = RunWith({"taxonomy", "lint", WriteFile("syntax.textproto", "topics {\n")});
   EXPECT_EQ(syntax.code, 1);
