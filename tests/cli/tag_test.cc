@@ -62,6 +62,32 @@ TEST(EvalCommandTest, ReportsScoresAndEnforcesTheFloor) {
   EXPECT_THAT(json_out.str(), HasSubstr("\"macro_f1\""));
   EXPECT_THAT(err.str(), HasSubstr("below --min-macro-f1=0.9"));
   EXPECT_EQ(RunCli({"eval"}, {.in = in, .out = out, .err = err}), kExitUsage);
+  std::ostringstream lang_err;
+  EXPECT_EQ(RunCli({"eval", "--min-lang-macro-f1=0.9", dir + "/labelled.jsonl"},
+                   {.in = in, .out = out, .err = lang_err}),
+            kExitFailed);
+  EXPECT_THAT(lang_err.str(), HasSubstr("macro-F1 of lang=en"));
+}
+
+TEST(EvalCommandTest, SweepShowsEachTopicAtSeveralThresholdsAndWithoutTheGate) {
+  const std::string dir = topicwire::testing::MakeTempDir();
+  std::ofstream(dir + "/labelled.jsonl")
+      << "{\"id\": \"e1\", \"title\": \"Quantum computing milestone\", \"body\": \"Qubits.\", "
+         "\"labels\": [\"quantum\"], \"lang\": \"en\"}\n";
+  std::istringstream in;
+  std::ostringstream out, err;
+  ASSERT_EQ(
+      RunCli({"eval", "--sweep", dir + "/labelled.jsonl"}, {.in = in, .out = out, .err = err}),
+      kExitOk)
+      << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("threshold sweep"));
+  EXPECT_THAT(out.str(), ::testing::ContainsRegex("quantum +\\* +1\\.00 +1 +0 +0"));
+  EXPECT_THAT(out.str(), ::testing::ContainsRegex("quantum +no gate +1\\.00"));
+  std::ostringstream json_out;
+  ASSERT_EQ(RunCli({"eval", "--json", "--sweep", dir + "/labelled.jsonl"},
+                   {.in = in, .out = json_out, .err = err}),
+            kExitOk);
+  EXPECT_THAT(json_out.str(), HasSubstr("\"sweep\""));
 }
 
 }  // namespace

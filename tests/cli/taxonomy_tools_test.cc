@@ -56,6 +56,18 @@ TEST(TagExplainTest, SaysWhenNothingWasTagged) {
   EXPECT_THAT(run.out, HasSubstr("no tags"));
 }
 
+TEST(TagExplainTest, ShowsWhatASenseRuleDroppedAndWhyATopicWasNotTagged) {
+  CliRun run = RunWith({"tag", "--explain"},
+                       "{\"id\": \"m\", \"title\": \"Mars Inc. buys a snack maker\", "
+                       "\"body\": \"The chocolate maker said so. A clinical trial was "
+                       "mentioned once.\"}\n");
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("dropped for space: title [0,4) \"Mars\" matched term \"Mars\": "
+                                 "vetoed by \"inc\" near: Mars Inc."));
+  EXPECT_THAT(run.out, HasSubstr("not tagged: biomedicine"));
+  EXPECT_THAT(run.out, HasSubstr("score 1.00 < threshold 1.25"));
+}
+
 // ESC [2J clears the screen, ESC ] 0; retitles the window, U+009B is a one-byte CSI and U+202E
 // reverses the text after it: a publisher's article must not do any of that to a reader.
 constexpr char kHostileArticle[] =
