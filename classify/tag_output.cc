@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/terminal_text.h"
 #include "google/protobuf/util/json_util.h"
@@ -143,6 +144,10 @@ std::string ExplainTags(const v1::TaggedArticle& tagged) {
 std::string ExplainDecisions(const v1::TaggedArticle& tagged,
                              const std::vector<Classifier::TopicDecision>& decisions) {
   std::string out = ExplainTags(tagged);
+  if (tagged.tags().empty() && !decisions.empty()) {
+    // Some topic had evidence: the lines below say why each fell short.
+    absl::StrReplaceAll({{"  no tags: no topic reached its threshold\n", "  no tags\n"}}, &out);
+  }
   for (const Classifier::TopicDecision& decision : decisions) {
     if (decision.tagged) continue;
     const v1::Tag& tag = decision.tag;
