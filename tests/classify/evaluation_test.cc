@@ -133,7 +133,7 @@ TEST(EvaluationTest, DevNewsSetQualityFloor) {
     if ((*classifier)->Tag((*articles)[i].article).tags_size() > 0) ++tagged;
   }
   ASSERT_GT(hard_negatives, 20);
-  // Measured: 3 of 33. The bound is 10%.
+  // At most 10% of the hard negatives may be tagged.
   EXPECT_LE(tagged * 10, hard_negatives) << tagged << " of " << hard_negatives << " tagged";
 }
 
