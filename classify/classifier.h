@@ -3,6 +3,7 @@
 #ifndef TOPICWIRE_CLASSIFY_CLASSIFIER_H_
 #define TOPICWIRE_CLASSIFY_CLASSIFIER_H_
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +18,36 @@ struct hs_database;
 struct hs_scratch;
 
 namespace topicwire::classify {
+
+namespace classifier_internal {
+
+// One context word of a sense rule, ready for a plain byte search.
+struct ContextWord {
+  std::string text;      // lower-cased when `caseless`
+  bool caseless = true;  // ASCII case folding
+  bool whole_word = true;
+};
+
+// A SenseRule compiled for the hot path: no regexes, no allocation per match.
+struct CompiledSense {
+  bool is_veto = false;
+  v1::SenseScope scope = v1::SENSE_SCOPE_NEAR;
+  int window = 40;
+  std::vector<ContextWord> words;
+  std::array<bool, 256> first_bytes{};  // bytes a word can start with (both cases if caseless)
+};
+
+struct CompiledAboutness {
+  int min_distinct_terms = 0;
+  int min_sentences = 0;
+  int lead_chars = 0;
+  double min_score = 0;
+  bool enabled() const {
+    return min_distinct_terms > 0 || min_sentences > 0 || lead_chars > 0 || min_score > 0;
+  }
+};
+
+}  // namespace classifier_internal
 
 // Scoring, for one article and one topic:
 //   * Each match contributes weight(term) x (title_weight when in the title, else 1).
@@ -54,8 +85,29 @@ class Classifier {
   void AddTags(const v1::Article& article, v1::TaggedArticle& tagged) const;
 
   // Every topic with at least one counted match, scored as Tag() scores it but whether or not
-  // it reaches its threshold; sorted by score. For explaining misses (see evaluation.h).
+  // it reaches its threshold or passes the aboutness gate; sorted by score. For explaining misses
+  // (see evaluation.h).
   std::vector<v1::Tag> ScoreTopics(const v1::Article& article) const;
+
+  // A match that a sense rule of its term dropped.
+  struct VetoedMatch {
+    v1::Evidence evidence;  // contribution 0
+    std::string rule;       // "veto \"Inc\" near: Mars Inc. the confectioner"
+  };
+  // One topic of one article as Tag() decided it, with the reasons.
+  struct TopicDecision {
+    v1::Tag tag;  // score, threshold and every counted match (even when not tagged)
+    bool tagged = false;
+    bool passes_threshold = false;
+    bool passes_aboutness = false;
+    bool yielded = false;  // reached threshold and gate, but gave way to another topic
+    std::string why_not;   // when not tagged: the threshold or the aboutness condition that failed
+    std::vector<VetoedMatch> vetoed;
+  };
+  // Every topic with a counted or a vetoed match, sorted by score: what was tagged, what fell
+  // below its threshold or the aboutness gate and why, and what the sense rules dropped. For
+  // `tag --explain` and threshold sweeps; slower than Tag().
+  std::vector<TopicDecision> Explain(const v1::Article& article) const;
 
   const v1::Taxonomy& taxonomy() const { return spec_.taxonomy; }
   // The taxonomy's `version`, or "unversioned-<hash of the taxonomy>" when it sets none.
@@ -69,10 +121,12 @@ class Classifier {
  private:
   Classifier(TaxonomySpec spec, hs_database* database, hs_scratch* prototype_scratch);
 
-  // Scores every topic with a counted match (only those reaching their threshold when
-  // `reaching_threshold_only`) and appends them to `tags`, sorted as Tag() sorts them.
-  void Score(const v1::Article& article, bool reaching_threshold_only,
-             google::protobuf::RepeatedPtrField<v1::Tag>& tags) const;
+  // Scores every topic with a counted match (only those Tag() keeps when `tagged_only`) and
+  // appends them to `tags`, sorted as Tag() sorts them. When `decisions` is set, also fills it
+  // with every topic's decision (see Explain()).
+  void Score(const v1::Article& article, bool tagged_only,
+             google::protobuf::RepeatedPtrField<v1::Tag>& tags,
+             std::vector<TopicDecision>* decisions = nullptr) const;
 
   hs_scratch* AcquireScratch() const;
   void ReleaseScratch(hs_scratch* scratch) const;
@@ -80,6 +134,18 @@ class Classifier {
   TaxonomySpec spec_;
   std::string version_;
   double title_weight_ = 2;
+  // [topic][term]: the term's sense rules, compiled; empty for most terms.
+  std::vector<std::vector<std::vector<classifier_internal::CompiledSense>>> senses_;
+  std::vector<classifier_internal::CompiledAboutness> aboutness_;  // [topic]
+  // [topic]: (index of the topic it yields to, below_ratio, index in Topic.yields_to).
+  struct CompiledYield {
+    int topic = 0;
+    double below_ratio = 0;
+    bool by_sentence = false;
+    int rule = 0;
+  };
+  std::vector<std::vector<CompiledYield>> yields_;
+  bool has_yields_ = false;
   hs_database* database_ = nullptr;
   hs_scratch* prototype_scratch_ = nullptr;
   mutable std::mutex scratch_mutex_;

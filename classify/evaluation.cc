@@ -1,6 +1,7 @@
 #include "classify/evaluation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 
@@ -137,6 +138,72 @@ EvaluationReport Evaluate(const Classifier& classifier,
   FinishAll(report.overall);
   for (auto& [lang, scores] : report.by_lang) FinishAll(scores);
   return report;
+}
+
+std::vector<SweepPoint> SweepThresholds(const Classifier& classifier,
+                                        const std::vector<LabelledArticle>& articles,
+                                        const std::vector<double>& factors) {
+  // One Explain() per article; every point is then a count over the recorded decisions.
+  struct Seen {
+    double score = 0;
+    bool passes_aboutness = true;
+    bool yielded = false;
+  };
+  const v1::Taxonomy& taxonomy = classifier.taxonomy();
+  std::vector<std::map<std::string, Seen>> seen(articles.size());
+  for (size_t a = 0; a < articles.size(); ++a) {
+    for (const Classifier::TopicDecision& decision : classifier.Explain(articles[a].article)) {
+      seen[a][decision.tag.topic()] = Seen{
+          .score = decision.tag.score(),
+          .passes_aboutness = decision.passes_aboutness,
+          .yielded = decision.passes_threshold && decision.passes_aboutness && !decision.tagged};
+    }
+  }
+  std::vector<SweepPoint> points;
+  for (const v1::Topic& topic : taxonomy.topics()) {
+    const double current = topic.threshold() > 0              ? topic.threshold()
+                           : taxonomy.default_threshold() > 0 ? taxonomy.default_threshold()
+                                                              : 1.0;
+    std::vector<std::pair<double, bool>> settings;  // (threshold, gate)
+    for (double factor : factors) settings.emplace_back(current * factor, true);
+    settings.emplace_back(current, false);
+    for (const auto& [threshold, gate] : settings) {
+      SweepPoint point{.topic = topic.id(),
+                       .threshold = threshold,
+                       .is_current = std::abs(threshold - current) < 1e-9,
+                       .gate = gate};
+      for (size_t a = 0; a < articles.size(); ++a) {
+        const auto it = seen[a].find(topic.id());
+        const bool predicted = it != seen[a].end() && it->second.score + 1e-9 >= threshold &&
+                               (!gate || it->second.passes_aboutness) && !it->second.yielded;
+        const bool expected = std::find(articles[a].labels.begin(), articles[a].labels.end(),
+                                        topic.id()) != articles[a].labels.end();
+        if (predicted && expected) ++point.scores.true_positives;
+        if (predicted && !expected) ++point.scores.false_positives;
+        if (!predicted && expected) ++point.scores.false_negatives;
+      }
+      Finish(point.scores);
+      points.push_back(std::move(point));
+    }
+  }
+  return points;
+}
+
+std::string SweepToString(const std::vector<SweepPoint>& points) {
+  std::string out =
+      "threshold sweep (* = the taxonomy's threshold; \"no gate\" = the aboutness gate off):\n";
+  absl::StrAppendFormat(&out, "  %-16s %-9s %9s %5s %5s %5s %7s %7s %7s\n", "topic", "",
+                        "threshold", "tp", "fp", "fn", "prec", "recall", "f1");
+  for (const SweepPoint& point : points) {
+    absl::StrAppendFormat(&out, "  %-16s %-9s %9.2f %5d %5d %5d %7.3f %7.3f %7.3f\n", point.topic,
+                          !point.gate        ? "no gate"
+                          : point.is_current ? "*"
+                                             : "",
+                          point.threshold, point.scores.true_positives,
+                          point.scores.false_positives, point.scores.false_negatives,
+                          point.scores.precision, point.scores.recall, point.scores.f1);
+  }
+  return out;
 }
 
 std::string EvaluationReport::ToString(int max_mistakes) const {

@@ -64,6 +64,27 @@ struct EvaluationReport {
 EvaluationReport Evaluate(const Classifier& classifier,
                           const std::vector<LabelledArticle>& articles);
 
+// One point of a threshold sweep: a topic's figures if its threshold were `threshold`.
+struct SweepPoint {
+  std::string topic;
+  double threshold = 0;
+  bool is_current = false;  // the taxonomy's threshold for the topic
+  bool gate = true;         // false: the aboutness gate switched off for this point
+  TopicScores scores{};
+};
+
+// For every topic, precision, recall and F1 at its threshold times each of `factors`, and once at
+// its threshold without the aboutness gate, so that a threshold or gate change can be judged
+// before it is made. Sense rules apply as configured; topic conventions as decided at the
+// taxonomy's thresholds.
+std::vector<SweepPoint> SweepThresholds(const Classifier& classifier,
+                                        const std::vector<LabelledArticle>& articles,
+                                        const std::vector<double>& factors = {0.5, 0.75, 1, 1.25,
+                                                                              1.5, 2, 3});
+
+// A table of the points, one line each, grouped by topic.
+std::string SweepToString(const std::vector<SweepPoint>& points);
+
 // Reads a JSON-lines file where each line is an Article in protobuf JSON mapping plus "labels"
 // (array of topic ids) and "lang"; unknown fields are ignored. Fails naming the file and line on
 // malformed input.

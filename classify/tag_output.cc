@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/terminal_text.h"
 #include "google/protobuf/util/json_util.h"
@@ -107,6 +108,20 @@ std::string FormatNinjs(const v1::TaggedArticle& tagged) {
   return json;
 }
 
+namespace {
+
+void AppendEvidence(std::string& out, const v1::Tag& tag) {
+  for (const v1::Evidence& evidence : tag.evidence()) {
+    absl::StrAppendFormat(&out, "    %s [%u,%u) \"%s\" matched term \"%s\": +%.2f\n",
+                          FieldName(evidence.field()), evidence.start(), evidence.end(),
+                          TerminalSafe(absl::Utf8SafeCHexEscape(evidence.matched_text())),
+                          TerminalSafe(absl::Utf8SafeCHexEscape(evidence.term())),
+                          evidence.contribution());
+  }
+}
+
+}  // namespace
+
 std::string ExplainTags(const v1::TaggedArticle& tagged) {
   const v1::Article& article = tagged.article();
   // The article's fields come from a publisher: nothing in them may act on the reader's terminal.
@@ -121,12 +136,34 @@ std::string ExplainTags(const v1::TaggedArticle& tagged) {
     absl::StrAppendFormat(&out, "  %s (%s): score %.2f >= threshold %.2f, confidence %d\n",
                           tag.topic(), tag.label_en(), tag.score(), tag.threshold(),
                           TagConfidence(tag));
-    for (const v1::Evidence& evidence : tag.evidence()) {
-      absl::StrAppendFormat(&out, "    %s [%u,%u) \"%s\" matched term \"%s\": +%.2f\n",
-                            FieldName(evidence.field()), evidence.start(), evidence.end(),
-                            TerminalSafe(absl::Utf8SafeCHexEscape(evidence.matched_text())),
-                            TerminalSafe(absl::Utf8SafeCHexEscape(evidence.term())),
-                            evidence.contribution());
+    AppendEvidence(out, tag);
+  }
+  return out;
+}
+
+std::string ExplainDecisions(const v1::TaggedArticle& tagged,
+                             const std::vector<Classifier::TopicDecision>& decisions) {
+  std::string out = ExplainTags(tagged);
+  if (tagged.tags().empty() && !decisions.empty()) {
+    // Some topic had evidence: the lines below say why each fell short.
+    absl::StrReplaceAll({{"  no tags: no topic reached its threshold\n", "  no tags\n"}}, &out);
+  }
+  for (const Classifier::TopicDecision& decision : decisions) {
+    if (decision.tagged) continue;
+    const v1::Tag& tag = decision.tag;
+    absl::StrAppendFormat(&out, "  not tagged: %s (%s): score %.2f, threshold %.2f: %s\n",
+                          tag.topic(), tag.label_en(), tag.score(), tag.threshold(),
+                          decision.why_not);
+    AppendEvidence(out, tag);
+  }
+  for (const Classifier::TopicDecision& decision : decisions) {
+    for (const Classifier::VetoedMatch& vetoed : decision.vetoed) {
+      const v1::Evidence& evidence = vetoed.evidence;
+      absl::StrAppendFormat(
+          &out, "  dropped for %s: %s [%u,%u) \"%s\" matched term \"%s\": %s\n",
+          decision.tag.topic(), FieldName(evidence.field()), evidence.start(), evidence.end(),
+          TerminalSafe(absl::Utf8SafeCHexEscape(evidence.matched_text())),
+          TerminalSafe(absl::Utf8SafeCHexEscape(evidence.term())), TerminalSafe(vetoed.rule));
     }
   }
   return out;

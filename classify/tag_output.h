@@ -4,7 +4,9 @@
 #define TOPICWIRE_CLASSIFY_TAG_OUTPUT_H_
 
 #include <string>
+#include <vector>
 
+#include "classify/classifier.h"
 #include "proto/article.pb.h"
 #include "proto/ninjs.pb.h"
 
@@ -22,6 +24,12 @@ std::string FormatNinjs(const v1::TaggedArticle& tagged);
 // Several lines explaining every tag: the score against the threshold, then each piece of
 // evidence (field, byte offsets, the text matched, the term, what it added), ending in a newline.
 std::string ExplainTags(const v1::TaggedArticle& tagged);
+
+// ExplainTags() followed by every topic that was not tagged, with its score and why (below the
+// threshold, not about the topic, or yielding to another topic), and every match a sense rule
+// dropped with the rule that dropped it. `decisions` comes from Classifier::Explain().
+std::string ExplainDecisions(const v1::TaggedArticle& tagged,
+                             const std::vector<Classifier::TopicDecision>& decisions);
 
 // confidence (0..100) of a tag: 50 at the threshold, 100 * (1 - 2^(-score/threshold)).
 int TagConfidence(const v1::Tag& tag);

@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "absl/container/flat_hash_set.h"
-#include "google/protobuf/stubs/common.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -17,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/stubs/common.h"
 #include "google/protobuf/text_format.h"
 #include "spdlog/spdlog.h"
 
@@ -148,6 +148,40 @@ bool IsValidTopicId(absl::string_view id) {
 
 }  // namespace
 
+absl::Status CheckSenseRule(const v1::SenseRule& rule) {
+  auto has_word = [](const google::protobuf::RepeatedPtrField<std::string>& words) {
+    for (const std::string& word : words) {
+      if (!absl::StripAsciiWhitespace(word).empty()) return true;
+    }
+    return false;
+  };
+  const bool requires_context = has_word(rule.require());
+  const bool vetoes = has_word(rule.veto());
+  if (requires_context == vetoes) {
+    return absl::InvalidArgumentError(
+        "set words in exactly one of `require` and `veto` (blank words do not count)");
+  }
+  if (rule.window() < 0) return absl::InvalidArgumentError("window must not be negative");
+  if (!v1::SenseScope_IsValid(rule.scope())) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown scope ", rule.scope()));
+  }
+  if (rule.window() > 0 && rule.scope() != v1::SENSE_SCOPE_NEAR) {
+    return absl::InvalidArgumentError("window applies only to SENSE_SCOPE_NEAR");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAboutness(const v1::Aboutness& aboutness) {
+  if (aboutness.min_distinct_terms() < 0 || aboutness.min_sentences() < 0 ||
+      aboutness.lead_chars() < 0 || !(aboutness.min_score() >= 0) ||
+      !std::isfinite(aboutness.min_score())) {
+    return absl::InvalidArgumentError(
+        "aboutness: min_distinct_terms, min_sentences, lead_chars and min_score must be finite "
+        "and not negative");
+  }
+  return absl::OkStatus();
+}
+
 std::vector<PatternSpec> TermPatterns(const v1::Term& term, int topic_index, int term_index,
                                       bool is_exclusion) {
   std::vector<PatternSpec> patterns;
@@ -276,6 +310,10 @@ absl::StatusOr<TaxonomySpec> ParseTaxonomy(const std::string& text,
     return absl::InvalidArgumentError(absl::StrCat(
         source_name, ": title_weight and default_threshold must be finite and not negative"));
   }
+  if (absl::Status status = CheckAboutness(spec.taxonomy.default_aboutness()); !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ": default_aboutness: ", status.message()));
+  }
   if (spec.taxonomy.topics().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(source_name, ": the taxonomy has no topics"));
   }
@@ -303,6 +341,9 @@ absl::StatusOr<TaxonomySpec> ParseTaxonomy(const std::string& text,
       return absl::InvalidArgumentError(
           absl::StrCat(where, "threshold must be finite and not negative"));
     }
+    if (absl::Status status = CheckAboutness(topic.aboutness()); !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, status.message()));
+    }
     TextFormat::ParseInfoTree* topic_info = info.GetTreeForNested(topics_field, t);
     spec.term_lines.emplace_back();
     spec.exclusion_lines.emplace_back();
@@ -329,7 +370,36 @@ absl::StatusOr<TaxonomySpec> ParseTaxonomy(const std::string& text,
               absl::StrCat(term_where, Quote(has_text ? term.text() : term.regex()),
                            ": weight must be finite and not negative"));
         }
+        if (is_exclusion && !term.senses().empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(term_where, Quote(has_text ? term.text() : term.regex()),
+                           ": an exclusion takes no sense rules (give them to the term)"));
+        }
+        for (const v1::SenseRule& rule : term.senses()) {
+          if (absl::Status status = CheckSenseRule(rule); !status.ok()) {
+            return absl::InvalidArgumentError(
+                absl::StrCat(term_where, Quote(has_text ? term.text() : term.regex()),
+                             ": sense rule: ", status.message()));
+          }
+        }
         AppendTermPatterns(term, t, i, is_exclusion, spec.patterns);
+      }
+    }
+  }
+  for (int t = 0; t < spec.taxonomy.topics_size(); ++t) {
+    const v1::Topic& topic = spec.taxonomy.topics(t);
+    for (const v1::Yield& yield : topic.yields_to()) {
+      if (!ids.contains(yield.topic()) || yield.topic() == topic.id()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(source_name, ":", info.GetLocation(topics_field, t).line + 1, ": topic ",
+                         Quote(topic.id()), ": yields_to ", Quote(yield.topic()),
+                         yield.topic() == topic.id() ? ": a topic cannot yield to itself"
+                                                     : ": no topic has this id"));
+      }
+      if (!(yield.below_ratio() >= 0) || !std::isfinite(yield.below_ratio())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(source_name, ": topic ", Quote(topic.id()), ": yields_to ",
+                         Quote(yield.topic()), ": below_ratio must be finite and not negative"));
       }
     }
   }

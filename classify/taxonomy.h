@@ -52,6 +52,13 @@ absl::StatusOr<TaxonomySpec> LoadTaxonomyFile(const std::string& path);
 std::vector<PatternSpec> TermPatterns(const v1::Term& term, int topic_index, int term_index,
                                       bool is_exclusion);
 
+// OK when a sense rule is well formed: words in exactly one of require and veto, a known scope,
+// a window only for SENSE_SCOPE_NEAR and not negative. The message says what to fix.
+absl::Status CheckSenseRule(const v1::SenseRule& rule);
+
+// OK when no field of `aboutness` is negative.
+absl::Status CheckAboutness(const v1::Aboutness& aboutness);
+
 // True when `text` is an acronym in the sense of proto/taxonomy.proto: ASCII only, at least one
 // capital letter and no lower-case letter ("AI", "6G", "LLM").
 bool IsAcronym(const std::string& text);

@@ -2,6 +2,7 @@
 
 #include <hs/hs.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -82,6 +83,56 @@ std::string CompileError(const PatternSpec& pattern) {
   return message;
 }
 
+// The problems of one sense rule of `term`: malformed (CheckSenseRule), blank or repeated words,
+// a rule that always or never decides, a veto word the window cannot hold.
+std::vector<std::string> SenseRuleProblems(const v1::Term& term, const v1::SenseRule& rule) {
+  std::vector<std::string> problems;
+  if (absl::Status status = CheckSenseRule(rule); !status.ok()) {
+    problems.emplace_back(status.message());
+    return problems;
+  }
+  const bool is_veto = !rule.veto().empty();
+  const auto& words = is_veto ? rule.veto() : rule.require();
+  const char* kind = is_veto ? "veto" : "require";
+  // The match lies inside its own near/sentence/article scope, so a context word that the term's
+  // own text contains is always found there.
+  const bool scope_holds_match = rule.scope() != v1::SENSE_SCOPE_TITLE;
+  const std::string own_text = absl::AsciiStrToLower(term.text());
+  const int window = rule.window() > 0 ? rule.window() : 40;
+  absl::flat_hash_map<std::string, int> seen;
+  for (const std::string& written : words) {
+    const std::string word(absl::StripAsciiWhitespace(written));
+    if (word.empty()) {
+      problems.push_back(absl::StrCat("a blank ", kind, " word never matches"));
+      continue;
+    }
+    if (!seen.emplace(absl::AsciiStrToLower(word), 0).second) {
+      problems.push_back(absl::StrCat(kind, " word \"", absl::CEscape(word), "\" is listed twice"));
+    }
+    if (scope_holds_match && !own_text.empty() &&
+        absl::StrContains(own_text, absl::AsciiStrToLower(word))) {
+      problems.push_back(is_veto
+                             ? absl::StrCat("the veto always fires: the term itself contains \"",
+                                            absl::CEscape(word), "\"")
+                             : absl::StrCat("the rule never drops a match: the term itself "
+                                            "contains the required \"",
+                                            absl::CEscape(word), "\""));
+    }
+    // Counting code points: a word longer than both sides of the window and the match together
+    // can never be found near it.
+    size_t code_points = 0;
+    for (char c : word) code_points += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+    const size_t term_points = term.text().empty() ? 1 : term.text().size();
+    if (rule.scope() == v1::SENSE_SCOPE_NEAR &&
+        code_points > 2 * static_cast<size_t>(window) + term_points) {
+      problems.push_back(absl::StrCat(kind, " word \"", absl::CEscape(word),
+                                      "\" is longer than the window (", window,
+                                      " characters each side) can hold: it can never be found"));
+    }
+  }
+  return problems;
+}
+
 }  // namespace
 
 std::string LintProblem::ToString() const {
@@ -143,6 +194,9 @@ std::vector<LintProblem> LintTaxonomy(const std::string& text, const std::string
     }
     if (topic.terms().empty()) add(topic_line, id, "", "the topic has no terms");
     if (topic.threshold() < 0) add(topic_line, id, "", "threshold must not be negative");
+    if (absl::Status status = CheckAboutness(topic.aboutness()); !status.ok()) {
+      add(topic_line, id, "", std::string(status.message()));
+    }
 
     TextFormat::ParseInfoTree* topic_info = info.GetTreeForNested(topics_field, t);
     absl::flat_hash_map<std::string, int> seen_terms;  // key -> first line
@@ -167,6 +221,14 @@ std::vector<LintProblem> LintTaxonomy(const std::string& text, const std::string
           add(line, id, written,
               absl::StrCat("duplicate ", kind, " (first on line ", it->second, ")"));
         }
+        if (is_exclusion && !term.senses().empty()) {
+          add(line, id, written, "an exclusion takes no sense rules (give them to the term)");
+        }
+        for (int r = 0; r < term.senses_size(); ++r) {
+          for (std::string& message : SenseRuleProblems(term, term.senses(r))) {
+            add(line, id, written, absl::StrCat("sense rule ", r + 1, ": ", message));
+          }
+        }
         for (const PatternSpec& pattern : TermPatterns(term, t, i, is_exclusion)) {
           if (const std::string error = CompileError(pattern); !error.empty()) {
             add(line, id, written,
@@ -176,6 +238,32 @@ std::vector<LintProblem> LintTaxonomy(const std::string& text, const std::string
         }
       }
     }
+  }
+  for (int t = 0; t < taxonomy.topics_size(); ++t) {
+    const v1::Topic& topic = taxonomy.topics(t);
+    const int topic_line = info.GetLocation(topics_field, t).line + 1;
+    absl::flat_hash_map<std::string, int> seen_yields;
+    for (const v1::Yield& yield : topic.yields_to()) {
+      const std::string where = absl::StrCat("yields_to \"", absl::CEscape(yield.topic()), "\": ");
+      if (yield.topic() == topic.id()) {
+        add(topic_line, topic.id(), "", absl::StrCat(where, "a topic cannot yield to itself"));
+      } else if (!topic_lines.contains(yield.topic())) {
+        add(topic_line, topic.id(), "", absl::StrCat(where, "no topic has this id"));
+      }
+      if (!seen_yields.emplace(yield.topic(), 0).second) {
+        add(topic_line, topic.id(), "", absl::StrCat(where, "named twice"));
+      }
+      if (!(yield.below_ratio() >= 0) || !std::isfinite(yield.below_ratio())) {
+        add(topic_line, topic.id(), "",
+            absl::StrCat(where, "below_ratio must be finite and not negative"));
+      } else if (yield.below_ratio() == 0 && !yield.by_sentence()) {
+        add(topic_line, topic.id(), "",
+            absl::StrCat(where, "never gives way: set below_ratio, by_sentence or both"));
+      }
+    }
+  }
+  if (absl::Status status = CheckAboutness(taxonomy.default_aboutness()); !status.ok()) {
+    add(0, "", "", absl::StrCat("default_aboutness: ", status.message()));
   }
   return problems;
 }

@@ -25,7 +25,11 @@ struct LintProblem {
 // them), bad or duplicate topic ids, a topic without terms or without both labels (English and
 // Chinese) or without an IPTC parent ("medtop:" and 8 digits), a term with neither or both of
 // text and regex, duplicate terms within a topic, negative weights or thresholds, and each
-// pattern Vectorscan cannot compile. Empty when the taxonomy is clean.
+// pattern Vectorscan cannot compile; sense rules that are malformed (no words, both require and
+// veto, a bad window or scope), that always fire or never fire (a veto word the term itself
+// contains, a word the window cannot hold, a blank word), or that sit on an exclusion; yields_to
+// naming an unknown topic, the topic itself or a topic twice, or that never gives way; negative
+// aboutness settings. Empty when the taxonomy is clean.
 std::vector<LintProblem> LintTaxonomy(const std::string& text, const std::string& source_name);
 
 // Reads `path` and lints it; kNotFound when the file cannot be read.

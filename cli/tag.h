@@ -22,13 +22,16 @@ absl::Status TagArticles(const std::string& taxonomy_path,
                          std::ostream& out, bool explain = false);
 
 struct EvalOptions {
-  std::string taxonomy_path;  // empty: the bundled default
-  bool json = false;          // print the report as JSON instead of a table
-  double min_macro_f1 = 0;    // exit 1 when macro-F1 is below this
+  std::string taxonomy_path;     // empty: the bundled default
+  bool json = false;             // print the report as JSON instead of a table
+  double min_macro_f1 = 0;       // exit 1 when macro-F1 is below this
+  double min_lang_macro_f1 = 0;  // exit 1 when any language's macro-F1 is below this
+  bool sweep = false;            // also print precision/recall per topic and threshold
 };
 
 // Evaluates the taxonomy on labelled JSON Lines files and prints the report. Returns the exit
-// code (0, or 1 when macro-F1 < min_macro_f1); kUnimplemented when classify's evaluation API is
+// code (0, or 1 when macro-F1 < min_macro_f1 or a language's macro-F1 < min_lang_macro_f1);
+// kUnimplemented when classify's evaluation API is
 // not built in.
 absl::StatusOr<int> Evaluate(const EvalOptions& options, const std::vector<std::string>& paths,
                              std::ostream& out, std::ostream& err);

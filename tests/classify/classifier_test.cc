@@ -224,5 +224,192 @@ TEST(SampleFeedTest, DefaultTaxonomyGivesTheExpectedTopics) {
   EXPECT_EQ(expected.size(), feed->size());
 }
 
+constexpr char kSenseTaxonomy[] = R"pb(
+  version: "sense-1"
+  topics {
+    id: "space"
+    label_en: "Space"
+    label_zh: "航天"
+    terms {
+      text: "Mars"
+      case_sensitive: true
+      senses {
+        veto: [ "Inc", "chocolate" ]
+        window: 20
+        reason: "the confectioner"
+      }
+    }
+    terms {
+      text: "galaxy"
+      senses {
+        require: [ "telescope", "stars" ]
+        scope: SENSE_SCOPE_ARTICLE
+      }
+    }
+    terms {
+      text: "launch"
+      weight: 0.5
+      senses {
+        require: [ "rocket", "orbit" ]
+        scope: SENSE_SCOPE_SENTENCE
+      }
+    }
+    terms { text: "rocket" }
+    terms {
+      text: "神舟"
+      senses {
+        require: [ "飞船" ]
+        window: 6
+      }
+    }
+  }
+  topics {
+    id: "biomedicine"
+    label_en: "Biomedicine"
+    label_zh: "生物医药"
+    terms { text: "clinical trial" }
+    terms { text: "patient" }
+    aboutness { min_sentences: 2 }
+    yields_to { topic: "bci" by_sentence: true reason: "bci trials are bci news" }
+  }
+  topics {
+    id: "bci"
+    label_en: "BCI"
+    label_zh: "脑机接口"
+    terms { text: "brain implant" }
+  }
+)pb";
+
+class SenseRuleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Classifier>> classifier =
+        Classifier::FromText(kSenseTaxonomy, "sense.textproto");
+    ASSERT_THAT(classifier, IsOk());
+    classifier_ = *std::move(classifier);
+  }
+  std::vector<std::string> Topics(const std::string& title, const std::string& body) {
+    v1::Article article;
+    article.set_id("a1");
+    article.set_title(title);
+    article.set_body(body);
+    std::vector<std::string> topics;
+    const v1::TaggedArticle tagged = classifier_->Tag(article);
+    for (const v1::Tag& tag : tagged.tags()) topics.push_back(tag.topic());
+    return topics;
+  }
+  std::unique_ptr<Classifier> classifier_;
+};
+
+TEST_F(SenseRuleTest, VetoNearDropsTheMatchAndKeepsTheRealSense) {
+  EXPECT_THAT(Topics("Mars Inc. buys a snack maker", ""), IsEmpty());
+  EXPECT_THAT(Topics("", "The new bar from Mars is mostly chocolate."), IsEmpty());
+  EXPECT_THAT(Topics("Water once flowed on Mars", ""), ElementsAre("space"));
+  // The veto word is outside the window: the match counts.
+  EXPECT_THAT(Topics("Mars", "A long way from here, somebody is eating chocolate."),
+              ElementsAre("space"));
+}
+
+TEST_F(SenseRuleTest, RequireInArticleAndSentence) {
+  EXPECT_THAT(Topics("Galaxy win again", "The team scored twice."), IsEmpty());
+  EXPECT_THAT(Topics("A galaxy far away", "The telescope saw it."), ElementsAre("space"));
+  // "launch" (0.5) counts only with a rocket or an orbit in its sentence.
+  EXPECT_THAT(Topics("", "The launch went well. The rocket is ready."),
+              ElementsAre("space"));  // only "rocket" counts
+  v1::Article article;
+  article.set_body("The campaign launch drew crowds. Then a rocket test.");
+  const std::vector<Classifier::TopicDecision> decisions = classifier_->Explain(article);
+  ASSERT_EQ(decisions.size(), 1u);
+  ASSERT_EQ(decisions[0].vetoed.size(), 1u);
+  EXPECT_EQ(decisions[0].vetoed[0].evidence.matched_text(), "launch");
+  EXPECT_THAT(decisions[0].vetoed[0].rule, HasSubstr("required context missing"));
+}
+
+TEST_F(SenseRuleTest, ChineseContextMatchesBothScripts) {
+  EXPECT_THAT(Topics("神舟笔记本发布", ""), IsEmpty());
+  EXPECT_THAT(Topics("神舟飞船发射", ""), ElementsAre("space"));
+  EXPECT_THAT(Topics("神舟飛船發射", ""), ElementsAre("space"));
+}
+
+TEST_F(SenseRuleTest, AboutnessGateDropsAPassingMentionAndExplainsWhy) {
+  EXPECT_THAT(Topics("Council budget", "He mentioned a clinical trial once. Then roads."),
+              IsEmpty());
+  EXPECT_THAT(Topics("Council budget", "A clinical trial began. Each patient gets a dose."),
+              ElementsAre("biomedicine"));
+  EXPECT_THAT(Topics("Clinical trial begins", ""), ElementsAre("biomedicine"));
+  v1::Article article;
+  article.set_body("He mentioned a clinical trial once. Then roads.");
+  const std::vector<Classifier::TopicDecision> decisions = classifier_->Explain(article);
+  ASSERT_EQ(decisions.size(), 1u);
+  EXPECT_FALSE(decisions[0].tagged);
+  EXPECT_TRUE(decisions[0].passes_threshold);
+  EXPECT_FALSE(decisions[0].passes_aboutness);
+  EXPECT_THAT(decisions[0].why_not, HasSubstr("1 sentence(s) < 2"));
+}
+
+TEST_F(SenseRuleTest, TopicYieldsToItsConvention) {
+  EXPECT_THAT(Topics("Brain implant clinical trial", ""), ElementsAre("bci"));
+  v1::Article article;
+  article.set_title("Brain implant clinical trial");
+  const std::vector<Classifier::TopicDecision> decisions = classifier_->Explain(article);
+  ASSERT_EQ(decisions.size(), 2u);
+  for (const Classifier::TopicDecision& decision : decisions) {
+    if (decision.tag.topic() != "biomedicine") continue;
+    EXPECT_FALSE(decision.tagged);
+    EXPECT_THAT(decision.why_not, HasSubstr("yields to bci"));
+  }
+}
+
+TEST(SenseRuleParseTest, MalformedRulesAreRefused) {
+  for (const char* bad : {
+           R"pb(topics {
+                  id: "x"
+                  label_en: "X"
+                  terms {
+                    text: "a"
+                    senses { reason: "r" }
+                  }
+                })pb",
+           R"pb(topics {
+                  id: "x"
+                  terms {
+                    text: "a"
+                    senses { veto: "b" require: "c" }
+                  }
+                })pb",
+           R"pb(topics {
+                  id: "x"
+                  terms {
+                    text: "a"
+                    senses { veto: "b" window: -1 }
+                  }
+                })pb",
+           R"pb(topics {
+                  id: "x"
+                  terms {
+                    text: "a"
+                    senses { veto: " " }
+                  }
+                })pb",
+           R"pb(topics {
+                  id: "x"
+                  terms { text: "a" }
+                  yields_to { topic: "nope" }
+                })pb",
+           R"pb(topics {
+                  id: "x"
+                  terms { text: "a" }
+                  yields_to { topic: "x" }
+                })pb",
+           R"pb(topics {
+                  id: "x"
+                  terms { text: "a" }
+                  aboutness { min_sentences: -1 }
+                })pb",
+       }) {
+    EXPECT_THAT(Classifier::FromText(bad), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace topicwire::classify

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "absl/strings/match.h"
 #include "tests/testing/prelude.h"
 
 namespace topicwire::classify {
@@ -95,12 +96,45 @@ TEST(EvaluationTest, DevSetQualityFloor) {
   ASSERT_THAT(classifier, IsOk());
   const EvaluationReport report = Evaluate(**classifier, *articles);
   std::cout << report.ToString(/*max_mistakes=*/40);
-  // Measured with the default taxonomy: macro F1 0.944 overall, 0.934 en, 0.952 zh. The floors
-  // leave a small margin so that a taxonomy or matching change that loses quality fails here.
-  EXPECT_GE(report.overall.macro_f1, 0.92);
+  // Measured with the default taxonomy: macro F1 0.945 overall, 0.937 en, 0.952 zh. The floors
+  // sit just under, so that a taxonomy or matching change that loses quality fails here.
+  EXPECT_GE(report.overall.macro_f1, 0.94);
   for (const auto& [lang, scores] : report.by_lang) {
-    EXPECT_GE(scores.macro_f1, 0.90) << "language " << lang;
+    EXPECT_GE(scores.macro_f1, 0.93) << "language " << lang;
   }
+}
+
+// The news set: real news prose with word-sense traps and passing mentions. Its hard negatives
+// (labels [] and a "basis" starting "HARD NEGATIVE") must stay almost all untagged.
+TEST(EvaluationTest, DevNewsSetQualityFloor) {
+  const std::string path = testing::DevNewsSetPath();
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no news dev set at " << path;
+  absl::StatusOr<std::vector<LabelledArticle>> articles = ReadLabelledJsonl(path);
+  ASSERT_THAT(articles, IsOk());
+  ASSERT_GT(articles->size(), 100u);
+  absl::StatusOr<std::unique_ptr<Classifier>> classifier =
+      Classifier::FromFile(DefaultTaxonomyPath());
+  ASSERT_THAT(classifier, IsOk());
+  const EvaluationReport report = Evaluate(**classifier, *articles);
+  std::cout << report.ToString(/*max_mistakes=*/40);
+  // Measured: macro F1 0.964 overall, 0.980 en, 0.940 zh.
+  EXPECT_GE(report.overall.macro_f1, 0.95);
+  for (const auto& [lang, scores] : report.by_lang) {
+    EXPECT_GE(scores.macro_f1, 0.93) << "language " << lang;
+  }
+
+  std::ifstream in(path);
+  std::string line;
+  int hard_negatives = 0, tagged = 0;
+  for (size_t i = 0; std::getline(in, line) && i < articles->size(); ++i) {
+    if (!absl::StrContains(line, "\"basis\": \"HARD NEGATIVE")) continue;
+    ASSERT_TRUE((*articles)[i].labels.empty()) << (*articles)[i].article.id();
+    ++hard_negatives;
+    if ((*classifier)->Tag((*articles)[i].article).tags_size() > 0) ++tagged;
+  }
+  ASSERT_GT(hard_negatives, 20);
+  // At most 10% of the hard negatives may be tagged.
+  EXPECT_LE(tagged * 10, hard_negatives) << tagged << " of " << hard_negatives << " tagged";
 }
 
 }  // namespace

@@ -56,6 +56,18 @@ TEST(TagExplainTest, SaysWhenNothingWasTagged) {
   EXPECT_THAT(run.out, HasSubstr("no tags"));
 }
 
+TEST(TagExplainTest, ShowsWhatASenseRuleDroppedAndWhyATopicWasNotTagged) {
+  CliRun run = RunWith({"tag", "--explain"},
+                       "{\"id\": \"m\", \"title\": \"Mars Inc. buys a snack maker\", "
+                       "\"body\": \"The chocolate maker said so. A clinical trial was "
+                       "mentioned once.\"}\n");
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("dropped for space: title [0,4) \"Mars\" matched term \"Mars\": "
+                                 "vetoed by \"inc\" near: Mars Inc."));
+  EXPECT_THAT(run.out, HasSubstr("not tagged: biomedicine"));
+  EXPECT_THAT(run.out, HasSubstr("score 1.00 < threshold 1.25"));
+}
+
 // ESC [2J clears the screen, ESC ] 0; retitles the window, U+009B is a one-byte CSI and U+202E
 // reverses the text after it: a publisher's article must not do any of that to a reader.
 constexpr char kHostileArticle[] =
@@ -119,7 +131,7 @@ TEST(NinjsFormatTest, TagOutputHasTheSchemasRequiredFields) {
       EXPECT_LE(number, 100);
       EXPECT_EQ(number, static_cast<int>(number)) << percent << " must be an integer";
     }
-    EXPECT_THAT(subject.at("creator").string_value(), HasSubstr("2025.06-1"));
+    EXPECT_THAT(subject.at("creator").string_value(), HasSubstr("2026.12-1"));
     if (subject.at("uri").string_value() == "https://topicwire.dev/topics/quantum") {
       saw_quantum = true;
       EXPECT_EQ(subject.at("rel").string_value(), "about");
@@ -194,6 +206,48 @@ topics {
   EXPECT_THAT(run.out, HasSubstr(path + ":12: topic \"a\": iptc_parent"));
   EXPECT_THAT(run.out, HasSubstr(path + ":16: topic \"a\": term \"x\": a term sets exactly one"));
   EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 8) << run.out;
+}
+
+TEST(TaxonomyLintTest, ReportsSenseRulesConventionsAndGatesThatCannotWork) {
+  const std::string path = WriteFile("senses.textproto", R"(version: "x"
+topics {
+  id: "space"
+  label_en: "Space"
+  label_zh: "航天"
+  iptc_parent: "medtop:13000000"
+  terms { text: "Mars" senses { veto: ["Mars"] } }
+  terms { text: "galaxy" senses { require: ["star"] veto: ["team"] } }
+  terms { text: "orbit" senses { reason: "no words" } }
+  terms { text: "rocket" senses { veto: ["a very long phrase that no window holds"] window: 3 } }
+  terms { text: "comet" senses { veto: ["tail", "Tail"] } }
+  exclusions { text: "space bar" senses { veto: ["key"] } }
+  yields_to { topic: "nothing" by_sentence: true }
+  yields_to { topic: "space" below_ratio: 1 }
+  yields_to { topic: "ai" }
+  aboutness { min_sentences: -1 }
+}
+topics {
+  id: "ai"
+  label_en: "AI"
+  label_zh: "人工智能"
+  iptc_parent: "medtop:13000000"
+  terms { text: "AI" }
+}
+)");
+  CliRun run = RunWith({"taxonomy", "lint", path});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.out, HasSubstr("term \"Mars\": sense rule 1: the veto always fires"));
+  EXPECT_THAT(run.out, HasSubstr("term \"galaxy\": sense rule 1: set words in exactly one"));
+  EXPECT_THAT(run.out, HasSubstr("term \"orbit\": sense rule 1: set words in exactly one"));
+  EXPECT_THAT(run.out, HasSubstr("term \"rocket\": sense rule 1: veto word"));
+  EXPECT_THAT(run.out, HasSubstr("can never be found"));
+  EXPECT_THAT(run.out,
+              HasSubstr("term \"comet\": sense rule 1: veto word \"Tail\" is listed twice"));
+  EXPECT_THAT(run.out, HasSubstr("term \"space bar\": an exclusion takes no sense rules"));
+  EXPECT_THAT(run.out, HasSubstr("yields_to \"nothing\": no topic has this id"));
+  EXPECT_THAT(run.out, HasSubstr("yields_to \"space\": a topic cannot yield to itself"));
+  EXPECT_THAT(run.out, HasSubstr("yields_to \"ai\": never gives way"));
+  EXPECT_THAT(run.out, HasSubstr("aboutness: min_distinct_terms, min_sentences"));
 }
 
 TEST(TaxonomyLintTest, SyntaxErrorAndMissingFile) {

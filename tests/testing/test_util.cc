@@ -99,4 +99,9 @@ std::string DevSetPath() {
   return SourceDir() + "/../shared/data/dev.jsonl";
 }
 
+std::string DevNewsSetPath() {
+  if (const char* path = std::getenv("TOPICWIRE_DEV_NEWS_SET")) return path;
+  return SourceDir() + "/../shared/data/dev-news.jsonl";
+}
+
 }  // namespace topicwire::testing

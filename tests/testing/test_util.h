@@ -32,8 +32,13 @@ std::string BinDir();
 std::string SourceDir();
 
 // The labelled development set (research-use data kept outside the repository):
-// $TOPICWIRE_DEV_SET, else ../shared/data/dev.jsonl beside the checkout. Tests skip when it is not there.
+// $TOPICWIRE_DEV_SET, else ../shared/data/dev.jsonl beside the checkout. Tests skip when it is not
+// there.
 std::string DevSetPath();
+
+// The labelled news development set beside it: $TOPICWIRE_DEV_NEWS_SET, else
+// ../shared/data/dev-news.jsonl beside the checkout. Tests skip when it is not there.
+std::string DevNewsSetPath();
 
 }  // namespace topicwire::testing
 
