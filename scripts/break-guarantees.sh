@@ -101,6 +101,7 @@ breaks=(
   # probes: slow HTTP clients (common/http_endpoint.cc); "sees nothing" checks bracketed by a marker
   "http-probes-blockable|bin/topicwire_deploy_test|^HttpEndpointTest\.ProbesAnswerWhileMoreSlowClientsThanThreadsAreConnected$"
   "dead-letter-dispatched-again|bin/topicwire_ingest_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed)$"
+  "subscriptions-per-client-unbounded|bin/topicwire_sink_test bin/sink|^(SinkBoundsTest\.ClientSendingManySubscriptionsIsCutOffAndAGoodSubscriberIsServed)$"
 )
 
 usage() { # usage EXIT_STATUS
