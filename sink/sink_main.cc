@@ -56,7 +56,7 @@ ABSL_FLAG(uint64_t, stream_send_buffer_bytes, uint64_t{64} << 20,
           "article");
 ABSL_FLAG(int, stream_send_hwm, 0,
           "Copies queued per subscriber; above 0 this replaces --stream_send_buffer_bytes");
-ABSL_FLAG(int64_t, max_subscriptions_per_client, 1024,
+ABSL_FLAG(int64_t, max_subscriptions_per_client, 10000,
           "Subscriptions one client address may send the stream endpoint while connected; one "
           "more closes all its stream connections (they reconnect and subscribe again). 0: no "
           "limit");

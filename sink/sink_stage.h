@@ -68,7 +68,7 @@ struct SinkOptions {
   // Subscriptions one client address may send the stream socket while it is connected; one
   // more and all its stream connections are closed (its SUB sockets reconnect and subscribe
   // again). 0: no limit. TCP only.
-  int64_t max_subscriptions_per_client = 1024;
+  int64_t max_subscriptions_per_client = 10000;
   // Page sizes and limits of the history endpoint.
   HistoryOptions history;
   // While the store is full (kResourceExhausted: disk or SqliteStoreOptions.max_bytes), the
