@@ -59,7 +59,7 @@ ABSL_FLAG(int, stream_send_hwm, 0,
 ABSL_FLAG(int64_t, max_subscriptions_per_client, 10000,
           "Subscriptions one client address may send the stream endpoint while connected; one "
           "more closes all its stream connections (they reconnect and subscribe again). 0: no "
-          "limit");
+          "limit. Not applied with --curve_allow");
 ABSL_FLAG(uint64_t, history_max_reply_bytes, uint64_t{16} << 20,
           "A history page stops growing past this many bytes (it always holds one article)");
 ABSL_FLAG(uint64_t, history_send_buffer_bytes, uint64_t{64} << 20,

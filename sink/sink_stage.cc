@@ -242,7 +242,10 @@ class SinkStage {
     ASSIGN_OR_RETURN(bound_.input, LastEndpoint(input_));
     ASSIGN_OR_RETURN(bound_.stream, LastEndpoint(stream_));
     ASSIGN_OR_RETURN(bound_.history, LastEndpoint(history_));
-    if (options_.max_subscriptions_per_client > 0 && bound_.stream.rfind("tcp://", 0) == 0 &&
+    // libzmq allows one monitor per socket, and under CURVE the authenticator's counts the
+    // refused handshakes; there only allow-listed clients can subscribe at all.
+    if (options_.max_subscriptions_per_client > 0 && !options_.curve.enabled() &&
+        bound_.stream.rfind("tcp://", 0) == 0 &&
         absl::SimpleAtoi(bound_.stream.substr(bound_.stream.rfind(':') + 1), &stream_port_)) {
       ASSIGN_OR_RETURN(
           stream_monitor_,
