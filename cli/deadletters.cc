@@ -1,5 +1,7 @@
 #include "cli/deadletters.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/zmq_channel.h"
@@ -65,18 +67,106 @@ const CommandSpec& DeadLettersSpec() {
           "Articles a worker failed on --max_attempts times (ingest's flag) are set aside\n"
           "as dead letters, never dropped. 'list' prints them (json: one DeadLetter JSON\n"
           "mapping per line); 'replay ID...' or 'replay --all' sends them through the\n"
-          "pipeline again with a fresh attempt budget. Exit 0 on success, 1 when a replayed\n"
-          "id is not a dead letter, 2 on bad arguments or no answer from ingest.",
+          "pipeline again with a fresh attempt budget. Both go a page per request, so\n"
+          "ingest keeps serving publishers meanwhile; --limit stops after N. Exit 0 on\n"
+          "success, 1 when a replayed id is not a dead letter, 2 on bad arguments or no\n"
+          "answer from ingest.",
       .flags = WithCurveClientFlags(
           {
               {"admin", "ENDPOINT", "tcp://127.0.0.1:7409", "ingest's admin endpoint"},
               {"format", "json|text", "text", "list: json or one short line per dead letter"},
               {"all", "", "false", "replay: every dead letter", true},
+              {"limit", "N", "0", "list, replay --all: at most N dead letters (0: all)"},
+              {"page-size", "N", "1000",
+               "Dead letters per request to ingest (ingest caps it at its maximum)"},
               {"timeout", "SECONDS", "5", "Give up when ingest does not answer for this long"},
           },
           "ingest's CURVE public key (or its .pub file) when its admin endpoint is secured; "
           "with --curve-key, whose public key must be in ingest's --curve_admin_allow")};
   return *spec;
+}
+
+// The page size of the next request when `done` of `options.limit` dead letters are done.
+uint32_t NextPageSize(const DeadLettersOptions& options, int64_t done) {
+  if (options.limit == 0) return options.page_size;
+  return static_cast<uint32_t>(std::min<int64_t>(options.page_size, options.limit - done));
+}
+
+bool LimitReached(const DeadLettersOptions& options, int64_t done) {
+  return options.limit > 0 && done >= options.limit;
+}
+
+// Lists every dead letter (up to --limit), a page per request, printing each page as it comes.
+int ListAllPages(zmq::context_t& context, const DeadLettersOptions& options, OutputFormat format,
+                 CommandIo& io) {
+  v1::AdminRequest request;
+  int64_t listed = 0;
+  uint64_t total = 0;
+  uint64_t after_seq = 0;
+  do {
+    request.mutable_list_dead_letters()->set_page_size(NextPageSize(options, listed));
+    request.mutable_list_dead_letters()->set_after_seq(after_seq);
+    absl::StatusOr<v1::AdminReply> reply = AskIngestAdmin(context, options, request);
+    if (!reply.ok()) return Fail(io, "deadletters", reply.status());
+    const v1::DeadLetterListReply& page = reply->list_dead_letters();
+    PrintDeadLetters(page, format, io.out);
+    listed += page.dead_letters_size();
+    if (after_seq == 0) total = page.total();
+    after_seq = page.next_after_seq();
+    // An ingest that does not page answers everything at once, without a next page.
+    if (page.dead_letters_size() == 0) break;
+  } while (after_seq != 0 && !LimitReached(options, listed));
+  io.err << listed << " dead letter(s)";
+  if (static_cast<uint64_t>(listed) < total) io.err << " of " << total;
+  io.err << "\n";
+  return kExitOk;
+}
+
+// Replays every dead letter (up to --limit), a page per request.
+int ReplayAllPages(zmq::context_t& context, const DeadLettersOptions& options, CommandIo& io) {
+  v1::AdminRequest request;
+  request.mutable_replay_dead_letters()->set_all(true);
+  int64_t replayed = 0;
+  uint64_t after_seq = 0;
+  do {
+    request.mutable_replay_dead_letters()->set_page_size(NextPageSize(options, replayed));
+    request.mutable_replay_dead_letters()->set_after_seq(after_seq);
+    absl::StatusOr<v1::AdminReply> reply = AskIngestAdmin(context, options, request);
+    if (!reply.ok()) {
+      io.out << "replayed " << replayed << "\n";
+      return Fail(io, "deadletters", reply.status());
+    }
+    const v1::DeadLetterReplayReply& page = reply->replay_dead_letters();
+    replayed += page.replayed();
+    after_seq = page.next_after_seq();
+    if (page.replayed() == 0) break;
+  } while (after_seq != 0 && !LimitReached(options, replayed));
+  io.out << "replayed " << replayed << "\n";
+  return kExitOk;
+}
+
+// Replays the dead letters with these ids, a page of ids per request.
+int ReplayIds(zmq::context_t& context, const DeadLettersOptions& options,
+              const std::vector<std::string>& ids, CommandIo& io) {
+  int64_t replayed = 0;
+  std::vector<std::string> unknown;
+  for (size_t start = 0; start < ids.size(); start += options.page_size) {
+    v1::AdminRequest request;
+    const size_t end = std::min(ids.size(), start + options.page_size);
+    for (size_t i = start; i < end; ++i) request.mutable_replay_dead_letters()->add_ids(ids[i]);
+    absl::StatusOr<v1::AdminReply> reply = AskIngestAdmin(context, options, request);
+    if (!reply.ok()) {
+      io.out << "replayed " << replayed << "\n";
+      return Fail(io, "deadletters", reply.status());
+    }
+    replayed += reply->replay_dead_letters().replayed();
+    for (const std::string& id : reply->replay_dead_letters().unknown_ids()) unknown.push_back(id);
+  }
+  io.out << "replayed " << replayed << "\n";
+  for (const std::string& id : unknown) {
+    io.err << "topicwire deadletters: '" << id << "' is not a dead letter\n";
+  }
+  return unknown.empty() ? kExitOk : kExitFailed;
 }
 
 int RunDeadLettersCommand(const ParsedArgs& args, CommandIo& io) {
@@ -93,41 +183,38 @@ int RunDeadLettersCommand(const ParsedArgs& args, CommandIo& io) {
   absl::StatusOr<absl::Duration> timeout = args.GetSeconds("timeout");
   absl::StatusOr<OutputFormat> format = ParseOutputFormat(args.Get("format"));
   absl::StatusOr<bool> all = args.GetBool("all");
-  for (const absl::Status& status : {timeout.status(), format.status(), all.status()}) {
+  absl::StatusOr<int64_t> limit = args.GetInt("limit");
+  absl::StatusOr<int64_t> page_size = args.GetInt("page-size");
+  for (const absl::Status& status :
+       {timeout.status(), format.status(), all.status(), limit.status(), page_size.status()}) {
     if (!status.ok()) return fail(status);
   }
   if (*timeout <= absl::ZeroDuration()) {
     return fail(absl::InvalidArgumentError("--timeout must be positive"));
   }
+  if (*limit < 0) return fail(absl::InvalidArgumentError("--limit must be 0 (none) or more"));
+  if (*page_size < 1 || *page_size > 1'000'000) {
+    return fail(absl::InvalidArgumentError("--page-size must be between 1 and 1000000"));
+  }
   options.timeout = *timeout;
+  options.limit = *limit;
+  options.page_size = static_cast<uint32_t>(*page_size);
   const std::vector<std::string> ids(positional.begin() + 1, positional.end());
-  v1::AdminRequest request;
+  zmq::context_t context(1);
   if (positional[0] == "list") {
     if (!ids.empty() || *all) {
       return fail(absl::InvalidArgumentError("'list' takes no ids and no --all"));
     }
-    request.mutable_list_dead_letters();
-  } else {
-    if (ids.empty() == !*all) {
-      return fail(absl::InvalidArgumentError("'replay' needs either --all or article ids"));
-    }
-    request.mutable_replay_dead_letters()->set_all(*all);
-    for (const std::string& id : ids) request.mutable_replay_dead_letters()->add_ids(id);
+    return ListAllPages(context, options, *format, io);
   }
-  zmq::context_t context(1);
-  absl::StatusOr<v1::AdminReply> reply = AskIngestAdmin(context, options, request);
-  if (!reply.ok()) return fail(reply.status());
-  if (positional[0] == "list") {
-    PrintDeadLetters(reply->list_dead_letters(), *format, io.out);
-    io.err << reply->list_dead_letters().dead_letters_size() << " dead letter(s)\n";
-    return kExitOk;
+  if (ids.empty() == !*all) {
+    return fail(absl::InvalidArgumentError("'replay' needs either --all or article ids"));
   }
-  const v1::DeadLetterReplayReply& replayed = reply->replay_dead_letters();
-  io.out << "replayed " << replayed.replayed() << "\n";
-  for (const std::string& id : replayed.unknown_ids()) {
-    io.err << "topicwire deadletters: '" << id << "' is not a dead letter\n";
+  if (*all) return ReplayAllPages(context, options, io);
+  if (options.limit > 0) {
+    return fail(absl::InvalidArgumentError("--limit goes with 'list' or 'replay --all'"));
   }
-  return replayed.unknown_ids_size() > 0 ? kExitFailed : kExitOk;
+  return ReplayIds(context, options, ids, io);
 }
 
 }  // namespace

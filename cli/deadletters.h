@@ -25,6 +25,10 @@ struct DeadLettersOptions {
   absl::Duration timeout = absl::Seconds(5);
   // CurveZMQ keys when ingest's admin endpoint is secured; disabled (plaintext) by default.
   curve::ClientOptions curve{};
+  // Dead letters asked for per request (ingest answers with at most its own maximum).
+  uint32_t page_size = 1000;
+  // list and replay --all: stop after this many dead letters; 0: no limit.
+  int64_t limit = 0;
 };
 
 // Sends one AdminRequest and returns the reply; kUnavailable when ingest does not answer within

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "common/time_util.h"
 #include "common/zmq_channel.h"
 #include "proto/article.pb.h"
 
@@ -44,7 +45,7 @@ absl::StatusOr<PublishSummary> Publish(zmq::context_t& context, const PublishOpt
   for (size_t i = 0; i < articles.size(); ++i) sizes[i] = articles[i].article.ByteSizeLong();
 
   bool stopping = false;
-  absl::Time last_reply = absl::Now();
+  absl::Time last_reply = MonotonicNow();
   absl::Time resend_not_before = absl::InfinitePast();
   absl::Duration backoff = options.busy_backoff;
   absl::Time last_progress = absl::InfinitePast();
@@ -53,7 +54,7 @@ absl::StatusOr<PublishSummary> Publish(zmq::context_t& context, const PublishOpt
 
   auto show_progress = [&](bool final) {
     if (!options.show_progress) return;
-    const absl::Time now = absl::Now();
+    const absl::Time now = MonotonicNow();
     if (!final && now - last_progress < absl::Milliseconds(100)) return;
     last_progress = now;
     progress << "\rpublished " << answered << "/" << total << " (accepted " << summary.accepted
@@ -62,7 +63,7 @@ absl::StatusOr<PublishSummary> Publish(zmq::context_t& context, const PublishOpt
   };
 
   while (true) {
-    const absl::Time now = absl::Now();
+    const absl::Time now = MonotonicNow();
     while (!stopping && static_cast<int>(in_flight.size()) < options.max_in_flight &&
            !queue.empty() && now >= resend_not_before) {
       v1::PublishRequest request;
@@ -99,7 +100,7 @@ absl::StatusOr<PublishSummary> Publish(zmq::context_t& context, const PublishOpt
       Frames frames;
       ASSIGN_OR_RETURN(bool received, RecvFrames(socket, frames, /*dont_wait=*/true));
       if (received && !frames.empty()) {
-        last_reply = absl::Now();
+        last_reply = MonotonicNow();
         v1::PublishReply reply;
         if (!ParseFrame(frames.back(), reply).ok()) {
           return absl::DataLossError(
@@ -158,14 +159,14 @@ absl::StatusOr<PublishSummary> Publish(zmq::context_t& context, const PublishOpt
           }
         }
         if (busy) {
-          resend_not_before = absl::Now() + backoff;
+          resend_not_before = MonotonicNow() + backoff;
           backoff = std::min(backoff * 2, options.max_busy_backoff);
         } else {
           backoff = options.busy_backoff;
         }
       }
     }
-    if (!in_flight.empty() && absl::Now() - last_reply >= options.timeout) {
+    if (!in_flight.empty() && MonotonicNow() - last_reply >= options.timeout) {
       return absl::DeadlineExceededError(NoReplyMessage(options));
     }
     show_progress(false);

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "common/time_util.h"
 #include "common/zmq_channel.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -317,11 +318,11 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
           << options.resume_file << "\n";
     }
   }
-  absl::Time last_saved = absl::Now();
+  absl::Time last_saved = MonotonicNow();
   const auto save_position = [&](bool force) -> absl::Status {
     if (options.resume_file.empty()) return absl::OkStatus();
-    if (!force && absl::Now() - last_saved < absl::Milliseconds(200)) return absl::OkStatus();
-    last_saved = absl::Now();
+    if (!force && MonotonicNow() - last_saved < absl::Milliseconds(200)) return absl::OkStatus();
+    last_saved = MonotonicNow();
     return WritePosition(options.resume_file, printer.Position());
   };
   const auto finish = [&]() -> absl::StatusOr<SubscribeResult> {
@@ -408,17 +409,17 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
     return absl::OkStatus();
   };
 
-  absl::Time last_message = absl::Now();
+  absl::Time last_message = MonotonicNow();
   while (true) {
     std::vector<zmq::pollitem_t> items = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
     if (shutdown_fd >= 0) items.push_back({nullptr, shutdown_fd, ZMQ_POLLIN, 0});
     absl::Duration wait = absl::InfiniteDuration();
     if (options.idle_timeout != absl::InfiniteDuration()) {
-      wait = std::max(absl::ZeroDuration(), last_message + options.idle_timeout - absl::Now());
+      wait = std::max(absl::ZeroDuration(), last_message + options.idle_timeout - MonotonicNow());
     }
     if (live_since_quiet_check) {
-      wait =
-          std::min(wait, std::max(absl::ZeroDuration(), last_message + quiet_check - absl::Now()));
+      wait = std::min(wait,
+                      std::max(absl::ZeroDuration(), last_message + quiet_check - MonotonicNow()));
     }
     ASSIGN_OR_RETURN(int ready, topicwire::Poll(items, wait));
     (void)ready;
@@ -427,13 +428,13 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
       break;
     }
     if (!(items[0].revents & ZMQ_POLLIN)) {
-      if (live_since_quiet_check && absl::Now() - last_message >= quiet_check) {
+      if (live_since_quiet_check && MonotonicNow() - last_message >= quiet_check) {
         RETURN_IF_ERROR(check_quiet_streams());
         if (printer.result().count_reached || printer.result().interrupted) break;
         continue;
       }
       if (options.idle_timeout != absl::InfiniteDuration() &&
-          absl::Now() - last_message >= options.idle_timeout) {
+          MonotonicNow() - last_message >= options.idle_timeout) {
         printer.result().idle_timed_out = true;
         break;
       }
@@ -442,7 +443,7 @@ absl::StatusOr<SubscribeResult> Subscribe(zmq::context_t& context, const Subscri
     Frames frames;
     ASSIGN_OR_RETURN(bool received, RecvFrames(socket, frames, /*dont_wait=*/true));
     if (!received) continue;
-    last_message = absl::Now();
+    last_message = MonotonicNow();
     if (frames.size() != 2) {
       err << "ignoring a message of " << frames.size()
           << " frames (expected [topic][TaggedArticle])\n";

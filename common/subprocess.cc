@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/strings/str_join.h"
+#include "common/time_util.h"
 
 extern char** environ;
 
@@ -108,11 +109,11 @@ std::optional<int> Subprocess::Poll() {
 }
 
 absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = MonotonicNow() + timeout;
   absl::Duration backoff = absl::Milliseconds(1);
   while (true) {
     if (std::optional<int> status = Poll(); status.has_value()) return *status;
-    if (absl::Now() >= deadline) {
+    if (MonotonicNow() >= deadline) {
       return absl::DeadlineExceededError(
           absl::StrCat("process ", pid_, " still running after ", absl::FormatDuration(timeout)));
     }

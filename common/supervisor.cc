@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/time_util.h"
 #include "spdlog/spdlog.h"
 
 namespace topicwire {
@@ -42,13 +43,13 @@ absl::Status Supervisor::Launch(const std::string& name, Child& child) {
     if (options_.restart) {
       spdlog::error("cannot start {}: {}; retrying in {}", name, process.status().ToString(),
                     absl::FormatDuration(child.backoff));
-      ScheduleRestart(child, absl::Now());
+      ScheduleRestart(child, MonotonicNow());
     }
     return process.status();
   }
   child.process.emplace(*std::move(process));
   child.held = false;
-  child.started = absl::Now();
+  child.started = MonotonicNow();
   child.next_start = absl::InfiniteFuture();
   spdlog::info("started {} (pid {}), log {}", name, child.process->pid(), log);
   return absl::OkStatus();
@@ -114,7 +115,7 @@ std::vector<std::string> Supervisor::Names() const {
 
 std::vector<ChildExit> Supervisor::Poll() {
   std::vector<ChildExit> exits;
-  const absl::Time now = absl::Now();
+  const absl::Time now = MonotonicNow();
   for (auto& [name, child] : children_) {
     if (child.held || !child.process.has_value()) continue;
     const std::optional<int> status = child.process->Poll();
@@ -162,10 +163,10 @@ std::vector<StopResult> Supervisor::StopInOrder(const std::vector<std::vector<st
       }
       child.held = true;
     }
-    const absl::Time deadline = absl::Now() + timeout;
+    const absl::Time deadline = MonotonicNow() + timeout;
     for (auto& [name, child] : stopping) {
       absl::StatusOr<int> status =
-          child->process->Wait(std::max(absl::ZeroDuration(), deadline - absl::Now()));
+          child->process->Wait(std::max(absl::ZeroDuration(), deadline - MonotonicNow()));
       if (status.ok()) {
         spdlog::info("{} stopped: {}", name, DescribeWaitStatus(*status));
         results.push_back({.name = name, .wait_status = *status});

@@ -4,6 +4,9 @@
 
 #include <time.h>
 
+#include <functional>
+
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/util/time_util.h"
@@ -23,6 +26,13 @@ inline absl::Time MonotonicNow() {
   clock_gettime(CLOCK_MONOTONIC, &now);
   return absl::UnixEpoch() + absl::DurationFromTimespec(now);
 }
+
+// The two clocks a component reads: `monotonic` for its timers, `wall` for the times it stores or
+// shows. Tests substitute either, e.g. a wall clock that is stepped by an hour.
+struct Clocks {
+  std::function<absl::Time()> monotonic = MonotonicNow;
+  std::function<absl::Time()> wall = [] { return absl::Now(); };
+};
 
 }  // namespace topicwire
 

@@ -21,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"
+#include "common/time_util.h"
 #include "common/zmq_channel.h"
 #include "spdlog/spdlog.h"
 
@@ -307,7 +308,7 @@ void Authenticator::Refuse(Refusal reason, absl::string_view endpoint, absl::str
   const int index = static_cast<int>(reason);
   RefusedCounter(reason, endpoint).Increment();
   // A refused client reconnects every 100 ms or so (libzmq's default): log once a second.
-  const absl::Time now = absl::Now();
+  const absl::Time now = MonotonicNow();
   if (now - last_logged_[index] < absl::Seconds(1)) {
     ++unlogged_[index];
     return;
@@ -329,7 +330,7 @@ void Authenticator::Run() {
   const bool watch_files =
       check_interval_ > absl::ZeroDuration() &&
       (!files_[0].path.empty() || !files_[1].path.empty() || !files_[2].path.empty());
-  absl::Time next_check = absl::Now() + check_interval_;
+  absl::Time next_check = MonotonicNow() + check_interval_;
   while (true) {
     std::vector<zmq::pollitem_t> items = {
         {zap_.handle(), 0, ZMQ_POLLIN, 0},
@@ -339,7 +340,7 @@ void Authenticator::Run() {
       items.push_back({socket.monitor.handle(), 0, ZMQ_POLLIN, 0});
     }
     const absl::Duration timeout = watch_files
-                                       ? std::max(next_check - absl::Now(), absl::ZeroDuration())
+                                       ? std::max(next_check - MonotonicNow(), absl::ZeroDuration())
                                        : absl::InfiniteDuration();
     absl::StatusOr<int> ready = Poll(items, timeout);
     if (!ready.ok()) {
@@ -364,9 +365,9 @@ void Authenticator::Run() {
       spdlog::info("reloading the allow-lists (SIGHUP)");
       ReloadChangedFiles(/*force=*/true);
     }
-    if (watch_files && absl::Now() >= next_check) {
+    if (watch_files && MonotonicNow() >= next_check) {
       ReloadChangedFiles(/*force=*/false);
-      next_check = absl::Now() + check_interval_;
+      next_check = MonotonicNow() + check_interval_;
     }
     if (items[0].revents & ZMQ_POLLIN) AnswerZap();
     for (size_t i = 3; i < items.size(); ++i) {

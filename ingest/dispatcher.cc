@@ -139,7 +139,7 @@ void Dispatcher::Requeue(uint64_t seq, absl::string_view why) {
   metrics_.failed_attempts.Increment();
   const DeliveryFailure failure{.attempts = item.attempts,
                                 .first_attempt = item.first_attempt,
-                                .last_attempt = absl::Now(),
+                                .last_attempt = options_.clocks.wall(),
                                 .reason = std::string(why)};
   if (item.in_flight) {
     // Counted against an earlier holder; the delivery in progress decides what comes next.
@@ -188,7 +188,7 @@ void Dispatcher::Requeue(uint64_t seq, absl::string_view why) {
       "retrying in {}",
       item.article_id, seq, item.attempts, std::string(why), absl::FormatDuration(backoff));
   item.backing_off = true;
-  item.retry_at = MonotonicNow() + backoff;
+  item.retry_at = options_.clocks.monotonic() + backoff;
   delayed_.insert({item.retry_at, seq});
 }
 
@@ -338,7 +338,7 @@ void Dispatcher::Sent(const DispatchBatch& batch, absl::Time now) {
   for (const uint64_t seq : batch.seqs) {
     Item& item = pending_.at(seq);
     if (++item.deliveries > 1) metrics_.redeliveries.Increment();
-    if (item.first_attempt == absl::InfinitePast()) item.first_attempt = absl::Now();  // for users
+    if (item.first_attempt == absl::InfinitePast()) item.first_attempt = options_.clocks.wall();
     item.in_flight = true;
     item.worker = batch.worker;
     item.deadline = deadline;

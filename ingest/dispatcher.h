@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/time_util.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/journal.h"
 #include "proto/internal.pb.h"
@@ -36,6 +37,8 @@ struct DispatcherOptions {
   // Failed attempts (explicit failures and vanished workers) after which an article is moved to
   // the dead letters.
   uint32_t max_attempts = 5;
+  // Backoffs read clocks.monotonic; the attempt times kept for users read clocks.wall.
+  Clocks clocks{};
 };
 
 // Articles for one worker: the stage sends `dispatch` to `worker` and reports the outcome with

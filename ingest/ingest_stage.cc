@@ -37,14 +37,15 @@ class IngestStage {
         dispatcher_(DispatcherOptions{.redelivery_timeout = options.redelivery_timeout,
                                       .heartbeat_interval = options.heartbeat_interval,
                                       .max_in_flight = options.max_in_flight,
-                                      .max_attempts = options.max_attempts},
-                    journal, metrics_, MonotonicNow()),
+                                      .max_attempts = options.max_attempts,
+                                      .clocks = options.clocks},
+                    journal, metrics_, options.clocks.monotonic()),
         publish_handler_(
             PublishHandlerOptions{.max_article_bytes = options.max_article_bytes,
                                   .max_articles_per_request = options.max_articles_per_request,
                                   .max_pending = options.max_pending},
             journal, dispatcher_, metrics_),
-        admin_service_(journal, dispatcher_, metrics_),
+        admin_service_(options.admin, journal, dispatcher_, metrics_),
         publish_(context, zmq::socket_type::router),
         work_(context, zmq::socket_type::router),
         commit_(context, zmq::socket_type::pull),
@@ -75,6 +76,8 @@ class IngestStage {
   absl::Status HandleWork();
   absl::Status HandleCommits();
   absl::Status HandleAdmin();
+  // The next page of a replay of every dead letter, and its answer once it is done.
+  void ContinueReplay();
   // The dispatcher's timers, and the heartbeats they call for.
   void Tick();
   // Sends ready articles to the workers with credit.
@@ -94,6 +97,8 @@ class IngestStage {
   zmq::socket_t work_;
   zmq::socket_t commit_;
   zmq::socket_t admin_;
+  // The envelope to answer once the replay of every dead letter under way is done.
+  Frames replay_envelope_;
   std::unique_ptr<curve::Authenticator> curve_;  // null: every endpoint is plaintext
 };
 
@@ -172,6 +177,7 @@ absl::Status IngestStage::Run(int shutdown_fd) {
     if (status.ok() && (items[kWork].revents & ZMQ_POLLIN)) status.Update(HandleWork());
     if (status.ok() && (items[kPublish].revents & ZMQ_POLLIN)) status.Update(HandlePublish());
     if (status.ok() && (items[kAdmin].revents & ZMQ_POLLIN)) status.Update(HandleAdmin());
+    if (status.ok() && admin_service_.replaying()) ContinueReplay();
     if (status.ok()) Tick();
     if (status.ok()) status.Update(DispatchReady());
   }
@@ -193,9 +199,12 @@ absl::Status IngestStage::Run(int shutdown_fd) {
 }
 
 absl::Duration IngestStage::TimeUntilNextEvent() const {
+  // A replay under way goes on at once, after whatever the sockets have for this turn.
+  if (admin_service_.replaying()) return absl::ZeroDuration();
   // Rounded up: poll counts whole milliseconds, and waking early would spin until the event.
-  return absl::Ceil(std::max(absl::ZeroDuration(), dispatcher_.NextEvent() - MonotonicNow()),
-                    absl::Milliseconds(1));
+  return absl::Ceil(
+      std::max(absl::ZeroDuration(), dispatcher_.NextEvent() - options_.clocks.monotonic()),
+      absl::Milliseconds(1));
 }
 
 absl::Status IngestStage::HandlePublish() {
@@ -231,7 +240,7 @@ absl::Status IngestStage::HandlePublish() {
 }
 
 absl::Status IngestStage::HandleWork() {
-  const absl::Time now = MonotonicNow();
+  const absl::Time now = options_.clocks.monotonic();
   while (true) {
     Frames frames;
     ASSIGN_OR_RETURN(bool got, RecvFrames(work_, frames, /*dont_wait=*/true));
@@ -281,13 +290,29 @@ absl::Status IngestStage::HandleAdmin() {
     ASSIGN_OR_RETURN(bool got, RecvFrames(admin_, frames, /*dont_wait=*/true));
     if (!got) break;
     if (frames.size() < 2) continue;  // a ROUTER always prepends the routing id
-    const v1::AdminReply reply = admin_service_.Handle(View(frames.back()));
-    frames.back() = ToFrame(reply);
+    const std::optional<v1::AdminReply> reply = admin_service_.Handle(View(frames.back()));
+    if (!reply.has_value()) {
+      frames.pop_back();
+      replay_envelope_ = std::move(frames);
+      continue;
+    }
+    frames.back() = ToFrame(*reply);
     if (absl::Status sent = SendFrames(admin_, frames); !sent.ok()) {
       spdlog::warn("could not answer an admin request: {}", sent.ToString());
     }
   }
   return absl::OkStatus();
+}
+
+void IngestStage::ContinueReplay() {
+  std::optional<v1::AdminReply> reply = admin_service_.ContinueReplay();
+  if (!reply.has_value()) return;
+  Frames frames = std::move(replay_envelope_);
+  replay_envelope_.clear();
+  frames.push_back(ToFrame(*reply));
+  if (absl::Status sent = SendFrames(admin_, frames, /*dont_wait=*/true); !sent.ok()) {
+    spdlog::warn("could not answer an admin request: {}", sent.ToString());
+  }
 }
 
 absl::Status IngestStage::SendToWorker(const std::string& worker, const v1::Dispatch& dispatch) {
@@ -298,7 +323,7 @@ absl::Status IngestStage::SendToWorker(const std::string& worker, const v1::Disp
 }
 
 void IngestStage::Tick() {
-  for (const std::string& worker : dispatcher_.Tick(MonotonicNow())) {
+  for (const std::string& worker : dispatcher_.Tick(options_.clocks.monotonic())) {
     if (absl::IsNotFound(SendToWorker(worker, v1::Dispatch()))) {
       dispatcher_.ForgetWorker(worker, /*requeue_in_flight=*/true, "disconnected");
     }
@@ -306,7 +331,7 @@ void IngestStage::Tick() {
 }
 
 absl::Status IngestStage::DispatchReady() {
-  const absl::Time now = MonotonicNow();
+  const absl::Time now = options_.clocks.monotonic();
   for (const std::string& worker : dispatcher_.RoundRobinOrder()) {
     ASSIGN_OR_RETURN(std::optional<DispatchBatch> batch, dispatcher_.TakeBatch(worker));
     if (!batch.has_value()) continue;

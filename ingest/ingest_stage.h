@@ -13,7 +13,9 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/readiness.h"
+#include "common/time_util.h"
 #include "common/zap_authenticator.h"
+#include "ingest/admin_service.h"
 #include "ingest/journal.h"
 #include "ingest/request_parser.h"
 #include "prometheus/registry.h"
@@ -38,6 +40,8 @@ struct IngestOptions {
   // ROUTER bound for admin requests (proto/admin.proto: dead letters); empty: no admin socket
   // (the binary's --admin_endpoint defaults to tcp://127.0.0.1:7409).
   std::string admin_endpoint;
+  // Page bounds of the admin replies (dead letters per list or replay reply, reply bytes).
+  AdminServiceOptions admin{};
   // SQLite journal file; its directory is created when missing.
   std::string journal_path = "data/ingest/journal.db";
   // Largest serialized Article accepted, in bytes.
@@ -73,6 +77,10 @@ struct IngestOptions {
   std::shared_ptr<prometheus::Registry> registry;
   // Set ready once the journal is open and the sockets are bound; may be null.
   std::shared_ptr<Readiness> readiness;
+  // Timers (heartbeats, worker liveness, redelivery, backoff) read clocks.monotonic, so that
+  // setting the wall clock cannot forget workers or stop heartbeats; the times kept for users
+  // (delivery attempts) read clocks.wall. Tests substitute either.
+  Clocks clocks{};
   // CurveZMQ on every endpoint (common/zap_authenticator.h): publish admits the client keys,
   // work and commit the stage keys, admin the admin keys; no key file: all plaintext.
   curve::ServerOptions curve{};

@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "common/sqlite.h"
 #include "common/status_macros.h"
+#include "proto/article.pb.h"
 #include "spdlog/spdlog.h"
 
 namespace topicwire::ingest {
@@ -30,6 +31,16 @@ int64_t ToMicros(absl::Time time) { return absl::ToUnixMicros(time); }
 absl::Time ColumnTime(Statement& statement, int column) {
   if (statement.ColumnIsNull(column)) return absl::InfinitePast();
   return absl::FromUnixMicros(statement.ColumnInt(column));
+}
+
+// The title of a serialized v1::Article; empty when it does not parse.
+std::string TitleOf(absl::string_view serialized_article) {
+  v1::Article article;
+  if (!article.ParseFromArray(serialized_article.data(),
+                              static_cast<int>(serialized_article.size()))) {
+    return "";
+  }
+  return article.title();
 }
 
 // A pending record read back from a damaged journal.
@@ -227,12 +238,48 @@ absl::Status SqliteJournal::CreateSchema() {
                 "  last_attempt_us INTEGER,"
                 "  last_reason TEXT,"
                 "  dead_at_us INTEGER NOT NULL)"));
+  RETURN_IF_ERROR(AddTitlesToDeadLetters());
+  RETURN_IF_ERROR(
+      db_->Exec("CREATE INDEX IF NOT EXISTS dead_letters_by_id ON dead_letters (article_id)"));
   if (options_.max_bytes > 0) {
     ASSIGN_OR_RETURN(const int64_t page_size, db_->QueryInt("PRAGMA page_size"));
     const int64_t pages = std::max<int64_t>(1, options_.max_bytes / page_size);
     RETURN_IF_ERROR(db_->Exec(absl::StrCat("PRAGMA max_page_count = ", pages)));
   }
   return absl::OkStatus();
+}
+
+absl::Status SqliteJournal::AddTitlesToDeadLetters() {
+  {
+    ASSIGN_OR_RETURN(
+        Statement has,
+        db_->Prepare(
+            "SELECT COUNT(*) FROM pragma_table_info('dead_letters') WHERE name = 'title'"));
+    ASSIGN_OR_RETURN(bool row, has.Step());
+    if (row && has.ColumnInt(0) > 0) return absl::OkStatus();
+  }
+  // Journals written before titles were kept: read each article once here so that listing dead
+  // letters never has to.
+  RETURN_IF_ERROR(db_->Exec("ALTER TABLE dead_letters ADD COLUMN title TEXT"));
+  Transaction transaction(*db_);
+  RETURN_IF_ERROR(WriteStatus(transaction.Begin()));
+  std::vector<std::pair<int64_t, std::string>> titles;
+  {
+    ASSIGN_OR_RETURN(Statement select,
+                     db_->Prepare("SELECT journal_seq, article FROM dead_letters"));
+    ASSIGN_OR_RETURN(titles, select.ReadRows([](Statement& row) {
+      return std::make_pair(row.ColumnInt(0), TitleOf(row.ColumnView(1)));
+    }));
+  }
+  ASSIGN_OR_RETURN(Statement update,
+                   db_->Prepare("UPDATE dead_letters SET title = ? WHERE journal_seq = ?"));
+  for (const auto& [seq, title] : titles) {
+    update.BindText(1, title);
+    update.BindInt(2, seq);
+    RETURN_IF_ERROR(WriteStatus(update.Run()));
+    update.Reset();
+  }
+  return WriteStatus(transaction.Commit());
 }
 
 bool SqliteJournal::Healthy() {
@@ -471,12 +518,25 @@ absl::Status SqliteJournal::MoveToDeadLetters(uint64_t journal_seq,
                                               const DeliveryFailure& failure) {
   Transaction transaction(*db_);
   RETURN_IF_ERROR(WriteStatus(transaction.Begin()));
+  // The title is kept beside the article so that listing dead letters reads no article bytes.
+  std::string title;
+  {
+    ASSIGN_OR_RETURN(Statement read, db_->Prepare("SELECT article FROM records "
+                                                  "WHERE journal_seq = ? AND committed = 0"));
+    read.BindInt(1, static_cast<int64_t>(journal_seq));
+    ASSIGN_OR_RETURN(bool row, read.Step());
+    if (!row) {
+      return absl::NotFoundError(
+          absl::StrCat("journal ", path_, " has no pending record ", journal_seq));
+    }
+    title = TitleOf(read.ColumnView(0));
+  }
   ASSIGN_OR_RETURN(
       Statement copy,
       db_->Prepare("INSERT OR REPLACE INTO dead_letters (journal_seq, article_id, article, "
                    "checksum, accepted_at_us, attempts, first_attempt_us, last_attempt_us, "
-                   "last_reason, dead_at_us) SELECT journal_seq, article_id, article, checksum, "
-                   "accepted_at_us, ?2, ?3, ?4, ?5, ?6 FROM records "
+                   "last_reason, dead_at_us, title) SELECT journal_seq, article_id, article, "
+                   "checksum, accepted_at_us, ?2, ?3, ?4, ?5, ?6, ?7 FROM records "
                    "WHERE journal_seq = ?1 AND committed = 0"));
   copy.BindInt(1, static_cast<int64_t>(journal_seq));
   copy.BindInt(2, failure.attempts);
@@ -484,6 +544,7 @@ absl::Status SqliteJournal::MoveToDeadLetters(uint64_t journal_seq,
   copy.BindInt(4, ToMicros(failure.last_attempt));
   copy.BindText(5, failure.reason);
   copy.BindInt(6, ToMicros(absl::Now()));
+  copy.BindText(7, title);
   RETURN_IF_ERROR(WriteStatus(copy.Run()));
   if (db_->changes() == 0) {
     return absl::NotFoundError(
@@ -500,16 +561,20 @@ absl::Status SqliteJournal::MoveToDeadLetters(uint64_t journal_seq,
   return WriteStatus(transaction.Commit());
 }
 
-absl::StatusOr<std::vector<DeadLetter>> SqliteJournal::ListDeadLetters() {
+absl::StatusOr<std::vector<DeadLetter>> SqliteJournal::ListDeadLetters(uint64_t after_seq,
+                                                                       int64_t limit) {
   ASSIGN_OR_RETURN(Statement select,
-                   db_->Prepare("SELECT journal_seq, article_id, article, accepted_at_us, "
+                   db_->Prepare("SELECT journal_seq, article_id, title, accepted_at_us, "
                                 "attempts, first_attempt_us, last_attempt_us, last_reason "
-                                "FROM dead_letters ORDER BY journal_seq"));
+                                "FROM dead_letters WHERE journal_seq > ? "
+                                "ORDER BY journal_seq LIMIT ?"));
+  select.BindInt(1, static_cast<int64_t>(after_seq));
+  select.BindInt(2, limit);
   return select.ReadRows([](Statement& row) {
     DeadLetter letter;
     letter.journal_seq = static_cast<uint64_t>(row.ColumnInt(0));
     letter.article_id = row.ColumnText(1);
-    letter.serialized_article = row.ColumnText(2);
+    letter.title = row.ColumnText(2);
     letter.accepted_at = absl::FromUnixMicros(row.ColumnInt(3));
     letter.failure.attempts = static_cast<uint32_t>(row.ColumnInt(4));
     letter.failure.first_attempt = ColumnTime(row, 5);
@@ -524,8 +589,46 @@ absl::StatusOr<int64_t> SqliteJournal::CountDeadLetters() {
 }
 
 absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::ReplayDeadLetters(
-    const std::vector<std::string>& article_ids, bool all) {
-  ASSIGN_OR_RETURN(std::vector<DeadLetter> letters, ListDeadLetters());
+    const std::vector<std::string>& article_ids, bool all, uint64_t after_seq, int64_t limit) {
+  struct Replayed {
+    uint64_t journal_seq;
+    std::string article_id;
+    std::string article;
+    int64_t accepted_at_us;
+  };
+  auto read_row = [](Statement& row) {
+    return Replayed{.journal_seq = static_cast<uint64_t>(row.ColumnInt(0)),
+                    .article_id = row.ColumnText(1),
+                    .article = row.ColumnText(2),
+                    .accepted_at_us = row.ColumnInt(3)};
+  };
+  std::vector<Replayed> letters;
+  if (all) {
+    ASSIGN_OR_RETURN(Statement select,
+                     db_->Prepare("SELECT journal_seq, article_id, article, accepted_at_us "
+                                  "FROM dead_letters WHERE journal_seq > ? "
+                                  "ORDER BY journal_seq LIMIT ?"));
+    select.BindInt(1, static_cast<int64_t>(after_seq));
+    select.BindInt(2, limit);
+    ASSIGN_OR_RETURN(letters, select.ReadRows(read_row));
+  } else {
+    ASSIGN_OR_RETURN(Statement select,
+                     db_->Prepare("SELECT journal_seq, article_id, article, accepted_at_us "
+                                  "FROM dead_letters WHERE article_id = ?"));
+    for (const std::string& id : article_ids) {
+      select.BindText(1, id);
+      ASSIGN_OR_RETURN(std::vector<Replayed> found, select.ReadRows(read_row));
+      select.Reset();
+      for (Replayed& letter : found) letters.push_back(std::move(letter));
+    }
+    std::sort(letters.begin(), letters.end(),
+              [](const Replayed& a, const Replayed& b) { return a.journal_seq < b.journal_seq; });
+    letters.erase(std::unique(letters.begin(), letters.end(),
+                              [](const Replayed& a, const Replayed& b) {
+                                return a.journal_seq == b.journal_seq;
+                              }),
+                  letters.end());
+  }
   std::vector<PendingRecord> replayed;
   Transaction transaction(*db_);
   RETURN_IF_ERROR(WriteStatus(transaction.Begin()));
@@ -535,17 +638,12 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::ReplayDeadLetters(
                    "accepted_at_us, committed, checksum, attempts) VALUES (?, ?, ?, ?, 0, ?, 0)"));
   ASSIGN_OR_RETURN(Statement remove,
                    db_->Prepare("DELETE FROM dead_letters WHERE journal_seq = ?"));
-  for (const DeadLetter& letter : letters) {
-    if (!all &&
-        std::find(article_ids.begin(), article_ids.end(), letter.article_id) == article_ids.end()) {
-      continue;
-    }
+  for (const Replayed& letter : letters) {
     restore.BindInt(1, static_cast<int64_t>(letter.journal_seq));
     restore.BindText(2, letter.article_id);
-    restore.BindBlob(3, letter.serialized_article);
-    restore.BindInt(4, ToMicros(letter.accepted_at));
-    restore.BindInt(
-        5, RecordChecksum(letter.journal_seq, letter.article_id, letter.serialized_article));
+    restore.BindBlob(3, letter.article);
+    restore.BindInt(4, letter.accepted_at_us);
+    restore.BindInt(5, RecordChecksum(letter.journal_seq, letter.article_id, letter.article));
     RETURN_IF_ERROR(WriteStatus(restore.Run()));
     restore.Reset();
     remove.BindInt(1, static_cast<int64_t>(letter.journal_seq));
@@ -553,7 +651,7 @@ absl::StatusOr<std::vector<PendingRecord>> SqliteJournal::ReplayDeadLetters(
     remove.Reset();
     replayed.push_back({.journal_seq = letter.journal_seq,
                         .article_id = letter.article_id,
-                        .accepted_at = letter.accepted_at});
+                        .accepted_at = absl::FromUnixMicros(letter.accepted_at_us)});
   }
   RETURN_IF_ERROR(WriteStatus(transaction.Commit()));
   return replayed;
@@ -655,17 +753,21 @@ absl::Status InMemoryJournal::MoveToDeadLetters(uint64_t journal_seq,
     return absl::NotFoundError(absl::StrCat("no pending record ", journal_seq));
   }
   it->second.dead = true;
+  it->second.title = TitleOf(it->second.article);
   it->second.failure = failure;
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<DeadLetter>> InMemoryJournal::ListDeadLetters() {
+absl::StatusOr<std::vector<DeadLetter>> InMemoryJournal::ListDeadLetters(uint64_t after_seq,
+                                                                         int64_t limit) {
   std::vector<DeadLetter> letters;
-  for (const auto& [seq, record] : records_) {
+  for (auto it = records_.upper_bound(after_seq);
+       it != records_.end() && static_cast<int64_t>(letters.size()) < limit; ++it) {
+    const auto& [seq, record] = *it;
     if (record.dead) {
       letters.push_back({.journal_seq = seq,
                          .article_id = record.article_id,
-                         .serialized_article = record.article,
+                         .title = record.title,
                          .accepted_at = record.accepted_at,
                          .failure = record.failure});
     }
@@ -679,9 +781,12 @@ absl::StatusOr<int64_t> InMemoryJournal::CountDeadLetters() {
 }
 
 absl::StatusOr<std::vector<PendingRecord>> InMemoryJournal::ReplayDeadLetters(
-    const std::vector<std::string>& article_ids, bool all) {
+    const std::vector<std::string>& article_ids, bool all, uint64_t after_seq, int64_t limit) {
   std::vector<PendingRecord> replayed;
-  for (auto& [seq, record] : records_) {
+  for (auto it = all ? records_.upper_bound(after_seq) : records_.begin(); it != records_.end();
+       ++it) {
+    auto& [seq, record] = *it;
+    if (all && static_cast<int64_t>(replayed.size()) >= limit) break;
     if (!record.dead || (!all && std::find(article_ids.begin(), article_ids.end(),
                                            record.article_id) == article_ids.end())) {
       continue;

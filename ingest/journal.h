@@ -50,11 +50,12 @@ struct DeliveryFailure {
   std::string reason;
 };
 
-// An article set aside after too many failed delivery attempts (a poison message).
+// An article set aside after too many failed delivery attempts (a poison message), as listed:
+// what a user needs to decide on it, without the article's bytes.
 struct DeadLetter {
   uint64_t journal_seq = 0;
   std::string article_id;
-  std::string serialized_article;
+  std::string title;  // the article's title, kept when it became a dead letter
   absl::Time accepted_at;
   DeliveryFailure failure;
 };
@@ -105,14 +106,17 @@ class Journal {
   // Moves a pending record to the dead letters (kept, never dropped); its id stays in the
   // dedup window. kNotFound when it is not pending.
   virtual absl::Status MoveToDeadLetters(uint64_t journal_seq, const DeliveryFailure& failure) = 0;
-  // Every dead letter, oldest first.
-  virtual absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters() = 0;
+  // At most `limit` dead letters whose journal_seq is above `after_seq`, oldest first. Reads no
+  // article bytes.
+  virtual absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(uint64_t after_seq,
+                                                                  int64_t limit) = 0;
   // Number of dead letters held.
   virtual absl::StatusOr<int64_t> CountDeadLetters() = 0;
-  // Makes the dead letters with these article ids (every one when `all`) pending again, with a
-  // fresh attempt budget, and returns them.
+  // Makes dead letters pending again, with a fresh attempt budget, and returns them, oldest
+  // first: when `all`, at most `limit` whose journal_seq is above `after_seq`; else those with
+  // these article ids (`after_seq` and `limit` unused).
   virtual absl::StatusOr<std::vector<PendingRecord>> ReplayDeadLetters(
-      const std::vector<std::string>& article_ids, bool all) = 0;
+      const std::vector<std::string>& article_ids, bool all, uint64_t after_seq, int64_t limit) = 0;
   // What opening the journal found and repaired.
   virtual JournalRecovery recovery() const { return {}; }
 };
@@ -154,10 +158,12 @@ class SqliteJournal : public Journal {
   int64_t SizeBytes() override;
   absl::Status RecordFailure(uint64_t journal_seq, const DeliveryFailure& failure) override;
   absl::Status MoveToDeadLetters(uint64_t journal_seq, const DeliveryFailure& failure) override;
-  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters() override;
+  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(uint64_t after_seq,
+                                                          int64_t limit) override;
   absl::StatusOr<int64_t> CountDeadLetters() override;
   absl::StatusOr<std::vector<PendingRecord>> ReplayDeadLetters(
-      const std::vector<std::string>& article_ids, bool all) override;
+      const std::vector<std::string>& article_ids, bool all, uint64_t after_seq,
+      int64_t limit) override;
   JournalRecovery recovery() const override { return recovery_; }
 
   // The checksum stored with each record: CRC-32 over the sequence number, id and article.
@@ -173,6 +179,8 @@ class SqliteJournal : public Journal {
   static absl::StatusOr<std::unique_ptr<SqliteJournal>> OpenFile(
       const std::string& path, const SqliteJournalOptions& options);
   absl::Status CreateSchema();
+  // Adds the title column to dead letters written before it existed and fills it.
+  absl::Status AddTitlesToDeadLetters();
   // True when PRAGMA quick_check passes.
   bool Healthy();
   // Moves pending records whose checksum fails to the quarantine file.
@@ -210,10 +218,12 @@ class InMemoryJournal : public Journal {
   int64_t SizeBytes() override;
   absl::Status RecordFailure(uint64_t journal_seq, const DeliveryFailure& failure) override;
   absl::Status MoveToDeadLetters(uint64_t journal_seq, const DeliveryFailure& failure) override;
-  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters() override;
+  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(uint64_t after_seq,
+                                                          int64_t limit) override;
   absl::StatusOr<int64_t> CountDeadLetters() override;
   absl::StatusOr<std::vector<PendingRecord>> ReplayDeadLetters(
-      const std::vector<std::string>& article_ids, bool all) override;
+      const std::vector<std::string>& article_ids, bool all, uint64_t after_seq,
+      int64_t limit) override;
 
   // When set, Append fails with this status (to test how the stage handles a failing disk).
   void FailAppends(absl::Status status) { append_failure_ = std::move(status); }
@@ -226,6 +236,7 @@ class InMemoryJournal : public Journal {
     absl::Time accepted_at;
     bool committed = false;
     bool dead = false;
+    std::string title = {};  // set when it became a dead letter
     DeliveryFailure failure = {};
   };
   int64_t dedup_window_;

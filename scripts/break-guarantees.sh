@@ -102,6 +102,9 @@ breaks=(
   "http-probes-blockable|bin/topicwire_deploy_test|^HttpEndpointTest\.ProbesAnswerWhileMoreSlowClientsThanThreadsAreConnected$"
   "dead-letter-dispatched-again|bin/topicwire_ingest_test|^(DispatcherTest\.PoisonArticleIsDeadLetteredAtMaxAttempts|IngestStageTest\.PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed)$"
   "subscriptions-per-client-unbounded|bin/topicwire_sink_test bin/sink|^(SinkBoundsTest\.ClientSendingManySubscriptionsIsCutOffAndAGoodSubscriberIsServed)$"
+  "deadletters-replay-unpaged|bin/topicwire_ingest_test|^IngestStageTest\.DeadLettersListAndReplayInBoundedPagesWhilePublishersAreServed$"
+  "deadletters-list-unpaged|bin/topicwire_ingest_test|^(IngestStageTest\.DeadLettersListAndReplayInBoundedPagesWhilePublishersAreServed|IngestStageTest\.PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed)$"
+  "timers-on-wall-clock|bin/topicwire_ingest_test|^IngestStageTest\.WallClockStepsNeitherRedeliverNorForgetWorkersNorStopHeartbeats$"
 )
 
 usage() { # usage EXIT_STATUS

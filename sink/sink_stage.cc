@@ -21,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "common/socket_monitor.h"
 #include "common/status_macros.h"
+#include "common/time_util.h"
 #include "common/zmq_channel.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/time_util.h"
@@ -115,8 +116,8 @@ class SinkStage {
       const absl::Duration timeout =
           held_ ? std::min(absl::Seconds(1), options_.store_full_retry_interval) : absl::Seconds(1);
       ASSIGN_OR_RETURN(int ready, Poll(items, timeout));
-      if (absl::Now() - last_trim_ >= absl::Seconds(1)) RETURN_IF_ERROR(TrimStore());
-      if (held_ && absl::Now() - held_since_retry_ >= options_.store_full_retry_interval) {
+      if (MonotonicNow() - last_trim_ >= absl::Seconds(1)) RETURN_IF_ERROR(TrimStore());
+      if (held_ && MonotonicNow() - held_since_retry_ >= options_.store_full_retry_interval) {
         RETURN_IF_ERROR(RetryHeldBatch());
       }
       if (ready == 0) continue;
@@ -158,10 +159,10 @@ class SinkStage {
     spdlog::warn("sequences {}..{} were stored but not published (a crash); publishing them in {}",
                  from + 1, store_.head_sequence(),
                  absl::FormatDuration(options_.startup_publish_delay));
-    const absl::Time publish_at = absl::Now() + options_.startup_publish_delay;
+    const absl::Time publish_at = MonotonicNow() + options_.startup_publish_delay;
     items[kInput].events = 0;
-    while (absl::Now() < publish_at) {
-      ASSIGN_OR_RETURN(int ready, Poll(items, publish_at - absl::Now()));
+    while (MonotonicNow() < publish_at) {
+      ASSIGN_OR_RETURN(int ready, Poll(items, publish_at - MonotonicNow()));
       if (ready == 0) continue;
       if (items[kShutdown].revents & ZMQ_POLLIN) return true;
       if (items[kStreamMonitor].revents & ZMQ_POLLIN) RETURN_IF_ERROR(DrainStreamMonitor());
@@ -355,14 +356,14 @@ class SinkStage {
     std::vector<const v1::TaggedArticle*> articles;
     articles.reserve(batch.deliveries.size());
     for (const v1::Delivery* delivery : batch.deliveries) articles.push_back(&delivery->tagged());
-    const absl::Time start = absl::Now();
-    absl::StatusOr<std::vector<StoreOutcome>> outcomes = store_.StoreBatch(articles, start);
+    const absl::Time start = MonotonicNow();
+    absl::StatusOr<std::vector<StoreOutcome>> outcomes = store_.StoreBatch(articles, absl::Now());
     if (absl::IsResourceExhausted(outcomes.status())) {
       HoldWhileFull(std::move(batch), outcomes.status());
       return absl::OkStatus();
     }
     if (!outcomes.ok()) return outcomes.status();
-    metrics_.store_commit_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    metrics_.store_commit_seconds.Observe(absl::ToDoubleSeconds(MonotonicNow() - start));
     if (held_) ResumeAfterFull();
     if (options_.after_commit_for_test) options_.after_commit_for_test(articles);
     // Publish only after the commit: a copy on the stream is always also in history.
@@ -375,7 +376,7 @@ class SinkStage {
 
   void HoldWhileFull(Batch batch, const absl::Status& why) {
     metrics_.store_full_batches.Increment();
-    held_since_retry_ = absl::Now();
+    held_since_retry_ = MonotonicNow();
     if (!held_) {
       metrics_.store_full.Set(1);
       readiness_->SetDetail(absl::StrCat("not taking deliveries: ", why.message()));
@@ -401,8 +402,9 @@ class SinkStage {
 
   // Applies retention: a bounded amount per call, after every batch and once a second.
   absl::Status TrimStore() {
-    last_trim_ = absl::Now();
-    absl::StatusOr<uint64_t> removed = store_.Trim(last_trim_);
+    last_trim_ = MonotonicNow();
+    // Retention compares stored times, which are wall clock.
+    absl::StatusOr<uint64_t> removed = store_.Trim(absl::Now());
     // A full disk may refuse retention's bookkeeping too; it is tried again in a second.
     if (absl::IsResourceExhausted(removed.status())) return absl::OkStatus();
     if (!removed.ok()) return removed.status();

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "cli/commands.h"
 #include "common/zmq_channel.h"
 #include "google/protobuf/util/json_util.h"
@@ -37,6 +38,23 @@ class DeadLettersCommandTest : public ::testing::Test {
       frames.back() = ToFrame(reply);
       EXPECT_THAT(SendFrames(router_, frames), IsOk());
       return request;
+    });
+  }
+
+  // Answers the next requests with `replies`, in order, and returns the requests.
+  std::future<std::vector<v1::AdminRequest>> ServePages(std::vector<v1::AdminReply> replies) {
+    return std::async(std::launch::async, [this, replies] {
+      std::vector<v1::AdminRequest> requests;
+      router_.set(zmq::sockopt::rcvtimeo, 5000);
+      for (const v1::AdminReply& reply : replies) {
+        Frames frames;
+        absl::StatusOr<bool> got = RecvFrames(router_, frames);
+        if (!got.ok() || !*got) break;
+        EXPECT_THAT(ParseFrame(frames.back(), requests.emplace_back()), IsOk());
+        frames.back() = ToFrame(reply);
+        EXPECT_THAT(SendFrames(router_, frames), IsOk());
+      }
+      return requests;
     });
   }
 
@@ -113,6 +131,85 @@ TEST_F(DeadLettersCommandTest, ReplayAll) {
   EXPECT_EQ(out_.str(), "replayed 7\n");
 }
 
+// A page of list reply: dead letters `first`..`last` (journal_seq = n, id "dl-n").
+v1::AdminReply ListPage(int first, int last, uint64_t next_after_seq, uint64_t total) {
+  v1::AdminReply reply;
+  auto* list = reply.mutable_list_dead_letters();
+  for (int n = first; n <= last; ++n) {
+    v1::DeadLetter* letter = list->add_dead_letters();
+    letter->set_id(absl::StrCat("dl-", n));
+    letter->set_journal_seq(n);
+  }
+  list->set_next_after_seq(next_after_seq);
+  list->set_total(total);
+  return reply;
+}
+
+TEST_F(DeadLettersCommandTest, ListPagesThroughWithTheCursor) {
+  auto served = ServePages({ListPage(1, 2, 2, 5), ListPage(3, 4, 4, 5), ListPage(5, 5, 0, 5)});
+  EXPECT_EQ(Run({"deadletters", "list", "--page-size", "2", "--admin", endpoint_}), kExitOk)
+      << err_.str();
+  const std::vector<v1::AdminRequest> requests = served.get();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].list_dead_letters().after_seq(), 0u);
+  EXPECT_EQ(requests[1].list_dead_letters().after_seq(), 2u);
+  EXPECT_EQ(requests[2].list_dead_letters().after_seq(), 4u);
+  for (const v1::AdminRequest& request : requests) {
+    EXPECT_EQ(request.list_dead_letters().page_size(), 2u);
+  }
+  for (int n = 1; n <= 5; ++n) EXPECT_THAT(out_.str(), HasSubstr(absl::StrCat("dl-", n, "\t")));
+  EXPECT_THAT(err_.str(), HasSubstr("5 dead letter(s)"));
+}
+
+TEST_F(DeadLettersCommandTest, ListStopsAtTheLimit) {
+  auto served = ServePages({ListPage(1, 2, 2, 5), ListPage(3, 3, 3, 5)});
+  EXPECT_EQ(Run({"deadletters", "list", "--limit", "3", "--page-size", "2", "--admin", endpoint_}),
+            kExitOk)
+      << err_.str();
+  const std::vector<v1::AdminRequest> requests = served.get();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].list_dead_letters().page_size(), 1u) << "only what the limit leaves";
+  EXPECT_THAT(out_.str(), Not(HasSubstr("dl-4")));
+  EXPECT_THAT(err_.str(), HasSubstr("3 dead letter(s) of 5"));
+}
+
+TEST_F(DeadLettersCommandTest, ReplayAllGoesAPagePerRequest) {
+  std::vector<v1::AdminReply> replies(3);
+  replies[0].mutable_replay_dead_letters()->set_replayed(2);
+  replies[0].mutable_replay_dead_letters()->set_next_after_seq(20);
+  replies[1].mutable_replay_dead_letters()->set_replayed(2);
+  replies[1].mutable_replay_dead_letters()->set_next_after_seq(40);
+  replies[2].mutable_replay_dead_letters()->set_replayed(1);
+  auto served = ServePages(replies);
+  EXPECT_EQ(Run({"deadletters", "replay", "--all", "--page-size", "2", "--admin", endpoint_}),
+            kExitOk)
+      << err_.str();
+  const std::vector<v1::AdminRequest> requests = served.get();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_TRUE(requests[0].replay_dead_letters().all());
+  EXPECT_EQ(requests[0].replay_dead_letters().page_size(), 2u)
+      << "a page size, so that ingest answers each page";
+  EXPECT_EQ(requests[1].replay_dead_letters().after_seq(), 20u);
+  EXPECT_EQ(requests[2].replay_dead_letters().after_seq(), 40u);
+  EXPECT_EQ(out_.str(), "replayed 5\n");
+}
+
+TEST_F(DeadLettersCommandTest, ReplayOfManyIdsSendsThemInPages) {
+  std::vector<v1::AdminReply> replies(2);
+  replies[0].mutable_replay_dead_letters()->set_replayed(2);
+  replies[1].mutable_replay_dead_letters()->set_replayed(0);
+  replies[1].mutable_replay_dead_letters()->add_unknown_ids("c");
+  auto served = ServePages(replies);
+  EXPECT_EQ(Run({"deadletters", "replay", "a", "b", "c", "--page-size", "2", "--admin", endpoint_}),
+            kExitFailed);
+  const std::vector<v1::AdminRequest> requests = served.get();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_THAT(requests[0].replay_dead_letters().ids(), ElementsAre("a", "b"));
+  EXPECT_THAT(requests[1].replay_dead_letters().ids(), ElementsAre("c"));
+  EXPECT_EQ(out_.str(), "replayed 2\n");
+  EXPECT_THAT(err_.str(), HasSubstr("'c' is not a dead letter"));
+}
+
 TEST_F(DeadLettersCommandTest, IngestErrorsAndSilenceAreReported) {
   v1::AdminReply reply;
   reply.set_error("journal is on fire");
@@ -133,6 +230,8 @@ TEST_F(DeadLettersCommandTest, BadArgumentsAreUsageErrors) {
   EXPECT_THAT(err_.str(), HasSubstr("--all or article ids"));
   EXPECT_EQ(Run({"deadletters", "replay", "--all", "x", "--admin", endpoint_}), kExitUsage);
   EXPECT_EQ(Run({"deadletters", "list", "x"}), kExitUsage);
+  EXPECT_EQ(Run({"deadletters", "list", "--page-size", "0"}), kExitUsage);
+  EXPECT_EQ(Run({"deadletters", "list", "--limit", "-1"}), kExitUsage);
   EXPECT_EQ(Run({"deadletters", "--help"}), kExitOk);
   EXPECT_THAT(out_.str(), HasSubstr("--admin"));
 }

@@ -3,11 +3,14 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
+#include "ingest/journal.h"
 #include "proto/article.pb.h"
 #include "tests/e2e/e2e_util.h"
+#include "tests/testing/articles.h"
 #include "tests/testing/prelude.h"
 
 namespace topicwire::e2e {
@@ -138,6 +141,65 @@ TEST(CliE2eTest, PublishWithoutIngestFailsFastWithAHint) {
   EXPECT_THAT(ReadFile(dir + "/pub.err"),
               HasSubstr(absl::StrCat("no reply from tcp://127.0.0.1:", port,
                                      " within 1s: is ingest running? (topicwire up)")));
+}
+
+// The real topicwire against the real ingest holding 3,000 dead letters: list pages through
+// them all, --limit stops early, and replay --all puts every one back, a page per request.
+TEST(CliE2eTest, DeadLettersListAndReplayPageThroughTheRealIngest) {
+  constexpr int kDeadLetters = 3000;
+  Pipeline pipeline(1);
+  {
+    absl::StatusOr<std::unique_ptr<ingest::SqliteJournal>> journal =
+        ingest::SqliteJournal::Open(pipeline.dir() + "/ingest/journal.db", {.fsync = false});
+    ASSERT_THAT(journal, IsOk());
+    std::vector<ingest::NewRecord> records;
+    for (int i = 1; i <= kDeadLetters; ++i) {
+      const v1::Article article =
+          testing::MakeArticle(absl::StrCat("dead-", i), absl::StrCat("Dead ", i));
+      records.push_back({article.id(), article.SerializeAsString()});
+    }
+    absl::StatusOr<std::vector<uint64_t>> seqs = (*journal)->Append(records, absl::Now());
+    ASSERT_THAT(seqs, IsOk());
+    for (const uint64_t seq : *seqs) {
+      ASSERT_THAT((*journal)->MoveToDeadLetters(seq, {.attempts = 5,
+                                                      .first_attempt = absl::Now(),
+                                                      .last_attempt = absl::Now(),
+                                                      .reason = "boom"}),
+                  IsOk());
+    }
+  }
+  pipeline.StartIngest();
+  const std::string admin =
+      absl::StrCat("tcp://127.0.0.1:", pipeline.port(topology::Endpoint::kAdmin));
+  const std::string dir = pipeline.dir();
+
+  ASSERT_EQ(
+      RunCli({"deadletters", "list", "--admin", admin, "--page-size", "700", "--timeout", "20"},
+             dir + "/list.log"),
+      0)
+      << ReadFile(dir + "/list.log") << pipeline.Logs();
+  const std::string listed = ReadFile(dir + "/list.log");
+  int lines = 0;
+  for (absl::string_view line : absl::StrSplit(listed, '\n')) {
+    if (absl::StartsWith(line, "dead-")) ++lines;
+  }
+  EXPECT_EQ(lines, kDeadLetters);
+  EXPECT_THAT(listed, HasSubstr("dead-1\t5 attempts"));
+  EXPECT_THAT(listed, HasSubstr("Dead 3000\t(boom)"));
+  EXPECT_THAT(listed, HasSubstr("3000 dead letter(s)\n"));
+
+  ASSERT_EQ(RunCli({"deadletters", "list", "--admin", admin, "--limit", "10"}, dir + "/limit.log"),
+            0);
+  EXPECT_THAT(ReadFile(dir + "/limit.log"), HasSubstr("10 dead letter(s) of 3000"));
+
+  ASSERT_EQ(RunCli({"deadletters", "replay", "--all", "--admin", admin, "--page-size", "700",
+                    "--timeout", "20"},
+                   dir + "/replay.log"),
+            0)
+      << ReadFile(dir + "/replay.log");
+  EXPECT_THAT(ReadFile(dir + "/replay.log"), HasSubstr("replayed 3000\n"));
+  ASSERT_EQ(RunCli({"deadletters", "list", "--admin", admin}, dir + "/after.log"), 0);
+  EXPECT_THAT(ReadFile(dir + "/after.log"), HasSubstr("0 dead letter(s)"));
 }
 
 }  // namespace

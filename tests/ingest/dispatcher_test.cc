@@ -175,7 +175,7 @@ TEST_F(DispatcherTest, TimeoutsAtALiveWorkerNeverDeadLetterAnArticle) {
   EXPECT_EQ(dispatcher().pending(), 1u);
   EXPECT_EQ(metrics_.failed_attempts.Value(), 0);
   EXPECT_EQ(metrics_.dead_lettered.Value(), 0);
-  absl::StatusOr<std::vector<DeadLetter>> letters = journal_.ListDeadLetters();
+  absl::StatusOr<std::vector<DeadLetter>> letters = journal_.ListDeadLetters(0, 1000);
   ASSERT_THAT(letters, IsOk());
   EXPECT_THAT(*letters, IsEmpty());
   // Sink is back and confirms the article: it is stored once and forgotten.
@@ -227,7 +227,7 @@ TEST_F(DispatcherTest, PoisonArticleIsDeadLetteredAtMaxAttempts) {
   }
   EXPECT_EQ(dispatcher().pending(), 0u);
   EXPECT_THAT(Dispatch("w", start_), IsEmpty());
-  absl::StatusOr<std::vector<DeadLetter>> letters = journal_.ListDeadLetters();
+  absl::StatusOr<std::vector<DeadLetter>> letters = journal_.ListDeadLetters(0, 1000);
   ASSERT_THAT(letters, IsOk());
   ASSERT_EQ(letters->size(), 1u);
   EXPECT_EQ((*letters)[0].article_id, "a1");

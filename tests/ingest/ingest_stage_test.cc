@@ -4,7 +4,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <atomic>
 #include <future>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -686,6 +689,204 @@ TEST_F(IngestStageTest, PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeRepla
   EXPECT_EQ(items[0].article().id(), "poison");
   EXPECT_EQ(items[0].attempt(), 1u) << "a fresh attempt budget";
   EXPECT_EQ(Metric("topicwire_ingest_dead_letters"), 0);
+}
+
+// Setting the wall clock (NTP stepping it, an operator) must not touch the timers: stepped an
+// hour ahead it would time out every delivery and forget every worker at once, stepped back it
+// would stop the heartbeats for an hour.
+TEST_F(IngestStageTest, WallClockStepsNeitherRedeliverNorForgetWorkersNorStopHeartbeats) {
+  // Shared: the stage may outlive this function's frame when an assertion ends the test early.
+  auto wall_offset_seconds = std::make_shared<std::atomic<int64_t>>(0);
+  options_.clocks.wall = [wall_offset_seconds] {
+    return absl::Now() + absl::Seconds(wall_offset_seconds->load());
+  };
+  options_.redelivery_timeout = absl::Seconds(60);
+  StartStage();
+  auto publisher = NewPublisher();
+  ASSERT_THAT(Publish(*publisher, {MakeArticle("a1")}), IsOk());
+  auto worker = NewWorker(/*credit=*/10);
+  const absl::Time dispatched_at = absl::Now();
+  const std::vector<v1::WorkItem> items = ReceiveItems(*worker, 1);  // never confirmed
+  ASSERT_EQ(items.size(), 1u);
+  // The stage marks the item in flight just after the send the worker already saw.
+  ASSERT_TRUE(
+      WaitFor([&] { return Metric("topicwire_ingest_in_flight_articles") == 1; }, kTimeout));
+
+  *wall_offset_seconds = 3600;
+  // Heartbeating for 10 heartbeat intervals: the item is not redelivered, the worker is kept.
+  EXPECT_TRUE(ReceiveItems(*worker, 1, absl::Seconds(1)).empty());
+  EXPECT_EQ(Metric("topicwire_ingest_redeliveries_total"), 0);
+  EXPECT_EQ(Metric("topicwire_ingest_workers"), 1);
+
+  *wall_offset_seconds = -3600;
+  // The worker still hears ingest's heartbeats (empty Dispatches) every 100 ms.
+  int heartbeats = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(1);
+  while (absl::Now() < deadline) {
+    v1::WorkerMessage heartbeat;
+    heartbeat.set_heartbeat(true);
+    ASSERT_THAT(SendProto(*worker, heartbeat), IsOk());
+    std::vector<zmq::pollitem_t> poll = {{worker->handle(), 0, ZMQ_POLLIN, 0}};
+    ASSERT_THAT(Poll(poll, std::clamp(deadline - absl::Now(), absl::ZeroDuration(),
+                                      absl::Milliseconds(50))),
+                IsOk());
+    Frames frames;
+    absl::StatusOr<bool> got = RecvFrames(*worker, frames, /*dont_wait=*/true);
+    ASSERT_THAT(got, IsOk());
+    if (!*got) continue;
+    v1::Dispatch dispatch;
+    ASSERT_THAT(ParseFrame(frames.back(), dispatch), IsOk());
+    if (dispatch.items_size() == 0 && !dispatch.register_again()) ++heartbeats;
+  }
+  EXPECT_GE(heartbeats, 3) << "heartbeats stopped when the wall clock went back";
+
+  // The attempt times kept for users stay wall clock (a monotonic time would read as 1970).
+  Fail(*worker, items[0].journal_seq());
+  ASSERT_TRUE(
+      WaitFor([&] { return Metric("topicwire_ingest_failed_attempts_total") == 1; }, kTimeout));
+  StopStage();
+  auto journal = OpenJournalFromTest();
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<PendingRecord>> pending = journal->LoadPending();
+  ASSERT_THAT(pending, IsOk());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_LT(absl::AbsDuration((*pending)[0].first_attempt - dispatched_at), absl::Minutes(1))
+      << "first_attempt is the wall clock of the first dispatch";
+}
+
+// Dead letters straight into the journal file, as many failed deliveries would leave them.
+void FillWithDeadLetters(const std::string& path, int count) {
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
+      SqliteJournal::Open(path, {.fsync = false});
+  ASSERT_THAT(journal, IsOk());
+  std::vector<NewRecord> records;
+  for (int i = 1; i <= count; ++i) {
+    const v1::Article article =
+        MakeArticle(absl::StrCat("dead-", i), absl::StrCat("Dead ", i), std::string(1000, 'x'));
+    records.push_back({article.id(), article.SerializeAsString()});
+  }
+  absl::StatusOr<std::vector<uint64_t>> seqs = (*journal)->Append(records, absl::Now());
+  ASSERT_THAT(seqs, IsOk());
+  for (uint64_t seq : *seqs) {
+    ASSERT_THAT((*journal)->MoveToDeadLetters(seq, {.attempts = 5,
+                                                    .first_attempt = absl::Now(),
+                                                    .last_attempt = absl::Now(),
+                                                    .reason = "classifier crashed"}),
+                IsOk());
+  }
+}
+
+// 20,000 dead letters: every list and replay reply is one bounded page, the cursor walks them
+// all in order, and a replay of all of them goes a page per turn of the stage's loop, so a
+// publisher is answered while it runs.
+TEST_F(IngestStageTest, DeadLettersListAndReplayInBoundedPagesWhilePublishersAreServed) {
+  constexpr int kDeadLetters = 20'000;
+  constexpr int64_t kMaxReplyBytes = 64 << 10;
+  FillWithDeadLetters(options_.journal_path, kDeadLetters);
+  options_.admin = {.max_page_size = 500, .max_reply_bytes = kMaxReplyBytes};
+  StartStage();
+
+  // An old client's request (no page size, no cursor) gets the first page and where to go on.
+  v1::AdminRequest request;
+  request.mutable_list_dead_letters();
+  absl::StatusOr<v1::AdminReply> reply = Admin(request);
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_GT(reply->list_dead_letters().dead_letters_size(), 0);
+  EXPECT_LE(reply->list_dead_letters().dead_letters_size(), 500);
+  EXPECT_NE(reply->list_dead_letters().next_after_seq(), 0u);
+  EXPECT_EQ(reply->list_dead_letters().total(), static_cast<uint64_t>(kDeadLetters));
+
+  // Listing them all a page at a time: each reply bounded in bytes, ids in order.
+  int listed = 0;
+  int pages = 0;
+  uint64_t after_seq = 0;
+  do {
+    request.mutable_list_dead_letters()->set_page_size(1000);  // more than the stage allows
+    request.mutable_list_dead_letters()->set_after_seq(after_seq);
+    reply = Admin(request);
+    ASSERT_THAT(reply, IsOk());
+    ASSERT_TRUE(reply->error().empty()) << reply->error();
+    EXPECT_LE(static_cast<int64_t>(reply->ByteSizeLong()), kMaxReplyBytes);
+    const v1::DeadLetterListReply& page = reply->list_dead_letters();
+    ASSERT_LE(page.dead_letters_size(), 500);
+    for (const v1::DeadLetter& letter : page.dead_letters()) {
+      ++listed;
+      ASSERT_EQ(letter.id(), absl::StrCat("dead-", listed));
+      ASSERT_EQ(letter.title(), absl::StrCat("Dead ", listed));
+    }
+    after_seq = page.next_after_seq();
+    ++pages;
+  } while (after_seq != 0 && pages < 1000);
+  EXPECT_EQ(listed, kDeadLetters);
+  EXPECT_GE(pages, kDeadLetters / 500);
+
+  // Replaying the first 5,000 a page per request, as the CLI does.
+  int replayed = 0;
+  after_seq = 0;
+  while (replayed < 5000) {
+    request.Clear();
+    request.mutable_replay_dead_letters()->set_all(true);
+    request.mutable_replay_dead_letters()->set_page_size(1000);
+    request.mutable_replay_dead_letters()->set_after_seq(after_seq);
+    reply = Admin(request);
+    ASSERT_THAT(reply, IsOk());
+    ASSERT_TRUE(reply->error().empty()) << reply->error();
+    EXPECT_LE(static_cast<int64_t>(reply->ByteSizeLong()), kMaxReplyBytes);
+    ASSERT_EQ(reply->replay_dead_letters().replayed(), 500u);
+    EXPECT_EQ(reply->replay_dead_letters().ids(0), absl::StrCat("dead-", replayed + 1));
+    after_seq = reply->replay_dead_letters().next_after_seq();
+    replayed += 500;
+  }
+  EXPECT_EQ(Metric("topicwire_ingest_dead_letters"), kDeadLetters - 5000);
+
+  // The rest in one request from an old client: the stage replays them a page per turn and
+  // answers publishers between the pages.
+  std::atomic<bool> replay_answered = false;
+  auto replay_all = std::async(std::launch::async, [&] {
+    v1::AdminRequest all;
+    all.mutable_replay_dead_letters()->set_all(true);
+    auto admin = NewSocket(zmq::socket_type::dealer, options_.admin_endpoint);
+    admin->set(zmq::sockopt::rcvtimeo, 60'000);
+    EXPECT_THAT(SendProto(*admin, all), IsOk());
+    Frames frames;
+    absl::StatusOr<bool> got = RecvFrames(*admin, frames);
+    replay_answered = true;
+    v1::AdminReply answer;
+    if (got.ok() && *got) {
+      EXPECT_THAT(ParseFrame(frames.back(), answer), IsOk());
+    }
+    return answer;
+  });
+  auto publisher = NewPublisher();
+  // A publish counts when it was sent after the first page was replayed and answered while some
+  // dead letters were still waiting: the stage served it between two pages.
+  const double waiting = kDeadLetters - 5000;
+  int published = 0;
+  int answered_between_pages = 0;
+  absl::Duration slowest = absl::ZeroDuration();
+  while (!replay_answered) {
+    const bool replay_started = Metric("topicwire_ingest_dead_letters") < waiting;
+    const absl::Time start = absl::Now();
+    absl::StatusOr<v1::PublishReply> reply =
+        Publish(*publisher, {MakeArticle(absl::StrCat("live-", published++))});
+    const absl::Duration latency = absl::Now() - start;
+    ASSERT_THAT(reply, IsOk());
+    EXPECT_THAT(Statuses(*reply), ElementsAre(v1::PublishAck::ACCEPTED));
+    if (!replay_started) continue;
+    slowest = std::max(slowest, latency);
+    if (Metric("topicwire_ingest_dead_letters") > 0) ++answered_between_pages;
+  }
+  const v1::AdminReply answer = replay_all.get();
+  ASSERT_TRUE(answer.error().empty()) << answer.error();
+  EXPECT_EQ(answer.replay_dead_letters().replayed(), static_cast<uint32_t>(kDeadLetters - 5000));
+  EXPECT_LE(static_cast<int64_t>(answer.ByteSizeLong()), kMaxReplyBytes);
+  EXPECT_EQ(Metric("topicwire_ingest_dead_letters"), 0);
+  EXPECT_EQ(Metric("topicwire_ingest_pending_articles"), kDeadLetters + published);
+  // 30 pages of 500: a publisher waits for one page at most, not for all 15,000.
+  EXPECT_GE(answered_between_pages, 5) << "publishers must be served between replay pages";
+  EXPECT_LT(slowest, absl::Seconds(1)) << "slowest publish during the replay";
+  std::cerr << "publishes answered between replay pages: " << answered_between_pages
+            << ", slowest publish during the replay " << absl::FormatDuration(slowest) << "\n";
 }
 
 // Timeouts while the holding worker is alive (sink stalled or unreachable) use no attempt; a

@@ -11,6 +11,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "proto/article.pb.h"
 #include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
@@ -344,18 +345,18 @@ TEST(JournalHealingTest, DeadLettersKeepTheArticleAndPersistAttemptsAcrossReopen
   EXPECT_EQ((*pending)[0].first_attempt, first);
   EXPECT_TRUE(*journal->ContainsId("poison")) << "a dead letter's id still answers DUPLICATE";
   EXPECT_EQ(*journal->CountDeadLetters(), 1);
-  absl::StatusOr<std::vector<DeadLetter>> letters = journal->ListDeadLetters();
+  absl::StatusOr<std::vector<DeadLetter>> letters = journal->ListDeadLetters(0, 10);
   ASSERT_THAT(letters, IsOk());
   ASSERT_EQ(letters->size(), 1u);
   EXPECT_EQ((*letters)[0].article_id, "poison");
-  EXPECT_EQ((*letters)[0].serialized_article, "P");
+  EXPECT_EQ((*letters)[0].title, "") << "'P' is no Article, so it has no title";
   EXPECT_EQ((*letters)[0].failure.attempts, 5u);
   EXPECT_EQ((*letters)[0].failure.reason, "classifier crashed");
   EXPECT_EQ((*letters)[0].failure.last_attempt, last);
 
-  EXPECT_THAT(*journal->ReplayDeadLetters({"nope"}, false), IsEmpty());
+  EXPECT_THAT(*journal->ReplayDeadLetters({"nope"}, false, 0, 10), IsEmpty());
   absl::StatusOr<std::vector<PendingRecord>> replayed =
-      journal->ReplayDeadLetters({"poison"}, false);
+      journal->ReplayDeadLetters({"poison"}, false, 0, 10);
   ASSERT_THAT(replayed, IsOk());
   ASSERT_THAT(SeqsOf(*replayed), ElementsAre(2));
   EXPECT_EQ(*journal->CountDeadLetters(), 0);
@@ -387,6 +388,150 @@ TEST(JournalHealingTest, JournalFromBeforeChecksumsIsUpgradedAndTrusted) {
   EXPECT_THAT(SeqsOf(*journal->LoadPending()), ElementsAre(1));
   EXPECT_EQ(*journal->ReadArticle(1), "O");
   EXPECT_THAT(*journal->Append({{"new", "N"}}, absl::Now()), ElementsAre(2));
+}
+
+}  // namespace
+}  // namespace topicwire::ingest
+
+namespace topicwire::ingest {
+namespace {
+
+std::string ArticleTitled(const std::string& title) {
+  v1::Article article;
+  article.set_title(title);
+  article.set_body(std::string(1000, 'b'));
+  return article.SerializeAsString();
+}
+
+// Dead letters with seqs 1..count (ids dl-1.., titles "title 1"..).
+void MakeDeadLetters(Journal& journal, int count) {
+  std::vector<NewRecord> records;
+  for (int i = 1; i <= count; ++i) {
+    records.push_back({absl::StrCat("dl-", i), ArticleTitled(absl::StrCat("title ", i))});
+  }
+  ASSERT_THAT(journal.Append(records, absl::Now()), IsOk());
+  for (int i = 1; i <= count; ++i) {
+    ASSERT_THAT(journal.MoveToDeadLetters(i, {.attempts = 5,
+                                              .first_attempt = absl::Now(),
+                                              .last_attempt = absl::Now(),
+                                              .reason = "boom"}),
+                IsOk());
+  }
+}
+
+std::vector<std::string> IdsOf(const std::vector<DeadLetter>& letters) {
+  std::vector<std::string> ids;
+  for (const DeadLetter& letter : letters) ids.push_back(letter.article_id);
+  return ids;
+}
+
+// The same paging contract holds for the SQLite journal and the in-memory fake.
+class DeadLetterPagingTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    if (GetParam()) {
+      path_ = MakeTempDir() + "/journal.db";
+      sqlite_ = OpenJournal(path_);
+      ASSERT_NE(sqlite_, nullptr);
+      journal_ = sqlite_.get();
+    } else {
+      journal_ = &memory_;
+    }
+  }
+  std::string path_;
+  std::unique_ptr<SqliteJournal> sqlite_;
+  InMemoryJournal memory_;
+  Journal* journal_ = nullptr;
+};
+
+TEST_P(DeadLetterPagingTest, ListPagesOldestFirstFromTheCursorWithTitles) {
+  MakeDeadLetters(*journal_, 25);
+  absl::StatusOr<std::vector<DeadLetter>> first = journal_->ListDeadLetters(0, 10);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_EQ(first->size(), 10u);
+  EXPECT_EQ(first->front().article_id, "dl-1");
+  EXPECT_EQ(first->front().title, "title 1");
+  EXPECT_EQ(first->back().journal_seq, 10u);
+  absl::StatusOr<std::vector<DeadLetter>> second =
+      journal_->ListDeadLetters(first->back().journal_seq, 10);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(IdsOf(*second).front(), "dl-11");
+  absl::StatusOr<std::vector<DeadLetter>> last = journal_->ListDeadLetters(20, 10);
+  ASSERT_THAT(last, IsOk());
+  EXPECT_THAT(IdsOf(*last), ElementsAre("dl-21", "dl-22", "dl-23", "dl-24", "dl-25"));
+  EXPECT_THAT(*journal_->ListDeadLetters(25, 10), IsEmpty());
+  EXPECT_EQ(*journal_->CountDeadLetters(), 25);
+}
+
+TEST_P(DeadLetterPagingTest, ReplayAllGoesAPageAtATimeAndIdsReplayOnlyThose) {
+  MakeDeadLetters(*journal_, 25);
+  absl::StatusOr<std::vector<PendingRecord>> page = journal_->ReplayDeadLetters({}, true, 0, 10);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->size(), 10u);
+  EXPECT_EQ(page->front().article_id, "dl-1");
+  EXPECT_EQ(page->back().journal_seq, 10u);
+  EXPECT_EQ(*journal_->CountDeadLetters(), 15);
+  EXPECT_EQ(journal_->LoadPending()->size(), 10u);
+
+  page = journal_->ReplayDeadLetters({"dl-25", "dl-12", "dl-3", "nope"}, false, 0, 0);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_THAT(SeqsOf(*page), ElementsAre(12, 25)) << "dl-3 was replayed already";
+  EXPECT_EQ(*journal_->CountDeadLetters(), 13);
+
+  page = journal_->ReplayDeadLetters({}, true, 10, 10);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_EQ(page->size(), 10u);
+  EXPECT_EQ(page->front().journal_seq, 11u);
+  page = journal_->ReplayDeadLetters({}, true, page->back().journal_seq, 10);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_THAT(SeqsOf(*page), ElementsAre(22, 23, 24));
+  EXPECT_EQ(*journal_->CountDeadLetters(), 0);
+  EXPECT_EQ(*journal_->ReadArticle(24), ArticleTitled("title 24")) << "the body is back";
+}
+
+INSTANTIATE_TEST_SUITE_P(SqliteAndInMemory, DeadLetterPagingTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Sqlite" : "InMemory";
+                         });
+
+TEST(DeadLetterPagingTest, ListReadsNoArticleBytes) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  auto journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  MakeDeadLetters(*journal, 3);
+  // Overwrite the kept articles behind the journal's back: a list that parsed them would lose
+  // the titles.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE dead_letters SET article = X'FF'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  absl::StatusOr<std::vector<DeadLetter>> letters = journal->ListDeadLetters(0, 10);
+  ASSERT_THAT(letters, IsOk());
+  ASSERT_EQ(letters->size(), 3u);
+  EXPECT_EQ((*letters)[2].title, "title 3");
+}
+
+TEST(DeadLetterPagingTest, TitlesOfDeadLettersFromBeforeTitlesWereKeptAreFilledOnOpen) {
+  const std::string path = MakeTempDir() + "/journal.db";
+  {
+    auto journal = OpenJournal(path);
+    ASSERT_NE(journal, nullptr);
+    MakeDeadLetters(*journal, 2);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "ALTER TABLE dead_letters DROP COLUMN title", nullptr, nullptr, nullptr),
+      SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<DeadLetter>> letters = journal->ListDeadLetters(0, 10);
+  ASSERT_THAT(letters, IsOk());
+  ASSERT_EQ(letters->size(), 2u);
+  EXPECT_EQ((*letters)[1].title, "title 2");
 }
 
 }  // namespace
