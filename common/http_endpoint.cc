@@ -103,8 +103,16 @@ class CivetwebEndpoint : public HttpEndpoint {
 
   absl::Status Listen(const std::string& listen, const std::string& host) {
     wake_host_ = (host == "0.0.0.0") ? "127.0.0.1" : host;
-    const std::string threads = "2";
+    const std::string threads = absl::StrCat(kThreads);
+    const std::string request_timeout_ms = absl::StrCat(kRequestTimeoutMs);
+    // civetweb serves one connection per thread with blocking reads: without a deadline, a
+    // handful of clients that connect and say nothing would hold every thread, and the probes
+    // would queue behind them until the orchestrator restarts a healthy stage.
     const char* options[] = {"listening_ports", listen.c_str(), "num_threads", threads.c_str(),
+                             "request_timeout_ms", request_timeout_ms.c_str(),
+                             // One request per connection: an idle keep-alive client must not
+                             // keep its thread between requests.
+                             "enable_keep_alive", "no",
                              // No files are served: only the handlers below answer.
                              "enable_directory_listing", "no", nullptr};
     mg_callbacks callbacks{};

@@ -56,6 +56,10 @@ ABSL_FLAG(uint64_t, stream_send_buffer_bytes, uint64_t{64} << 20,
           "article");
 ABSL_FLAG(int, stream_send_hwm, 0,
           "Copies queued per subscriber; above 0 this replaces --stream_send_buffer_bytes");
+ABSL_FLAG(int64_t, max_subscriptions_per_client, 10000,
+          "Subscriptions one client address may send the stream endpoint while connected; one "
+          "more closes all its stream connections (they reconnect and subscribe again). 0: no "
+          "limit. Not applied with --curve_allow");
 ABSL_FLAG(uint64_t, history_max_reply_bytes, uint64_t{16} << 20,
           "A history page stops growing past this many bytes (it always holds one article)");
 ABSL_FLAG(uint64_t, history_send_buffer_bytes, uint64_t{64} << 20,
@@ -125,6 +129,7 @@ int main(int argc, char** argv) {
   options.max_batch = absl::GetFlag(FLAGS_max_batch);
   options.stream_send_buffer_bytes = absl::GetFlag(FLAGS_stream_send_buffer_bytes);
   options.stream_send_hwm = absl::GetFlag(FLAGS_stream_send_hwm);
+  options.max_subscriptions_per_client = absl::GetFlag(FLAGS_max_subscriptions_per_client);
   options.history.max_reply_bytes = absl::GetFlag(FLAGS_history_max_reply_bytes);
   options.history.send_buffer_bytes = absl::GetFlag(FLAGS_history_send_buffer_bytes);
   options.history.default_limit = absl::GetFlag(FLAGS_history_default_limit);

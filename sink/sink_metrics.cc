@@ -37,6 +37,10 @@ SinkMetrics::SinkMetrics(prometheus::Registry& registry)
                                 "History requests refused (did not parse, bad arguments)")),
       stream_subscriptions(AddCounter("topicwire_sink_stream_subscriptions_total",
                                       "Subscribe messages received on the stream socket")),
+      stream_clients_cut_off(
+          AddCounter("topicwire_sink_stream_clients_cut_off_total",
+                     "Times a client address sent more than --max_subscriptions_per_client "
+                     "subscriptions and its stream connections were closed")),
       store_commit_seconds(AddHistogram("topicwire_sink_store_commit_seconds",
                                         "Time to store one batch in one transaction",
                                         DoublingBuckets(0.0001, 16))),

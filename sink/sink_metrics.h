@@ -42,6 +42,7 @@ class SinkMetrics : private MetricsRegistrar {
   prometheus::Counter& history_requests;        // history requests answered (errors included)
   prometheus::Counter& history_errors;          // history requests refused
   prometheus::Counter& stream_subscriptions;    // subscribe messages seen on the stream socket
+  prometheus::Counter& stream_clients_cut_off;  // addresses cut at the subscription limit
   prometheus::Histogram& store_commit_seconds;  // one observation per batch transaction
   prometheus::Histogram& end_to_end_seconds;    // stored_at - accepted_at per stored article
   prometheus::Gauge& store_bytes;               // page_count * page_size of the store

@@ -1,15 +1,22 @@
 #include "sink/sink_stage.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <zmq.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/socket_monitor.h"
@@ -20,6 +27,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "proto/internal.pb.h"
 #include "sink/streams.h"
+#include "sink/subscription_limit.h"
 #include "spdlog/spdlog.h"
 
 namespace topicwire::sink {
@@ -31,6 +39,38 @@ using google::protobuf::util::TimeUtil;
 // keeps about 100 bytes of trie per byte of a subscription, so one subscription at the common
 // 64 MiB frame cap would cost gigabytes. Topic ids are short.
 constexpr int64_t kMaxSubscriptionBytes = 1024;
+
+// The numeric address of the peer of TCP socket `fd` (as libzmq's "Peer-Address" gives it).
+std::optional<std::string> PeerAddress(int fd) {
+  sockaddr_storage peer{};
+  socklen_t length = sizeof(peer);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return std::nullopt;
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* address = nullptr;
+  if (peer.ss_family == AF_INET) {
+    address = &reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr;
+  } else if (peer.ss_family == AF_INET6) {
+    address = &reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_addr;
+  } else {
+    return std::nullopt;
+  }
+  if (inet_ntop(peer.ss_family, address, text, sizeof(text)) == nullptr) return std::nullopt;
+  return std::string(text);
+}
+
+// The local TCP port of socket `fd`, or -1.
+int LocalPort(int fd) {
+  sockaddr_storage local{};
+  socklen_t length = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) return -1;
+  if (local.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&local)->sin_port);
+  }
+  if (local.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&local)->sin6_port);
+  }
+  return -1;
+}
 
 // Deliveries read together, parsed onto one arena.
 struct Batch {
@@ -57,6 +97,9 @@ class SinkStage {
         {input_.handle(), 0, ZMQ_POLLIN, 0},
         {history_.handle(), 0, ZMQ_POLLIN, 0},
         {stream_.handle(), 0, ZMQ_POLLIN, 0},
+        // A negative fd is ignored by poll: nothing to watch without a monitor.
+        stream_monitor_.watching() ? zmq::pollitem_t{stream_monitor_.handle(), 0, ZMQ_POLLIN, 0}
+                                   : zmq::pollitem_t{nullptr, -1, 0, 0},
     };
     if (monitor_.watching()) items.push_back({monitor_.handle(), 0, ZMQ_POLLIN, 0});
     if (store_.published_through() < store_.head_sequence()) {
@@ -81,6 +124,7 @@ class SinkStage {
       // Shutdown wins over input: stop taking deliveries; everything already received has
       // been stored, published and acknowledged by the handler that received it.
       if (items[kShutdown].revents & ZMQ_POLLIN) break;
+      if (items[kStreamMonitor].revents & ZMQ_POLLIN) RETURN_IF_ERROR(DrainStreamMonitor());
       if (items[kStream].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleStream());
       if (monitor_.watching() && (items[kMonitor].revents & ZMQ_POLLIN))
         RETURN_IF_ERROR(DrainMonitor());
@@ -92,7 +136,7 @@ class SinkStage {
 
  private:
   // The poll items by name; kMonitor is there only while the commit socket is monitored.
-  enum PollItem : size_t { kShutdown, kInput, kHistory, kStream, kMonitor };
+  enum PollItem : size_t { kShutdown, kInput, kHistory, kStream, kStreamMonitor, kMonitor };
 
   absl::Status Stop() {
     readiness_->Set(kSocketsBound, false);
@@ -121,6 +165,7 @@ class SinkStage {
       ASSIGN_OR_RETURN(int ready, Poll(items, publish_at - MonotonicNow()));
       if (ready == 0) continue;
       if (items[kShutdown].revents & ZMQ_POLLIN) return true;
+      if (items[kStreamMonitor].revents & ZMQ_POLLIN) RETURN_IF_ERROR(DrainStreamMonitor());
       if (items[kStream].revents & ZMQ_POLLIN) RETURN_IF_ERROR(HandleStream());
       if (monitor_.watching() && (items[kMonitor].revents & ZMQ_POLLIN))
         RETURN_IF_ERROR(DrainMonitor());
@@ -168,6 +213,13 @@ class SinkStage {
     RETURN_IF_ERROR(ConfigureSocket(input_, /*linger_ms=*/0));
     RETURN_IF_ERROR(ConfigureSocket(stream_, options_.linger_ms));
     RETURN_IF_ERROR(SetMaxMessageSize(stream_, kMaxSubscriptionBytes));
+    // Every subscription comes up, not only the first to each topic: each one costs memory in
+    // the connection that sent it, so each one is counted against its client.
+    if (const int verbose = 1;
+        zmq_setsockopt(stream_.handle(), ZMQ_XPUB_VERBOSE, &verbose, sizeof(verbose)) != 0) {
+      return absl::InternalError(
+          absl::StrCat("cannot set ZMQ_XPUB_VERBOSE on the stream socket: ", zmq_strerror(errno)));
+    }
     RETURN_IF_ERROR(ConfigureSocket(history_, options_.linger_ms));
     RETURN_IF_ERROR(ConfigureSocket(commit_, options_.linger_ms));
     RETURN_IF_ERROR(SetSendHighWaterMark(stream_, StreamSendHighWaterMark(options_)));
@@ -191,6 +243,15 @@ class SinkStage {
     ASSIGN_OR_RETURN(bound_.input, LastEndpoint(input_));
     ASSIGN_OR_RETURN(bound_.stream, LastEndpoint(stream_));
     ASSIGN_OR_RETURN(bound_.history, LastEndpoint(history_));
+    // libzmq allows one monitor per socket, and under CURVE the authenticator's counts the
+    // refused handshakes; there only allow-listed clients can subscribe at all.
+    if (options_.max_subscriptions_per_client > 0 && !options_.curve.enabled() &&
+        bound_.stream.rfind("tcp://", 0) == 0 &&
+        absl::SimpleAtoi(bound_.stream.substr(bound_.stream.rfind(':') + 1), &stream_port_)) {
+      ASSIGN_OR_RETURN(
+          stream_monitor_,
+          SocketMonitor::Start(context_, stream_, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED));
+    }
     // Logged only: readiness must not follow ingest's restarts.
     ASSIGN_OR_RETURN(monitor_,
                      SocketMonitor::WatchConnections(context_, commit_, options_.commit_endpoint));
@@ -210,6 +271,46 @@ class SinkStage {
     });
   }
 
+  // Connections accepted and lost on the stream socket, for the subscription limit.
+  absl::Status DrainStreamMonitor() {
+    if (!stream_monitor_.watching()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<SocketEvent> events, stream_monitor_.Drain());
+    for (const SocketEvent& event : events) {
+      const int fd = static_cast<int>(event.value);
+      if (event.event == ZMQ_EVENT_ACCEPTED) {
+        if (std::optional<std::string> address = PeerAddress(fd)) {
+          subscription_limit_.Accepted(fd, *address);
+        }
+      } else if (event.event == ZMQ_EVENT_DISCONNECTED) {
+        subscription_limit_.Closed(fd);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // One more subscription from `address`; over the limit, every connection from that address is
+  // shut down, so libzmq closes them and frees the subscriptions they hold. Its SUB sockets
+  // reconnect and subscribe again by themselves.
+  absl::Status CountSubscription(const std::string& address) {
+    // The monitor may not have reported its connection yet.
+    if (!subscription_limit_.Known(address)) RETURN_IF_ERROR(DrainStreamMonitor());
+    if (!subscription_limit_.Subscribed(address)) return absl::OkStatus();
+    RETURN_IF_ERROR(DrainStreamMonitor());  // its newest connections, too
+    int cut = 0;
+    for (const int fd : subscription_limit_.Connections(address)) {
+      // The fd is checked again: the monitor reports it late, and a closed fd's number may
+      // already belong to another socket.
+      if (PeerAddress(fd) != address || LocalPort(fd) != stream_port_) continue;
+      if (shutdown(fd, SHUT_RDWR) == 0) ++cut;
+    }
+    metrics_.stream_clients_cut_off.Increment();
+    spdlog::warn(
+        "{} sent more than --max_subscriptions_per_client={} subscriptions; closed its {} "
+        "stream connection(s)",
+        address, options_.max_subscriptions_per_client, cut);
+    return absl::OkStatus();
+  }
+
   // The stream socket: subscriptions coming up from subscribers.
   absl::Status HandleStream() {
     while (true) {
@@ -224,6 +325,10 @@ class SinkStage {
       if (bytes[0] == 1) {
         metrics_.stream_subscriptions.Increment();
         spdlog::debug("subscription to '{}'", topic);
+        // Only TCP connections carry an address; inproc ones are this process's own.
+        if (const char* address = zmq_msg_gets(frames[0].handle(), "Peer-Address")) {
+          RETURN_IF_ERROR(CountSubscription(address));
+        }
       } else if (bytes[0] == 0) {
         spdlog::debug("last subscription to '{}' ended", topic);
       }
@@ -417,7 +522,10 @@ class SinkStage {
   zmq::socket_t stream_{context_, zmq::socket_type::xpub};
   zmq::socket_t history_{context_, zmq::socket_type::router};
   zmq::socket_t commit_{context_, zmq::socket_type::push};
-  SocketMonitor monitor_;                        // closed before commit_: declared after it
+  SocketMonitor monitor_;         // closed before commit_: declared after it
+  SocketMonitor stream_monitor_;  // closed before stream_: declared after it
+  SubscriptionLimit subscription_limit_{options_.max_subscriptions_per_client};
+  int stream_port_ = -1;                         // the stream socket's TCP port
   std::unique_ptr<curve::Authenticator> curve_;  // null: every endpoint is plaintext
 };
 

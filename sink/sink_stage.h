@@ -65,6 +65,11 @@ struct SinkOptions {
   size_t stream_send_buffer_bytes = size_t{64} << 20;
   // When above 0, the per-subscriber queue in copies instead (the older way to set it).
   int stream_send_hwm = 0;
+  // Subscriptions one client address may send the stream socket while it is connected; one
+  // more and all its stream connections are closed (its SUB sockets reconnect and subscribe
+  // again). 0: no limit. TCP only, and not with CURVE (the stream socket's one monitor then
+  // counts refused handshakes; only allow-listed clients can subscribe).
+  int64_t max_subscriptions_per_client = 10000;
   // Page sizes and limits of the history endpoint.
   HistoryOptions history;
   // While the store is full (kResourceExhausted: disk or SqliteStoreOptions.max_bytes), the

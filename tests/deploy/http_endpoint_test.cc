@@ -6,13 +6,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/readiness.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
@@ -29,20 +33,27 @@ struct HttpResponse {
   std::string body;
 };
 
-// One HTTP/1.0 request over a fresh TCP connection; the server closes when done.
-absl::StatusOr<HttpResponse> Request(int port, const std::string& method, const std::string& path) {
+// A TCP connection to 127.0.0.1:port, or -1.
+int ConnectLoopback(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket() failed");
-  timeval timeout{.tv_sec = 5, .tv_usec = 0};  // a hung server fails the test instead of CI
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (fd < 0) return -1;
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
     close(fd);
-    return absl::UnavailableError(absl::StrCat("cannot connect to port ", port));
+    return -1;
   }
+  return fd;
+}
+
+// One HTTP/1.0 request over a fresh TCP connection; the server closes when done.
+absl::StatusOr<HttpResponse> Request(int port, const std::string& method, const std::string& path) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot connect to port ", port));
+  timeval timeout{.tv_sec = 5, .tv_usec = 0};  // a hung server fails the test instead of CI
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   const std::string request =
       absl::StrCat(method, " ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
   if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
@@ -153,6 +164,82 @@ TEST_F(HttpEndpointTest, PostIsRefused) {
   absl::StatusOr<HttpResponse> response = Request(endpoint_->port(), "POST", "/healthz");
   ASSERT_THAT(response.status(), IsOk());
   EXPECT_EQ(response->code, 405);
+}
+
+// Connections that hold a server thread the way a slow or hostile client does: some send nothing,
+// some trickle a request that never ends, one byte every 100 ms, and some send a whole request,
+// never read the answer and go on trickling bytes after it.
+class SlowClients {
+ public:
+  SlowClients(int port, int silent, int trickling, int trickling_after_request = 0) {
+    for (int i = 0; i < silent + trickling + trickling_after_request; ++i) {
+      const int fd = ConnectLoopback(port);
+      EXPECT_GE(fd, 0);
+      if (fd < 0) continue;
+      if (i < silent) {
+        silent_.push_back(fd);
+      } else if (i < silent + trickling) {
+        trickling_.push_back(fd);
+      } else {
+        const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+        EXPECT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(request.size()));
+        trickling_after_request_.push_back(fd);
+      }
+    }
+    trickler_ = std::thread([this] {
+      const std::string request = "GET /healthz HTTP/1.0\r\nX-Padding: ";
+      size_t next = 0;
+      while (!stop_.load()) {
+        const char byte = next < request.size() ? request[next] : 'x';
+        ++next;
+        for (const int fd : trickling_) send(fd, &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        for (const int fd : trickling_after_request_) send(fd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
+  ~SlowClients() {
+    stop_ = true;
+    trickler_.join();
+    for (const int fd : silent_) close(fd);
+    for (const int fd : trickling_) close(fd);
+    for (const int fd : trickling_after_request_) close(fd);
+  }
+
+ private:
+  std::vector<int> silent_;
+  std::vector<int> trickling_;
+  std::vector<int> trickling_after_request_;
+  std::atomic<bool> stop_{false};
+  std::thread trickler_;
+};
+
+// More slow clients than the server has threads, all connected before the probe: the probe
+// waits for at most one request timeout per full set of threads they occupy ahead of it.
+TEST_F(HttpEndpointTest, ProbesAnswerWhileMoreSlowClientsThanThreadsAreConnected) {
+  readiness_->Set(0, true);
+  constexpr int kSilent = HttpEndpoint::kThreads;
+  constexpr int kTrickling = HttpEndpoint::kThreads / 2;
+  constexpr int kTricklingAfterRequest = HttpEndpoint::kThreads / 2;
+  SlowClients slow(endpoint_->port(), kSilent, kTrickling, kTricklingAfterRequest);
+  // The slow clients are queued ahead: a probe is answered once they have held their threads
+  // for a request timeout (kThreads at a time), plus time for a loaded test machine.
+  constexpr int kSlow = kSilent + kTrickling + kTricklingAfterRequest;
+  constexpr int kWaves = (kSlow + HttpEndpoint::kThreads - 1) / HttpEndpoint::kThreads;
+  const absl::Duration bound =
+      absl::Milliseconds(HttpEndpoint::kRequestTimeoutMs) * kWaves + absl::Seconds(1);
+  for (const char* path : {"/healthz", "/readyz", "/healthz"}) {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<HttpResponse> response = Request(endpoint_->port(), "GET", path);
+    const absl::Duration took = absl::Now() - start;
+    std::cout << path << " answered in " << absl::FormatDuration(took) << " with " << kSilent
+              << " silent, " << kTrickling << " trickling and " << kTricklingAfterRequest
+              << " trickling-after-a-request clients connected\n";
+    ASSERT_THAT(response.status(), IsOk()) << path << " did not answer";
+    EXPECT_EQ(response->code, 200) << path;
+    EXPECT_LT(took, bound) << path << " waited behind the slow clients";
+  }
 }
 
 TEST(HttpEndpointStartTest, MalformedListenAddressIsInvalidArgument) {
