@@ -458,6 +458,7 @@ void Classifier::Score(const v1::Article& article, bool tagged_only,
     bool passes_threshold = false;
     bool passes_aboutness = false;
     bool yielded = false;
+    int yield_rule = -1;
     std::string why_not{};  // only when explaining
   };
   std::vector<Counted> counted;
@@ -626,6 +627,7 @@ void Classifier::Score(const v1::Article& article, bool tagged_only,
         }
         if (!far_behind && (!yield.by_sentence || own + 1e-9 >= score.threshold)) continue;
         scores[i].yielded = true;  // read only below, never through `tagged`
+        scores[i].yield_rule = yield.rule;
         if (decisions != nullptr) {
           const v1::Yield& rule = spec_.taxonomy.topics(score.topic).yields_to(yield.rule);
           scores[i].why_not =
@@ -685,6 +687,11 @@ void Classifier::Score(const v1::Article& article, bool tagged_only,
       decision.passes_aboutness = score.passes_aboutness;
       decision.tagged = score.passes_threshold && score.passes_aboutness && !score.yielded;
       decision.why_not = score.why_not;
+      decision.yielded = score.yielded;
+      decision.yield_rule = score.yield_rule;
+      for (size_t i = score.first; i < score.last; ++i) {
+        decision.evidence_terms.push_back(counted[i].match->term);
+      }
       for (size_t i = score.first_vetoed; i < score.last_vetoed; ++i) {
         const Vetoed& v = vetoed[i];
         const v1::SenseRule& rule =
@@ -692,6 +699,8 @@ void Classifier::Score(const v1::Article& article, bool tagged_only,
         VetoedMatch& out = decision.vetoed.emplace_back();
         fill_evidence(*v.match, out.evidence);
         out.rule = DescribeSense(rule, v.word != nullptr ? v.word->text : "");
+        out.term = v.match->term;
+        out.sense = v.rule;
       }
     }
     return;

@@ -93,6 +93,8 @@ class Classifier {
   struct VetoedMatch {
     v1::Evidence evidence;  // contribution 0
     std::string rule;       // "veto \"Inc\" near: Mars Inc. the confectioner"
+    int term = 0;           // index of the term in its topic
+    int sense = 0;          // index of the rule in Term.senses
   };
   // One topic of one article as Tag() decided it, with the reasons.
   struct TopicDecision {
@@ -102,7 +104,10 @@ class Classifier {
     bool passes_aboutness = false;
     bool yielded = false;  // reached threshold and gate, but gave way to another topic
     std::string why_not;   // when not tagged: the threshold or the aboutness condition that failed
+    int yield_rule = -1;   // when yielded: index of the convention in Topic.yields_to
     std::vector<VetoedMatch> vetoed;
+    // Index in the topic of the term behind each of tag.evidence, in the same order.
+    std::vector<int> evidence_terms;
   };
   // Every topic with a counted or a vetoed match, sorted by score: what was tagged, what fell
   // below its threshold or the aboutness gate and why, and what the sense rules dropped. For

@@ -95,9 +95,128 @@ absl::StatusOr<std::vector<GoldenCase>> ReadGoldenFile(const std::string& path) 
   return cases;
 }
 
-GoldenResult RunGoldenCases(const Classifier& classifier, const std::vector<GoldenCase>& cases) {
+namespace {
+
+constexpr const char* kScopeNames[] = {"near the match", "in the sentence", "in the title",
+                                       "in the article"};
+
+// "veto in the sentence: insemination, inseminate, semen, ..."
+std::string SummarizeSense(const v1::SenseRule& sense) {
+  const bool is_veto = sense.require().empty();
+  const auto& words = is_veto ? sense.veto() : sense.require();
+  constexpr int kShownWords = 4;
+  std::vector<std::string> shown;
+  for (int i = 0; i < words.size() && i < kShownWords; ++i) shown.push_back(words[i]);
+  if (words.size() > kShownWords) shown.push_back("...");
+  const int scope = sense.scope();
+  return absl::StrCat(is_veto ? "veto " : "require ",
+                      scope >= 0 && scope < 4 ? kScopeNames[scope] : kScopeNames[0], ": ",
+                      absl::StrJoin(shown, ", "));
+}
+
+bool Names(const GoldenCase& golden, const std::string& topic) {
+  return std::find(golden.expect.begin(), golden.expect.end(), topic) != golden.expect.end() ||
+         std::find(golden.absent.begin(), golden.absent.end(), topic) != golden.absent.end();
+}
+
+void AddOnce(std::vector<std::string>& names, const std::string& name) {
+  if (names.empty() || names.back() != name) names.push_back(name);
+}
+
+}  // namespace
+
+GoldenCoverage::GoldenCoverage(const v1::Taxonomy& taxonomy) {
+  sense_rules_.resize(taxonomy.topics_size());
+  for (int t = 0; t < taxonomy.topics_size(); ++t) topic_index_[taxonomy.topics(t).id()] = t;
+  convention_rules_.resize(taxonomy.topics_size());
+  for (int t = 0; t < taxonomy.topics_size(); ++t) {
+    const v1::Topic& topic = taxonomy.topics(t);
+    for (int y = 0; y < topic.yields_to_size(); ++y) {
+      const v1::Yield& yield = topic.yields_to(y);
+      convention_rules_[t].push_back(static_cast<int>(rules_.size()));
+      rules_.push_back(RuleCoverage{.is_convention = true,
+                                    .topic = topic.id(),
+                                    .index = y,
+                                    .rule = absl::StrCat("yields to ", yield.topic()),
+                                    .reason = yield.reason()});
+    }
+    sense_rules_[t].resize(topic.terms_size());
+    for (int k = 0; k < topic.terms_size(); ++k) {
+      const v1::Term& term = topic.terms(k);
+      for (int r = 0; r < term.senses_size(); ++r) {
+        sense_rules_[t][k].push_back(static_cast<int>(rules_.size()));
+        rules_.push_back(RuleCoverage{.topic = topic.id(),
+                                      .term = term.regex().empty() ? term.text() : term.regex(),
+                                      .index = r,
+                                      .rule = SummarizeSense(term.senses(r)),
+                                      .reason = term.senses(r).reason()});
+      }
+    }
+  }
+}
+
+void GoldenCoverage::Record(const GoldenCase& golden,
+                            const std::vector<Classifier::TopicDecision>& decisions) {
+  for (const Classifier::TopicDecision& decision : decisions) {
+    const std::string& topic_id = decision.tag.topic();
+    if (!Names(golden, topic_id)) continue;
+    const auto topic = topic_index_.find(topic_id);
+    if (topic == topic_index_.end()) continue;
+    const int t = topic->second;
+    for (const Classifier::VetoedMatch& vetoed : decision.vetoed) {
+      AddOnce(rules_[sense_rules_[t][vetoed.term][vetoed.sense]].fired, golden.name);
+    }
+    if (decision.yielded && decision.yield_rule >= 0) {
+      AddOnce(rules_[convention_rules_[t][decision.yield_rule]].fired, golden.name);
+    }
+    const bool expected =
+        std::find(golden.expect.begin(), golden.expect.end(), topic_id) != golden.expect.end();
+    if (!expected) continue;
+    for (int term : decision.evidence_terms) {
+      for (int rule : sense_rules_[t][term]) AddOnce(rules_[rule].kept, golden.name);
+    }
+  }
+}
+
+int GoldenCoverage::covered_count() const {
+  return static_cast<int>(std::count_if(rules_.begin(), rules_.end(),
+                                        [](const RuleCoverage& r) { return r.covered(); }));
+}
+
+std::string GoldenCoverage::UncoveredReport() const {
+  std::string report;
+  for (const RuleCoverage& rule : rules_) {
+    if (rule.covered()) continue;
+    const std::string reason = rule.reason.empty() ? "no reason given" : rule.reason;
+    if (rule.is_convention) {
+      absl::StrAppend(&report, "UNCOVERED ", rule.topic, ": yields_to[", rule.index, "] ",
+                      rule.rule, " (", reason, ")\n");
+      absl::StrAppend(&report, "  - no case where ", rule.topic, " gives way: add one that is ",
+                      rule.rule.substr(sizeof("yields to ") - 1), " news and mentions ", rule.topic,
+                      " enough to tag it alone, with \"", rule.topic, "\" in \"absent\"\n");
+      continue;
+    }
+    absl::StrAppend(&report, "UNCOVERED ", rule.topic, ": term \"", rule.term, "\" senses[",
+                    rule.index, "] ", rule.rule, " (", reason, ")\n");
+    if (rule.fired.empty()) {
+      absl::StrAppend(&report, "  - no case where the rule drops a match: add one that uses \"",
+                      rule.term, "\" in the other sense, with \"", rule.topic,
+                      "\" in \"absent\"\n");
+    }
+    if (rule.kept.empty()) {
+      absl::StrAppend(
+          &report, "  - no case where the real sense still counts: add one that uses \"", rule.term,
+          "\" in the topic's sense, with \"", rule.topic, "\" in \"expect\"\n");
+    }
+  }
+  return report;
+}
+
+GoldenResult RunGoldenCases(const Classifier& classifier, const std::vector<GoldenCase>& cases,
+                            GoldenCoverage* coverage) {
   GoldenResult result;
   for (const GoldenCase& golden : cases) {
+    if (coverage != nullptr) coverage->Record(golden, classifier.Explain(golden.article));
     const v1::TaggedArticle tagged = classifier.Tag(golden.article);
     absl::flat_hash_set<std::string> got;
     std::vector<std::string> got_list;

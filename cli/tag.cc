@@ -98,7 +98,8 @@ int LintCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   return kTaxonomyFailed;
 }
 
-int TestCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int TestCommand(const std::vector<std::string>& args, bool allow_uncovered, std::ostream& out,
+                std::ostream& err) {
   if (args.size() < 3) {
     err << "topicwire taxonomy test: give a taxonomy FILE and at least one GOLDEN.jsonl\n";
     return kTaxonomyUsage;
@@ -110,20 +111,33 @@ int TestCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     return kTaxonomyUsage;
   }
   int passed = 0, failed = 0;
+  // Over all the golden files together: a rule needs a case in any one of them.
+  classify::GoldenCoverage coverage((*classifier)->taxonomy());
   for (size_t i = 2; i < args.size(); ++i) {
     absl::StatusOr<std::vector<classify::GoldenCase>> cases = classify::ReadGoldenFile(args[i]);
     if (!cases.ok()) {
       err << "topicwire taxonomy test: " << cases.status().message() << "\n";
       return kTaxonomyUsage;
     }
-    const classify::GoldenResult result = classify::RunGoldenCases(**classifier, *cases);
+    const classify::GoldenResult result = classify::RunGoldenCases(**classifier, *cases, &coverage);
     out << result.diff;
     passed += result.passed;
     failed += result.failed;
   }
+  const std::string uncovered = coverage.UncoveredReport();
+  out << uncovered;
+  const int rules = static_cast<int>(coverage.rules().size());
   out << "taxonomy " << (*classifier)->version() << ": " << passed << " passed, " << failed
-      << " failed\n";
-  return failed == 0 ? kTaxonomyOk : kTaxonomyFailed;
+      << " failed; " << coverage.covered_count() << " of " << rules
+      << " sense rules and conventions covered\n";
+  if (!uncovered.empty()) {
+    err << "topicwire taxonomy test: " << rules - coverage.covered_count()
+        << " sense rule(s) or convention(s) are not covered by a golden case (listed above): add "
+           "the cases described there"
+        << (allow_uncovered ? "; not failing because of --allow-uncovered\n"
+                            : ", or pass --allow-uncovered while drafting\n");
+  }
+  return failed == 0 && (uncovered.empty() || allow_uncovered) ? kTaxonomyOk : kTaxonomyFailed;
 }
 
 }  // namespace
@@ -204,9 +218,10 @@ absl::StatusOr<int> Evaluate(const EvalOptions& options, const std::vector<std::
   return code;
 }
 
-int RunTaxonomyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int RunTaxonomyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                       bool allow_uncovered) {
   if (!args.empty() && args[0] == "lint") return LintCommand(args, out, err);
-  if (!args.empty() && args[0] == "test") return TestCommand(args, out, err);
+  if (!args.empty() && args[0] == "test") return TestCommand(args, allow_uncovered, out, err);
   err << "topicwire taxonomy: give 'lint FILE' or 'test FILE GOLDEN.jsonl...' (see --help)\n";
   return kTaxonomyUsage;
 }
@@ -297,12 +312,22 @@ const CommandSpec kTaxonomy = {
         "duplicate terms, patterns Vectorscan cannot compile, topics without labels in\n"
         "both languages or without an IPTC parent); exit 1 on any.\n"
         "test FILE GOLDEN.jsonl...: each golden line is an Article's JSON plus \"expect\"\n"
-        "and \"absent\" lists of topic ids; prints a diff for each failing case; exit 1\n"
-        "on any failure. FILE \"default\" means classify's bundled taxonomy.",
-    .flags = {}};
+        "and \"absent\" lists of topic ids; prints a diff for each failing case. It\n"
+        "also checks coverage: every sense rule of every term must drop a match in a\n"
+        "case that names its topic, and let the real sense count in a case expecting\n"
+        "the topic; every yields_to convention must make its topic give way in a case\n"
+        "naming the topic. Uncovered rules are listed by topic, term and reason with\n"
+        "the case to add. Exit 1 on any failure or uncovered rule.\n"
+        "FILE \"default\" means classify's bundled taxonomy.",
+    .flags = {
+        {"allow-uncovered", "", "false",
+         "taxonomy test: list uncovered rules but do not fail on them (while drafting)", true},
+    }};
 
 int RunTaxonomy(const ParsedArgs& args, CommandIo& io) {
-  return RunTaxonomyCommand(args.positional(), io.out, io.err);
+  absl::StatusOr<bool> allow_uncovered = args.GetBool("allow-uncovered");
+  if (!allow_uncovered.ok()) return Fail(io, "taxonomy", allow_uncovered.status());
+  return RunTaxonomyCommand(args.positional(), io.out, io.err, *allow_uncovered);
 }
 
 }  // namespace

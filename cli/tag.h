@@ -38,8 +38,10 @@ absl::StatusOr<int> Evaluate(const EvalOptions& options, const std::vector<std::
 
 // `topicwire taxonomy lint FILE` and `topicwire taxonomy test FILE GOLDEN...` (`args` are the
 // positional arguments, starting with "lint" or "test"). Returns the exit code: 0 clean/passed,
-// 1 problems/failures, 2 bad arguments or unreadable files.
-int RunTaxonomyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// 1 problems/failures (for test also a sense rule or convention no golden case covers, unless
+// `allow_uncovered`), 2 bad arguments or unreadable files.
+int RunTaxonomyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                       bool allow_uncovered = false);
 
 // `topicwire tag`, `topicwire eval` and `topicwire taxonomy`: their flags and help, and the
 // functions above behind them.

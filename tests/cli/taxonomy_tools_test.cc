@@ -2,6 +2,7 @@
 // through the command line with classify's default taxonomy.
 #include <algorithm>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "absl/strings/str_split.h"
@@ -258,7 +259,8 @@ TEST(TaxonomyLintTest, SyntaxErrorAndMissingFile) {
   EXPECT_EQ(RunWith({"taxonomy", "frobnicate"}).code, 2);
 }
 
-// The shipped golden cases of the default taxonomy: CI fails when a taxonomy edit breaks one.
+// The shipped golden cases of the default taxonomy: CI fails when a taxonomy edit breaks one, or
+// adds a sense rule or convention without a case for it.
 TEST(TaxonomyTestTest, DefaultGoldenCasesPass) {
   CliRun run =
       RunWith({"taxonomy", "test", "default",
@@ -266,6 +268,69 @@ TEST(TaxonomyTestTest, DefaultGoldenCasesPass) {
   EXPECT_EQ(run.code, 0) << run.out << run.err;
   EXPECT_THAT(run.out, HasSubstr(" 0 failed"));
   EXPECT_THAT(run.out, Not(HasSubstr("FAIL")));
+  EXPECT_THAT(run.out, Not(HasSubstr("UNCOVERED")));
+  std::smatch counts;
+  ASSERT_TRUE(std::regex_search(run.out, counts,
+                                std::regex("; ([0-9]+) of ([0-9]+) sense rules and conventions")))
+      << run.out;
+  EXPECT_EQ(counts[1].str(), counts[2].str());
+  EXPECT_NE(counts[2].str(), "0");
+}
+
+constexpr char kRuleTaxonomy[] = R"pb(
+  version: "rules-1"
+  topics {
+    id: "space"
+    label_en: "Space"
+    label_zh: "航天"
+    iptc_parent: "medtop:13000000"
+    terms {
+      text: "Mars"
+      senses { veto: "chocolate" reason: "Mars the confectioner" }
+    }
+    terms { text: "rocket" }
+    yields_to { topic: "quantum" below_ratio: 0.7 reason: "a test convention" }
+  }
+  topics {
+    id: "quantum"
+    label_en: "Quantum"
+    label_zh: "量子"
+    iptc_parent: "medtop:13000000"
+    terms { text: "qubit" }
+  }
+)pb";
+
+TEST(TaxonomyTestTest, UncoveredRulesAreListedAndFailUnlessAllowed) {
+  const std::string taxonomy = WriteFile("rules.textproto", kRuleTaxonomy);
+  // The veto drops a match and the planet still counts; nothing makes space yield to quantum.
+  const std::string golden = WriteFile(
+      "rules.jsonl",
+      "{\"name\": \"confectioner\", \"title\": \"Mars chocolate bar\", \"absent\": [\"space\"]}\n"
+      "{\"name\": \"planet\", \"title\": \"Water on Mars\", \"expect\": [\"space\"]}\n");
+  CliRun run = RunWith({"taxonomy", "test", taxonomy, golden});
+  EXPECT_EQ(run.code, 1) << run.out << run.err;
+  EXPECT_THAT(run.out, HasSubstr("2 passed, 0 failed; 1 of 2 sense rules and conventions covered"));
+  EXPECT_THAT(run.out,
+              HasSubstr("UNCOVERED space: yields_to[0] yields to quantum (a test convention)\n"
+                        "  - no case where space gives way"));
+  EXPECT_THAT(run.out, Not(HasSubstr("term \"Mars\"")));
+  EXPECT_THAT(run.err, HasSubstr("1 sense rule(s) or convention(s) are not covered"));
+  EXPECT_THAT(run.err, HasSubstr("--allow-uncovered"));
+
+  CliRun allowed = RunWith({"taxonomy", "test", "--allow-uncovered", taxonomy, golden});
+  EXPECT_EQ(allowed.code, 0) << allowed.out << allowed.err;
+  EXPECT_THAT(allowed.out, HasSubstr("UNCOVERED space: yields_to[0]"));
+
+  // A second golden file covers the convention: coverage is counted over all files together.
+  const std::string more = WriteFile(
+      "more.jsonl",
+      "{\"name\": \"qubits\", \"title\": \"Rocket carries a qubit\", \"body\": \"The qubit "
+      "works. A qubit array follows. Each qubit is cold.\", \"expect\": [\"quantum\"], "
+      "\"absent\": [\"space\"]}\n");
+  CliRun both = RunWith({"taxonomy", "test", taxonomy, golden, more});
+  EXPECT_EQ(both.code, 0) << both.out << both.err;
+  EXPECT_THAT(both.out,
+              HasSubstr("3 passed, 0 failed; 2 of 2 sense rules and conventions covered"));
 }
 
 TEST(TaxonomyTestTest, FailingCasesPrintADiffWithEvidence) {
