@@ -47,9 +47,9 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
                                   "Damaged journal files moved aside and replaced at start")),
       journal_full(AddCounter("topicwire_ingest_journal_full_total",
                               "Group commits answered BUSY because the journal's disk was full")),
-      replies_undelivered_queue_full(AddCounter(
-          "topicwire_ingest_replies_undelivered_total", kRepliesUndeliveredHelp,
-          {{"reason", "queue_full"}})),
+      replies_undelivered_queue_full(AddCounter("topicwire_ingest_replies_undelivered_total",
+                                                kRepliesUndeliveredHelp,
+                                                {{"reason", "queue_full"}})),
       replies_undelivered_publisher_gone(AddCounter("topicwire_ingest_replies_undelivered_total",
                                                     kRepliesUndeliveredHelp,
                                                     {{"reason", "publisher_gone"}})),

@@ -249,8 +249,7 @@ absl::Status IngestStage::HandlePublish() {
   // freed) before the next requests' are built.
   size_t handled = 0;
   while (handled < requests.size()) {
-    const size_t end =
-        handled + publish_handler_.Handle(absl::MakeSpan(requests).subspan(handled));
+    const size_t end = handled + publish_handler_.Handle(absl::MakeSpan(requests).subspan(handled));
     for (; handled < end; ++handled) {
       Frames reply = std::move(envelopes[handled]);
       reply.push_back(ToFrame(requests[handled].reply));
