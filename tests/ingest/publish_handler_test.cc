@@ -9,7 +9,6 @@
 #include "ingest/dispatcher.h"
 #include "ingest/journal.h"
 #include "prometheus/registry.h"
-
 #include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
