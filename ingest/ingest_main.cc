@@ -74,6 +74,11 @@ ABSL_FLAG(std::string, curve_admin_allow, "",
           "empty with --curve_secret_key_file: the admin endpoint admits no one; reloaded when "
           "it changes or on SIGHUP");
 ABSL_FLAG(int, linger_ms, 1000, "Upper bound on how long unsent replies delay exit");
+ABSL_FLAG(int, max_queued_replies_per_publisher, 64,
+          "Replies queued for one publisher that has not read them; further replies to it are "
+          "dropped and counted in topicwire_ingest_replies_undelivered_total (its accepted "
+          "articles stay durable; a retry is answered DUPLICATE). At least the number of "
+          "requests a publisher keeps in flight");
 
 int main(int argc, char** argv) {
   absl::StatusOr<topicwire::Shutdown> shutdown = topicwire::StartService(
@@ -111,6 +116,7 @@ int main(int argc, char** argv) {
       .max_journal_bytes = absl::GetFlag(FLAGS_max_journal_bytes),
       .fsync = absl::GetFlag(FLAGS_fsync),
       .linger_ms = absl::GetFlag(FLAGS_linger_ms),
+      .max_queued_replies_per_publisher = absl::GetFlag(FLAGS_max_queued_replies_per_publisher),
       .registry = registry,
       .readiness = readiness,
       .curve = {.secret_key_file = absl::GetFlag(FLAGS_curve_secret_key_file),
@@ -124,10 +130,11 @@ int main(int argc, char** argv) {
       options.max_articles_per_request <= 0 || options.max_frames_per_message < 3 ||
       options.dedup_window < 0 || options.dedup_window_bytes < 0 ||
       options.dedup_window_age <= absl::ZeroDuration() || options.max_attempts == 0 ||
-      options.max_journal_bytes < 0) {
+      options.max_journal_bytes < 0 || options.max_queued_replies_per_publisher <= 0) {
     spdlog::critical(
         "--redelivery_timeout, --heartbeat_interval, --max_pending, --max_in_flight, "
-        "--max_article_bytes, --max_articles_per_request, --dedup_window_age and "
+        "--max_article_bytes, --max_articles_per_request, --dedup_window_age, "
+        "--max_queued_replies_per_publisher and "
         "--max_attempts must be positive, --max_frames_per_message at least 3 (a REQ "
         "publisher's message) and --dedup_window, --dedup_window_bytes, --max_journal_bytes not "
         "negative");

@@ -3,6 +3,12 @@
 #include <string>
 
 namespace topicwire::ingest {
+namespace {
+constexpr char kRepliesUndeliveredHelp[] =
+    "PublishReplies not sent, by reason: queue_full (the publisher had "
+    "--max_queued_replies_per_publisher unread replies), publisher_gone (it disconnected), other";
+}  // namespace
+
 IngestMetrics::IngestMetrics(prometheus::Registry& registry)
     : MetricsRegistrar(registry),
       received(AddCounter("topicwire_ingest_articles_received_total",
@@ -40,7 +46,15 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
       journal_replaced(AddCounter("topicwire_ingest_journal_replaced_total",
                                   "Damaged journal files moved aside and replaced at start")),
       journal_full(AddCounter("topicwire_ingest_journal_full_total",
-                              "Group commits answered BUSY because the journal's disk was full")) {
+                              "Group commits answered BUSY because the journal's disk was full")),
+      replies_undelivered_queue_full(AddCounter("topicwire_ingest_replies_undelivered_total",
+                                                kRepliesUndeliveredHelp,
+                                                {{"reason", "queue_full"}})),
+      replies_undelivered_publisher_gone(AddCounter("topicwire_ingest_replies_undelivered_total",
+                                                    kRepliesUndeliveredHelp,
+                                                    {{"reason", "publisher_gone"}})),
+      replies_undelivered_other(AddCounter("topicwire_ingest_replies_undelivered_total",
+                                           kRepliesUndeliveredHelp, {{"reason", "other"}})) {
   auto& rejected_family = CounterFamily(
       "topicwire_ingest_articles_rejected_total",
       "Articles (or, for malformed_frame, too_many_articles and too_many_frames, requests) "

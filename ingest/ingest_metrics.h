@@ -37,6 +37,9 @@ class IngestMetrics : private MetricsRegistrar {
   prometheus::Counter& journal_quarantined_records;
   prometheus::Counter& journal_replaced;
   prometheus::Counter& journal_full;
+  prometheus::Counter& replies_undelivered_queue_full;
+  prometheus::Counter& replies_undelivered_publisher_gone;
+  prometheus::Counter& replies_undelivered_other;
 
  private:
   prometheus::Counter* rejected_[static_cast<int>(RejectKind::kMalformed) + 1];

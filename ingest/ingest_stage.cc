@@ -81,6 +81,9 @@ class IngestStage {
   // Answers a publish message of more than max_frames_per_message frames (`frames` holds its
   // first ones) with an error, and counts it.
   void RefuseOverlongPublish(Frames& frames, size_t frame_count);
+  // Sends one reply (routing envelope, then the PublishReply) without blocking; a reply that
+  // cannot be queued is dropped and counted by why.
+  void SendPublishReply(Frames& reply);
   size_t MaxFrames() const { return static_cast<size_t>(options_.max_frames_per_message); }
   // The dispatcher's timers, and the heartbeats they call for.
   void Tick();
@@ -108,6 +111,11 @@ class IngestStage {
 
 absl::Status IngestStage::Setup() {
   RETURN_IF_ERROR(ConfigureSocket(publish_, options_.linger_ms));
+  // Replies queue per publisher up to this many messages; a publisher that does not read them
+  // then gets none (counted) instead of ingest holding them, and a full queue must be seen
+  // (EAGAIN) rather than dropped silently.
+  RETURN_IF_ERROR(SetSendHighWaterMark(publish_, options_.max_queued_replies_per_publisher));
+  RETURN_IF_ERROR(SetRouterMandatory(publish_, true));
   RETURN_IF_ERROR(ConfigureSocket(work_, 0));
   RETURN_IF_ERROR(ConfigureSocket(commit_, 0));
   // A send to a worker that vanished must fail (kNotFound) so its items are requeued, instead
@@ -237,15 +245,41 @@ absl::Status IngestStage::HandlePublish() {
     requests[i].publisher = View(envelopes[i][0]);
     requests[i].payload = View(payloads[i]);
   }
-  publish_handler_.Handle(requests);
-  for (size_t i = 0; i < requests.size(); ++i) {
-    Frames reply = std::move(envelopes[i]);
-    reply.push_back(ToFrame(requests[i].reply));
-    if (absl::Status sent = SendFrames(publish_, reply); !sent.ok()) {
-      spdlog::warn("could not answer a publisher: {}", sent.ToString());
+  // Each call commits the requests whose replies fit its bound; those replies are sent (and
+  // freed) before the next requests' are built.
+  size_t handled = 0;
+  while (handled < requests.size()) {
+    const size_t end = handled + publish_handler_.Handle(absl::MakeSpan(requests).subspan(handled));
+    for (; handled < end; ++handled) {
+      Frames reply = std::move(envelopes[handled]);
+      reply.push_back(ToFrame(requests[handled].reply));
+      requests[handled].reply.Clear();
+      SendPublishReply(reply);
     }
   }
   return absl::OkStatus();
+}
+
+void IngestStage::SendPublishReply(Frames& reply) {
+  const absl::Status sent = SendFrames(publish_, reply, /*dont_wait=*/true);
+  if (sent.ok()) return;
+  // The articles it answers are settled either way (an accepted one is durable, and a retry is
+  // answered DUPLICATE), so a publisher that is gone or does not read its replies loses only
+  // the reply.
+  if (absl::IsResourceExhausted(sent)) {
+    metrics_.replies_undelivered_queue_full.Increment();
+    spdlog::warn(
+        "dropped a reply to publisher {}: it has {} unread replies queued (it does not read "
+        "them, or keeps more requests in flight than --max_queued_replies_per_publisher)",
+        absl::BytesToHexString(View(reply[0])), options_.max_queued_replies_per_publisher);
+  } else if (absl::IsNotFound(sent)) {
+    metrics_.replies_undelivered_publisher_gone.Increment();
+    spdlog::info("dropped a reply to publisher {}: it disconnected",
+                 absl::BytesToHexString(View(reply[0])));
+  } else {
+    metrics_.replies_undelivered_other.Increment();
+    spdlog::warn("could not answer a publisher: {}", sent.ToString());
+  }
 }
 
 void IngestStage::RefuseOverlongPublish(Frames& frames, size_t frame_count) {
@@ -265,9 +299,7 @@ void IngestStage::RefuseOverlongPublish(Frames& frames, size_t frame_count) {
   v1::PublishReply refused;
   refused.set_error(reason);
   reply.push_back(ToFrame(refused));
-  if (absl::Status sent = SendFrames(publish_, reply); !sent.ok()) {
-    spdlog::warn("could not answer a publisher: {}", sent.ToString());
-  }
+  SendPublishReply(reply);
 }
 
 absl::Status IngestStage::HandleWork() {

@@ -82,6 +82,10 @@ struct IngestOptions {
   int linger_ms = 1000;
   // Most publish requests drained into one group commit.
   int max_requests_per_commit = 512;
+  // Replies queued for one publisher that has not read them; beyond it, its further replies are
+  // dropped and counted (topicwire_ingest_replies_undelivered_total). At least the number of
+  // requests a publisher keeps in flight.
+  int max_queued_replies_per_publisher = 64;
   // Metrics are registered here; a private registry is used when null.
   std::shared_ptr<prometheus::Registry> registry;
   // Set ready once the journal is open and the sockets are bound; may be null.

@@ -15,10 +15,17 @@
 
 namespace topicwire::ingest {
 
-void PublishHandler::Handle(std::vector<PublishRequest>& requests) {
+size_t PublishHandler::Handle(absl::Span<PublishRequest> requests, size_t max_reply_bytes) {
   Batch batch;
-  for (PublishRequest& request : requests) ProcessRequest(request, batch);
+  size_t handled = 0;
+  size_t reply_bytes = 0;
+  while (handled < requests.size() && reply_bytes < max_reply_bytes) {
+    PublishRequest& request = requests[handled++];
+    ProcessRequest(request, batch);
+    reply_bytes += request.reply.ByteSizeLong();
+  }
   CommitBatch(batch);
+  return handled;
 }
 
 void PublishHandler::ProcessRequest(PublishRequest& request, Batch& batch) {

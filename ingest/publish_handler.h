@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "common/zmq_channel.h"
 #include "ingest/dispatcher.h"
 #include "ingest/ingest_metrics.h"
@@ -42,17 +43,25 @@ class PublishHandler {
   // at this many bytes of messages, envelope included (and at
   // IngestOptions::max_requests_per_commit requests); see GroupCommitBudget.
   static constexpr size_t kMaxGroupCommitBytes = 64 << 20;
+  // Bounds the replies one group commit builds before any is sent: a reply can be several times
+  // the size of its request (one ack per article, with its id and reason), so Handle() stops at
+  // the request whose reply brings them to this many bytes and commits what it has.
+  static constexpr size_t kMaxGroupCommitReplyBytes = 1 << 20;
 
   // `journal`, `dispatcher` and `metrics` must outlive the handler.
   PublishHandler(const PublishHandlerOptions& options, Journal& journal, Dispatcher& dispatcher,
                  IngestMetrics& metrics)
       : options_(options), journal_(journal), dispatcher_(dispatcher), metrics_(metrics) {}
 
-  // Fills every request's reply: each article REJECTED (with the reason), DUPLICATE, BUSY
-  // (too many pending, or the journal write failed) or ACCEPTED. The accepted articles of all
-  // `requests` are appended in one journal transaction before this returns and handed to the
-  // dispatcher; when that write fails, they are answered BUSY instead and nothing is kept.
-  void Handle(std::vector<PublishRequest>& requests);
+  // Fills the replies of the first requests, in order, until their replies hold
+  // `max_reply_bytes` bytes (at least one request is handled): each article REJECTED (with the
+  // reason), DUPLICATE, BUSY (too many pending, or the journal write failed) or ACCEPTED. The
+  // accepted articles of the handled requests are appended in one journal transaction before
+  // this returns and handed to the dispatcher; when that write fails, they are answered BUSY
+  // instead and nothing is kept. Returns how many requests were handled; the caller sends their
+  // replies before handing the rest to the next call.
+  size_t Handle(absl::Span<PublishRequest> requests,
+                size_t max_reply_bytes = kMaxGroupCommitReplyBytes);
 
  private:
   // What one batch has gathered so far.

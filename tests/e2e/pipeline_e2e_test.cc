@@ -202,7 +202,7 @@ TEST(PipelineE2eTest, EveryBinaryListsItsFlagsInHelp) {
        {"--publish_endpoint", "--work_endpoint", "--commit_endpoint", "--journal",
         "--max_article_bytes", "--redelivery_timeout", "--heartbeat_interval", "--dedup_window",
         "--dedup_window_bytes", "--dedup_window_age", "--max_frames_per_message", "--max_pending",
-        "--fsync", "--log_level", "--http_listen"}},
+        "--max_queued_replies_per_publisher", "--fsync", "--log_level", "--http_listen"}},
       {"classify",
        {"--work_endpoint", "--sink_endpoint", "--taxonomy", "--credit", "--heartbeat_interval",
         "--log_level", "--http_listen"}},

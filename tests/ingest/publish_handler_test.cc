@@ -1,8 +1,14 @@
-// GroupCommitBudget: what one group commit may read, envelope frames included.
+// GroupCommitBudget: what one group commit may read, envelope frames included; PublishHandler:
+// how many replies one commit builds.
 #include "ingest/publish_handler.h"
 
 #include <string>
+#include <vector>
 
+#include "common/time_util.h"
+#include "ingest/dispatcher.h"
+#include "ingest/journal.h"
+#include "prometheus/registry.h"
 #include "tests/testing/prelude.h"
 
 namespace topicwire::ingest {
@@ -49,6 +55,40 @@ TEST(GroupCommitBudgetTest, PayloadBytesAndRequestCountBoundTheBatch) {
   tiny_again.push_back(Frame(10));
   by_count.Add(tiny_again);
   EXPECT_TRUE(by_count.Full());
+}
+
+TEST(PublishHandlerTest, OneCommitStopsAtTheRequestWhoseReplyReachesTheReplyBound) {
+  InMemoryJournal journal;
+  prometheus::Registry registry;
+  IngestMetrics metrics(registry);
+  Dispatcher dispatcher(DispatcherOptions{}, journal, metrics, MonotonicNow());
+  PublishHandler handler(PublishHandlerOptions{}, journal, dispatcher, metrics);
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 5; ++i) {
+    v1::PublishRequest request;
+    for (int j = 0; j < 100; ++j) {
+      v1::Article* article = request.add_articles();
+      article->set_id(absl::StrCat("a", i, "-", j));
+      article->set_title("a headline");
+    }
+    payloads.push_back(request.SerializeAsString());
+  }
+  std::vector<PublishRequest> requests(payloads.size());
+  for (size_t i = 0; i < requests.size(); ++i) requests[i].payload = payloads[i];
+
+  // Each reply holds 100 acks, far more than 1 byte: one request per commit.
+  EXPECT_EQ(handler.Handle(absl::MakeSpan(requests), /*max_reply_bytes=*/1), 1u);
+  EXPECT_EQ(requests[0].reply.acks_size(), 100);
+  EXPECT_EQ(requests[1].reply.acks_size(), 0) << "built before the first reply was sent";
+  const size_t one_reply = requests[0].reply.ByteSizeLong();
+  // Stops at the request that brings the replies to the bound, not before it.
+  EXPECT_EQ(handler.Handle(absl::MakeSpan(requests).subspan(1), one_reply + 1), 2u);
+  EXPECT_EQ(handler.Handle(absl::MakeSpan(requests).subspan(3)), 2u) << "the default bound";
+  for (const PublishRequest& request : requests) {
+    ASSERT_EQ(request.reply.acks_size(), 100);
+    EXPECT_EQ(request.reply.acks(0).status(), v1::PublishAck::ACCEPTED);
+  }
+  EXPECT_EQ(dispatcher.pending(), 500u);
 }
 
 }  // namespace
