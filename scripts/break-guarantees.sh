@@ -105,6 +105,8 @@ breaks=(
   "deadletters-replay-unpaged|bin/topicwire_ingest_test|^IngestStageTest\.DeadLettersListAndReplayInBoundedPagesWhilePublishersAreServed$"
   "deadletters-list-unpaged|bin/topicwire_ingest_test|^(IngestStageTest\.DeadLettersListAndReplayInBoundedPagesWhilePublishersAreServed|IngestStageTest\.PoisonArticleIsDeadLetteredAfterMaxAttemptsAndCanBeReplayed)$"
   "timers-on-wall-clock|bin/topicwire_ingest_test|^IngestStageTest\.WallClockStepsNeitherRedeliverNorForgetWorkersNorStopHeartbeats$"
+  "sink-unreachable-credit-returned|bin/topicwire_classify_test|^ClassifyStageTest\.HoldsCreditWhileSinkIsUnreachable$"
+  "max-in-flight-ignored|bin/topicwire_ingest_test|^(DispatcherTest\.InFlightStaysWithinTheBoundUntilSinkCommits|IngestStageTest\.AtMostMaxInFlightDispatchedUntilSinkCommits)$"
   # The dedup window (ingest/journal.cc): bounded by bytes, and a full disk recovers by itself
   "dedup-window-fills-disk|bin/topicwire_ingest_test|^(JournalWindowTest\.DiskFullOfRememberedIdsStillTakesNewArticles|IngestStageTest\.JournalDiskFullOfRememberedIdsStillAcceptsAndAnswersDuplicate)$"
   "dedup-window-bytes-ignored|bin/topicwire_ingest_test|^JournalWindowTest\.(ByteBoundForgetsTheOldestCommittedIdsFirst|ByteBoundIsTrimmedBeforeTheInsertAndSurvivesReopening|JournalOfCommittedIdsStaysWithinTheByteBound)$"
