@@ -426,17 +426,31 @@ TEST_F(SecurePipelineTest, RevokedClientKeyIsRefusedWithoutARestart) {
   std::ofstream(keys_ + "/allowed.new") << ReadFile(keys_ + "/mallory.pub");
   ASSERT_EQ(std::rename((keys_ + "/allowed.new").c_str(), (keys_ + "/allowed").c_str()), 0);
   pipeline_.process("ingest").Signal(SIGHUP);
+  // Each try ends on a positive sign: alice is answered (the reload has not happened yet: try
+  // again) or ingest counts her refusal. A refusal must come with no answer.
+  const auto refused = [&] {
+    return RefusedMetric(ingest_http(), kIngestRefused, "publish", "unknown_key");
+  };
   ASSERT_TRUE(WaitFor(
       [&] {
+        const double refused_before = refused();
         zmq::socket_t publisher = Client(context, zmq::socket_type::dealer,
                                          pipeline_.publish_endpoint(), &alice, "ingest");
         EXPECT_THAT(SendProto(publisher, request), IsOk());
         std::vector<zmq::pollitem_t> items = {{publisher.handle(), 0, ZMQ_POLLIN, 0}};
-        return ReadyCount(items, absl::Milliseconds(500)) == 0;
+        bool answered = false;
+        EXPECT_TRUE(WaitFor(
+            [&] {
+              answered = ReadyCount(items, absl::Milliseconds(20)) == 1;
+              return answered || refused() > refused_before;
+            },
+            absl::Seconds(10)))
+            << "alice was neither answered nor counted as refused";
+        return !answered && ReadyCount(items, absl::ZeroDuration()) == 0;
       },
-      absl::Seconds(10)))
+      absl::Seconds(20)))
       << "alice is still admitted";
-  EXPECT_GE(RefusedMetric(ingest_http(), kIngestRefused, "publish", "unknown_key"), 1);
+  EXPECT_GE(refused(), 1);
   EXPECT_TRUE(pipeline_.process("ingest").running()) << "SIGHUP must reload, not stop ingest";
   const curve::KeyPair mallory = Keys("mallory");
   zmq::socket_t publisher =
